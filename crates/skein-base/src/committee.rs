@@ -1,0 +1,160 @@
+//! [`Committee`]: the validators of an epoch, their voting power and the thresholds it implies.
+//!
+//! With total voting power `N` and at most `f < N/3` of it Byzantine, a *quorum* is
+//! `⌊2N/3⌋ + 1` and a *validity* set is `⌊(N + 2)/3⌋`: any two quorums share an honest
+//! validator, and any validity set contains one.
+
+use std::{collections::BTreeMap, fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{BcsHashable, PublicKey};
+
+/// A validator's signing key, kept apart from owners' keys so the two are never confused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ValidatorPublicKey(pub PublicKey);
+
+impl fmt::Display for ValidatorPublicKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl fmt::Debug for ValidatorPublicKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "validator:{:?}", self.0)
+    }
+}
+
+impl FromStr for ValidatorPublicKey {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        PublicKey::from_str(text).map(ValidatorPublicKey)
+    }
+}
+
+/// What a committee knows of one validator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorState {
+    /// Where clients reach the validator's proxy.
+    pub network_address: String,
+    /// Voting power: own stake plus delegated stake.
+    pub votes: u64,
+}
+
+/// Why a committee cannot be formed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitteeError {
+    /// A committee needs at least one validator.
+    #[error("a committee needs at least one validator")]
+    Empty,
+    /// Every member must have some voting power.
+    #[error("validator {0} has no voting power")]
+    ZeroVotes(ValidatorPublicKey),
+    /// The voting power does not fit in 64 bits.
+    #[error("total voting power overflows")]
+    Overflow,
+}
+
+/// The validators of one epoch. The thresholds are derived on construction and on decoding,
+/// so they always match the members.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "BTreeMap<ValidatorPublicKey, ValidatorState>")]
+#[serde(into = "BTreeMap<ValidatorPublicKey, ValidatorState>")]
+pub struct Committee {
+    validators: BTreeMap<ValidatorPublicKey, ValidatorState>,
+    total_votes: u64,
+    quorum_threshold: u64,
+    validity_threshold: u64,
+}
+
+impl Committee {
+    /// Forms a committee, refusing an empty one or members without votes.
+    pub fn new(
+        validators: BTreeMap<ValidatorPublicKey, ValidatorState>,
+    ) -> Result<Self, CommitteeError> {
+        if validators.is_empty() {
+            return Err(CommitteeError::Empty);
+        }
+        let mut total_votes: u64 = 0;
+        for (key, state) in &validators {
+            if state.votes == 0 {
+                return Err(CommitteeError::ZeroVotes(*key));
+            }
+            total_votes = total_votes
+                .checked_add(state.votes)
+                .ok_or(CommitteeError::Overflow)?;
+        }
+        let total = u128::from(total_votes);
+        let quorum_threshold = u64::try_from(2 * total / 3 + 1).expect("at most the total");
+        let validity_threshold = u64::try_from((total + 2) / 3).expect("at most the total");
+        Ok(Committee {
+            validators,
+            total_votes,
+            quorum_threshold,
+            validity_threshold,
+        })
+    }
+
+    /// The voting power of a validator; zero for a non-member.
+    pub fn weight(&self, validator: &ValidatorPublicKey) -> u64 {
+        self.validators
+            .get(validator)
+            .map_or(0, |state| state.votes)
+    }
+
+    /// Whether a key belongs to a member.
+    pub fn is_member(&self, validator: &ValidatorPublicKey) -> bool {
+        self.validators.contains_key(validator)
+    }
+
+    /// The sum of all votes.
+    pub fn total_votes(&self) -> u64 {
+        self.total_votes
+    }
+
+    /// Votes needed for a certificate: `⌊2N/3⌋ + 1`.
+    pub fn quorum_threshold(&self) -> u64 {
+        self.quorum_threshold
+    }
+
+    /// Votes that surely include an honest validator: `⌊(N + 2)/3⌋`.
+    pub fn validity_threshold(&self) -> u64 {
+        self.validity_threshold
+    }
+
+    /// The members in key order.
+    pub fn validators(&self) -> &BTreeMap<ValidatorPublicKey, ValidatorState> {
+        &self.validators
+    }
+}
+
+impl TryFrom<BTreeMap<ValidatorPublicKey, ValidatorState>> for Committee {
+    type Error = CommitteeError;
+
+    fn try_from(validators: BTreeMap<ValidatorPublicKey, ValidatorState>) -> Result<Self, Self::Error> {
+        Committee::new(validators)
+    }
+}
+
+impl From<Committee> for BTreeMap<ValidatorPublicKey, ValidatorState> {
+    fn from(committee: Committee) -> Self {
+        committee.validators
+    }
+}
+
+impl BcsHashable for Committee {
+    const TYPE_TAG: &'static str = "Committee";
+}
+
+impl fmt::Debug for Committee {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Committee")
+            .field("validators", &self.validators.len())
+            .field("total_votes", &self.total_votes)
+            .field("quorum_threshold", &self.quorum_threshold)
+            .finish()
+    }
+}

@@ -1,0 +1,55 @@
+//! Canonical encoding: BCS, with the size checked before any decoding work.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Why bytes could not be encoded or decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodingError {
+    /// The input is larger than the limit for its kind.
+    #[error("{what} is {size} bytes, above the limit of {limit}")]
+    TooLarge {
+        /// What was being decoded.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit that applies.
+        limit: usize,
+    },
+    /// The bytes are not a valid encoding of the expected type.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being decoded.
+        what: &'static str,
+        /// What the decoder found wrong.
+        reason: String,
+    },
+}
+
+/// Nesting allowed inside decoded values; our types nest a handful of levels.
+const CONTAINER_DEPTH_MAX: usize = 64;
+
+/// Encodes a value as BCS.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    bcs::to_bytes(value).expect("our types encode: no non-canonical maps, bounded depth")
+}
+
+/// Decodes BCS after checking the input against `limit`. `what` names the input in errors.
+pub fn decode<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, EncodingError> {
+    if bytes.len() > limit {
+        return Err(EncodingError::TooLarge {
+            what,
+            size: bytes.len(),
+            limit,
+        });
+    }
+    bcs::from_bytes_with_limit(bytes, CONTAINER_DEPTH_MAX).map_err(|error| {
+        EncodingError::Malformed {
+            what,
+            reason: error.to_string(),
+        }
+    })
+}

@@ -1,0 +1,232 @@
+//! Identifiers of chains, owners, accounts, applications and blobs.
+//!
+//! Every identifier is a hash of what it identifies, so identifiers are unique without a
+//! registry and can be checked by anyone who knows the description.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    crypto::{BcsHashable, CryptoHash, PublicKey},
+    data_types::BlockHeight,
+};
+
+/// How a chain came to exist. Its hash is the chain's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ChainDescription {
+    /// One of the chains the genesis configuration creates, numbered from 0.
+    Root(u32),
+    /// A chain opened by the `index`-th transaction of the block at `height` of `parent`.
+    /// A certified block exists once per height, so this is never reused.
+    Child {
+        /// The chain whose block opened this one.
+        parent: ChainId,
+        /// The height of that block.
+        height: BlockHeight,
+        /// The index of the opening transaction in that block.
+        index: u32,
+    },
+}
+
+impl BcsHashable for ChainDescription {
+    const TYPE_TAG: &'static str = "ChainDescription";
+}
+
+impl ChainDescription {
+    /// The id of the chain so described.
+    pub fn id(&self) -> ChainId {
+        ChainId(CryptoHash::new(self))
+    }
+}
+
+/// The unique identifier of a microchain: the hash of its [`ChainDescription`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ChainId(pub CryptoHash);
+
+impl ChainId {
+    /// The id of the `index`-th genesis chain.
+    pub fn root(index: u32) -> Self {
+        ChainDescription::Root(index).id()
+    }
+
+    /// The id of a chain opened by transaction `index` of block `height` of `parent`.
+    pub fn child(parent: ChainId, height: BlockHeight, index: u32) -> Self {
+        ChainDescription::Child {
+            parent,
+            height,
+            index,
+        }
+        .id()
+    }
+}
+
+impl fmt::Display for ChainId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl fmt::Debug for ChainId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "chain:{:?}", self.0)
+    }
+}
+
+impl FromStr for ChainId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        CryptoHash::from_str(text)
+            .map(ChainId)
+            .map_err(|error| format!("invalid chain id {text:?}: {error}"))
+    }
+}
+
+/// The identifier of an application: the hash of its description (set by the layer that
+/// creates applications).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ApplicationId(pub CryptoHash);
+
+impl fmt::Display for ApplicationId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl fmt::Debug for ApplicationId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "app:{:?}", self.0)
+    }
+}
+
+/// Who may hold tokens in an account: a user (through a key) or an application.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountOwner {
+    /// The hash of a user's public key.
+    User(CryptoHash),
+    /// An application, acting through its own code.
+    Application(ApplicationId),
+}
+
+impl From<&PublicKey> for AccountOwner {
+    fn from(key: &PublicKey) -> Self {
+        AccountOwner::User(CryptoHash::new(key))
+    }
+}
+
+impl From<PublicKey> for AccountOwner {
+    fn from(key: PublicKey) -> Self {
+        AccountOwner::from(&key)
+    }
+}
+
+const APPLICATION_PREFIX: &str = "app:";
+
+impl fmt::Display for AccountOwner {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountOwner::User(hash) => hash.fmt(formatter),
+            AccountOwner::Application(id) => write!(formatter, "{APPLICATION_PREFIX}{id}"),
+        }
+    }
+}
+
+impl fmt::Debug for AccountOwner {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountOwner::User(hash) => write!(formatter, "user:{hash:?}"),
+            AccountOwner::Application(id) => id.fmt(formatter),
+        }
+    }
+}
+
+impl FromStr for AccountOwner {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let parsed = match text.strip_prefix(APPLICATION_PREFIX) {
+            Some(rest) => CryptoHash::from_str(rest)
+                .map(|hash| AccountOwner::Application(ApplicationId(hash))),
+            None => CryptoHash::from_str(text).map(AccountOwner::User),
+        };
+        parsed.map_err(|error| format!("invalid owner {text:?}: {error}"))
+    }
+}
+
+/// Where tokens are held: the chain's own balance (`owner: None`) or an owner's account on
+/// a chain. Written `owner@chain`, or just `chain` for the chain's balance.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    /// The chain holding the account.
+    pub chain_id: ChainId,
+    /// The owner of the account, or `None` for the chain's own balance.
+    pub owner: Option<AccountOwner>,
+}
+
+impl Account {
+    /// The chain's own balance.
+    pub fn chain(chain_id: ChainId) -> Self {
+        Self {
+            chain_id,
+            owner: None,
+        }
+    }
+
+    /// An owner's account on a chain.
+    pub fn owner(chain_id: ChainId, owner: AccountOwner) -> Self {
+        Self {
+            chain_id,
+            owner: Some(owner),
+        }
+    }
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Some(owner) => write!(formatter, "{owner}@{}", self.chain_id),
+            None => self.chain_id.fmt(formatter),
+        }
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Some(owner) => write!(formatter, "{owner:?}@{:?}", self.chain_id),
+            None => self.chain_id.fmt(formatter),
+        }
+    }
+}
+
+impl FromStr for Account {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once('@') {
+            Some((owner, chain)) => Ok(Account::owner(chain.parse()?, owner.parse()?)),
+            None => Ok(Account::chain(text.parse()?)),
+        }
+    }
+}
+
+/// What a blob holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BlobType {
+    /// Bytes an application published for others to read.
+    Data,
+    /// Wasm bytecode of a contract.
+    ContractBytecode,
+    /// Wasm bytecode of a service.
+    ServiceBytecode,
+}
+
+/// The identifier of a blob: its type and the hash of its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlobId {
+    /// What the blob holds.
+    pub blob_type: BlobType,
+    /// The hash of the blob's bytes.
+    pub hash: CryptoHash,
+}

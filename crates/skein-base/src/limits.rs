@@ -1,0 +1,50 @@
+//! Every bound Skein enforces, in one place, each with the reason for its value.
+//!
+//! Inputs that cross a process boundary are checked against these before any work is done,
+//! and breaking one is an error that names it.
+
+/// Largest request or response a node decodes: a block of the largest size plus its
+/// certificate and some headroom.
+pub const REQUEST_BYTES_MAX: usize = 8 << 20;
+
+/// Largest encoded proposed block. Large enough for a thousand transfers with their
+/// messages, small enough that a validator executes one in milliseconds.
+pub const BLOCK_BYTES_MAX: usize = 4 << 20;
+
+/// Operations in one block. A thousand transfers per block is far beyond what amortises the
+/// signature cost.
+pub const OPERATIONS_PER_BLOCK_MAX: usize = 1_000;
+
+/// Incoming bundles picked in one block; bounds the work of executing a block.
+pub const INCOMING_BUNDLES_PER_BLOCK_MAX: usize = 1_000;
+
+/// Messages one transaction may send; bounds the size of a bundle.
+pub const MESSAGES_PER_TRANSACTION_MAX: usize = 1_000;
+
+/// Signatures in one certificate: far above any committee we expect, but bounded so that a
+/// forged certificate cannot make a validator verify millions of signatures.
+pub const SIGNATURES_PER_CERTIFICATE_MAX: usize = 1_000;
+
+/// Certificates returned by one query, and uploaded in one go by a client.
+pub const CERTIFICATES_PER_QUERY_MAX: usize = 500;
+
+/// Bundles carried by one cross-chain request; a recipient that fell far behind catches up
+/// in several requests.
+pub const BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX: usize = 500;
+
+/// Received-log entries returned by one query.
+pub const RECEIVED_LOG_ENTRIES_PER_QUERY_MAX: usize = 5_000;
+
+/// Pending bundles returned by one query.
+pub const PENDING_BUNDLES_PER_QUERY_MAX: usize = 1_000;
+
+/// How far in the future a block's timestamp may be, in microseconds, before validators
+/// refuse it: clocks on the Internet drift by tens of milliseconds; a second tolerates that.
+pub const TIMESTAMP_GRACE_MICROS: u64 = 1_000_000;
+
+/// Largest blob a client may publish.
+pub const BLOB_BYTES_MAX: usize = 3 << 20;
+
+const _: () = assert!(BLOCK_BYTES_MAX < REQUEST_BYTES_MAX);
+const _: () = assert!(BLOB_BYTES_MAX < REQUEST_BYTES_MAX);
+const _: () = assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);
