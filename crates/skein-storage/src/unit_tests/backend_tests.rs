@@ -1,0 +1,81 @@
+//! The same conformance checks, run on every backend.
+
+use futures::executor::block_on;
+use skein_views::{Batch, KeyValueStore, MapView, MemoryStore, View, ViewContext};
+
+use crate::{AnyStore, EmbeddedStore, StorageUri};
+
+async fn check_store_semantics<S: KeyValueStore>(store: S) {
+    let mut batch = Batch::new();
+    batch.put(b"a1".to_vec(), b"x".to_vec());
+    batch.put(b"a2".to_vec(), b"y".to_vec());
+    batch.put(b"b1".to_vec(), b"z".to_vec());
+    batch.put(vec![0xff, 0xff], b"edge".to_vec());
+    store.write_batch(batch).await.unwrap();
+
+    assert_eq!(store.read_value(b"a1").await.unwrap(), Some(b"x".to_vec()));
+    assert_eq!(store.read_value(b"zz").await.unwrap(), None);
+    assert_eq!(
+        store
+            .read_multi_values(&[b"b1".to_vec(), b"nope".to_vec(), b"a2".to_vec()])
+            .await
+            .unwrap(),
+        vec![Some(b"z".to_vec()), None, Some(b"y".to_vec())]
+    );
+    assert_eq!(
+        store.find_key_values_by_prefix(b"a").await.unwrap(),
+        vec![(b"1".to_vec(), b"x".to_vec()), (b"2".to_vec(), b"y".to_vec())]
+    );
+    assert_eq!(store.find_keys_by_prefix(&[0xff]).await.unwrap(), vec![vec![0xff]]);
+
+    // Within one batch, operations apply in order: a prefix deletion removes keys stored
+    // before and keys put earlier in the batch, but not keys put after it.
+    let mut batch = Batch::new();
+    batch.put(b"a3".to_vec(), b"w".to_vec());
+    batch.delete_prefix(b"a".to_vec());
+    batch.put(b"a4".to_vec(), b"v".to_vec());
+    batch.delete(b"b1".to_vec());
+    store.write_batch(batch).await.unwrap();
+    assert_eq!(store.find_keys_by_prefix(b"a").await.unwrap(), vec![b"4".to_vec()]);
+    assert_eq!(store.read_value(b"b1").await.unwrap(), None);
+
+    // Views work on top of the backend.
+    let context = ViewContext::new(store.clone(), vec![9]);
+    let mut map = MapView::<S, u32, String>::load(context.clone()).await.unwrap();
+    map.insert(&1, "one".into());
+    map.save().await.unwrap();
+    let map = MapView::<S, u32, String>::load(context).await.unwrap();
+    assert_eq!(map.get(&1).await.unwrap(), Some("one".to_string()));
+}
+
+#[test]
+fn test_memory_store_semantics() {
+    block_on(check_store_semantics(MemoryStore::new()));
+}
+
+#[test]
+fn test_embedded_store_semantics_and_persistence() {
+    let directory = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(directory.path(), false).unwrap();
+        block_on(check_store_semantics(store));
+    }
+    let reopened = EmbeddedStore::open(directory.path(), true).unwrap();
+    assert_eq!(
+        block_on(reopened.read_value(b"a4")).unwrap(),
+        Some(b"v".to_vec()),
+        "data written before closing is there after reopening"
+    );
+}
+
+#[test]
+fn test_any_store_from_uri() {
+    let directory = tempfile::tempdir().unwrap();
+    let uri: StorageUri = format!("embedded:{}?sync", directory.path().display()).parse().unwrap();
+    assert!(matches!(uri, StorageUri::Embedded { sync: true, .. }));
+    assert_eq!(uri.to_string().parse::<StorageUri>().unwrap(), uri);
+    block_on(check_store_semantics(AnyStore::open(&uri).unwrap()));
+    block_on(check_store_semantics(AnyStore::open(&"memory".parse().unwrap()).unwrap()));
+    assert!("embedded:".parse::<StorageUri>().is_err());
+    assert!("rocksdb:/tmp".parse::<StorageUri>().is_err());
+}
