@@ -1,0 +1,72 @@
+//! What blocks execute.
+//!
+//! A chain's execution state is its [`SystemExecutionStateView`] (tokens, ownership,
+//! committees), hashed after every block with [`skein_views::HashedView`] so that validators
+//! can compare states. Operations come from blocks, messages from other chains' blocks;
+//! both return the messages they send.
+
+mod message;
+mod ownership;
+pub mod system;
+
+use skein_base::{AccountOwner, Amount, ArithmeticError};
+use skein_views::{HashedView, ViewError};
+
+pub use message::{Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage};
+pub use ownership::{ChainOwnership, TimeoutConfig};
+pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
+
+/// A chain's execution state with its state hash.
+pub type ExecutionStateView<S> = HashedView<S, SystemExecutionStateView<S>>;
+
+/// Why an operation or message failed. The state is unchanged after any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecutionError {
+    /// The account holds less than the amount.
+    #[error("insufficient balance in {}: {available} available, {requested} requested",
+        owner.map_or("the chain balance".to_string(), |owner| format!("the account of {owner}")))]
+    InsufficientBalance {
+        /// The debited account; `None` for the chain's balance.
+        owner: Option<AccountOwner>,
+        /// What it holds.
+        available: Amount,
+        /// What was asked.
+        requested: Amount,
+    },
+    /// A balance would overflow.
+    #[error(transparent)]
+    Arithmetic(#[from] ArithmeticError),
+    /// Transfers of nothing are refused: they are always a mistake.
+    #[error("the amount must be greater than zero")]
+    ZeroAmount,
+    /// Only an account's owner may spend from it.
+    #[error("only {owner} may spend from its account; the signer is {signer:?}")]
+    Unauthorized {
+        /// The account's owner.
+        owner: AccountOwner,
+        /// Who signed instead.
+        signer: Option<AccountOwner>,
+    },
+    /// Only the chain's owners may spend its balance, open chains or change ownership.
+    #[error("only an owner of the chain may do this; the signer is {signer:?}")]
+    NotChainOwner {
+        /// Who signed.
+        signer: Option<AccountOwner>,
+    },
+    /// A chain needs at least one owner.
+    #[error("a chain must have at least one owner")]
+    NoOwners,
+    /// The chain was closed.
+    #[error("the chain is closed")]
+    ClosedChain,
+    /// A chain can only be created once.
+    #[error("the chain already exists")]
+    AlreadyInitialized,
+    /// The state could not be read or written.
+    #[error(transparent)]
+    View(#[from] ViewError),
+}
+
+#[cfg(test)]
+#[path = "unit_tests/system_tests.rs"]
+mod system_tests;

@@ -1,0 +1,242 @@
+//! Executing system operations and messages. Every check comes before the first change, so
+//! a failed operation leaves the state as it was.
+
+use skein_base::{ensure, Account, AccountOwner, Amount, ChainDescription, ChainId};
+use skein_views::KeyValueStore;
+
+use super::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
+use crate::{
+    message::{Message, MessageContext, MessageKind, OperationContext, OutgoingMessage},
+    ExecutionError,
+};
+
+impl<S: KeyValueStore> SystemExecutionStateView<S> {
+    /// Runs one operation of a block, returning the messages it sends.
+    pub async fn execute_operation(
+        &mut self,
+        context: &OperationContext,
+        operation: &SystemOperation,
+    ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        ensure!(!self.is_closed(), ExecutionError::ClosedChain);
+        match operation {
+            SystemOperation::Transfer {
+                owner,
+                recipient,
+                amount,
+            } => {
+                self.check_can_debit(context.authenticated_signer, owner)?;
+                self.transfer(context.chain_id, *owner, *recipient, *amount)
+                    .await
+            }
+            SystemOperation::Claim {
+                owner,
+                target_chain,
+                recipient,
+                amount,
+            } => {
+                ensure!(!amount.is_zero(), ExecutionError::ZeroAmount);
+                ensure!(
+                    context.authenticated_signer == Some(*owner),
+                    ExecutionError::Unauthorized {
+                        owner: *owner,
+                        signer: context.authenticated_signer,
+                    }
+                );
+                if *target_chain == context.chain_id {
+                    return self
+                        .transfer(context.chain_id, Some(*owner), *recipient, *amount)
+                        .await;
+                }
+                Ok(vec![OutgoingMessage {
+                    destination: *target_chain,
+                    authenticated_signer: Some(*owner),
+                    kind: MessageKind::Simple,
+                    message: Message::System(SystemMessage::Withdraw {
+                        owner: *owner,
+                        amount: *amount,
+                        recipient: *recipient,
+                    }),
+                }])
+            }
+            SystemOperation::OpenChain { ownership, balance } => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                ensure!(ownership.is_active(), ExecutionError::NoOwners);
+                self.debit(None, *balance).await?;
+                let description = ChainDescription::Child {
+                    parent: context.chain_id,
+                    height: context.height,
+                    index: context.index,
+                };
+                let config = ChainConfig {
+                    description,
+                    ownership: ownership.clone(),
+                    epoch: self.epoch(),
+                    committees: self.committees().clone(),
+                    balance: *balance,
+                    timestamp: context.timestamp,
+                };
+                Ok(vec![OutgoingMessage {
+                    destination: description.id(),
+                    authenticated_signer: None,
+                    kind: MessageKind::Simple,
+                    message: Message::System(SystemMessage::OpenChain(config)),
+                }])
+            }
+            SystemOperation::CloseChain => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                self.closed.set(true);
+                Ok(Vec::new())
+            }
+            SystemOperation::ChangeOwnership(ownership) => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                ensure!(ownership.is_active(), ExecutionError::NoOwners);
+                self.ownership.set(ownership.clone());
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Runs one received message, returning the messages it sends.
+    pub async fn execute_message(
+        &mut self,
+        context: &MessageContext,
+        message: &SystemMessage,
+    ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        match message {
+            SystemMessage::Credit {
+                source,
+                target,
+                amount,
+            } => {
+                let beneficiary = match context.kind {
+                    MessageKind::Bouncing => *source,
+                    MessageKind::Simple | MessageKind::Tracked => *target,
+                };
+                self.credit(beneficiary, *amount).await?;
+                Ok(Vec::new())
+            }
+            SystemMessage::Withdraw {
+                owner,
+                amount,
+                recipient,
+            } => {
+                ensure!(
+                    context.authenticated_signer == Some(*owner),
+                    ExecutionError::Unauthorized {
+                        owner: *owner,
+                        signer: context.authenticated_signer,
+                    }
+                );
+                self.transfer(context.chain_id, Some(*owner), *recipient, *amount)
+                    .await
+            }
+            // Applied on arrival, before any block; see `SystemMessage::OpenChain`.
+            SystemMessage::OpenChain(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The chain's owners may spend its balance; an account's owner may spend the account.
+    fn check_can_debit(
+        &self,
+        signer: Option<AccountOwner>,
+        owner: &Option<AccountOwner>,
+    ) -> Result<(), ExecutionError> {
+        match owner {
+            None => self.check_chain_owner(signer),
+            Some(owner) => {
+                ensure!(
+                    signer == Some(*owner),
+                    ExecutionError::Unauthorized {
+                        owner: *owner,
+                        signer,
+                    }
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn check_chain_owner(&self, signer: Option<AccountOwner>) -> Result<(), ExecutionError> {
+        match signer {
+            Some(signer) if self.ownership().is_owner(&signer) => Ok(()),
+            _ => Err(ExecutionError::NotChainOwner { signer }),
+        }
+    }
+
+    async fn transfer(
+        &mut self,
+        chain_id: ChainId,
+        source: Option<AccountOwner>,
+        recipient: Account,
+        amount: Amount,
+    ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        ensure!(!amount.is_zero(), ExecutionError::ZeroAmount);
+        if recipient.chain_id == chain_id {
+            // Check that the credit fits before debiting: nothing changes on failure.
+            let target_balance = self.balance_of(recipient.owner).await?;
+            if recipient.owner != source {
+                target_balance.try_add(amount)?;
+            }
+            self.debit(source, amount).await?;
+            self.credit(recipient.owner, amount).await?;
+            return Ok(Vec::new());
+        }
+        self.debit(source, amount).await?;
+        Ok(vec![OutgoingMessage {
+            destination: recipient.chain_id,
+            authenticated_signer: None,
+            kind: MessageKind::Tracked,
+            message: Message::System(SystemMessage::Credit {
+                source,
+                target: recipient.owner,
+                amount,
+            }),
+        }])
+    }
+
+    async fn balance_of(&self, owner: Option<AccountOwner>) -> Result<Amount, ExecutionError> {
+        match owner {
+            None => Ok(self.chain_balance()),
+            Some(owner) => self.owner_balance(&owner).await,
+        }
+    }
+
+    async fn debit(
+        &mut self,
+        owner: Option<AccountOwner>,
+        amount: Amount,
+    ) -> Result<(), ExecutionError> {
+        let available = self.balance_of(owner).await?;
+        let remaining = available
+            .try_sub(amount)
+            .map_err(|_| ExecutionError::InsufficientBalance {
+                owner,
+                available,
+                requested: amount,
+            })?;
+        match owner {
+            None => self.balance.set(remaining),
+            Some(owner) if remaining.is_zero() => self.balances.remove(&owner),
+            Some(owner) => self.balances.insert(&owner, remaining),
+        }
+        Ok(())
+    }
+
+    async fn credit(
+        &mut self,
+        owner: Option<AccountOwner>,
+        amount: Amount,
+    ) -> Result<(), ExecutionError> {
+        match owner {
+            None => {
+                let total = self.chain_balance().try_add(amount)?;
+                self.balance.set(total);
+            }
+            Some(owner) => {
+                let total = self.owner_balance(&owner).await?.try_add(amount)?;
+                self.balances.insert(&owner, total);
+            }
+        }
+        Ok(())
+    }
+}

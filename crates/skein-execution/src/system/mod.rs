@@ -1,0 +1,101 @@
+//! The system application: native tokens, opening and closing chains, ownership.
+//!
+//! Every chain runs it. Its operations are checked against the block's authenticated
+//! signer; its messages move tokens between chains. A transfer to another chain sends a
+//! *tracked* credit, so if the recipient rejects it, the tokens come back.
+
+mod execute;
+mod state;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use skein_base::{Account, AccountOwner, Amount, ChainDescription, ChainId, Committee, Epoch, Timestamp};
+
+pub use state::SystemExecutionStateView;
+
+use crate::ownership::ChainOwnership;
+
+/// An operation of the system application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SystemOperation {
+    /// Moves tokens from the chain's balance (`owner: None`, any chain owner may sign) or
+    /// from the signer's own account to any account on any chain.
+    Transfer {
+        /// The account to debit on this chain; `None` for the chain's balance.
+        owner: Option<AccountOwner>,
+        /// Where the tokens go.
+        recipient: Account,
+        /// How many; never zero.
+        amount: Amount,
+    },
+    /// Withdraws from the signer's account on another chain (`target_chain`) and sends the
+    /// tokens to `recipient`.
+    Claim {
+        /// The account owner, who must be the block's signer.
+        owner: AccountOwner,
+        /// The chain holding the account.
+        target_chain: ChainId,
+        /// Where the tokens go.
+        recipient: Account,
+        /// How many; never zero.
+        amount: Amount,
+    },
+    /// Opens a new chain, funded from this chain's balance. Its id derives from this chain,
+    /// the block height and the transaction index.
+    OpenChain {
+        /// Who owns the new chain.
+        ownership: ChainOwnership,
+        /// Tokens moved from this chain's balance to the new chain's.
+        balance: Amount,
+    },
+    /// Closes the chain for good: no more operations or accepted messages; incoming
+    /// messages may still be rejected, so tracked transfers bounce back.
+    CloseChain,
+    /// Hands the chain to new owners.
+    ChangeOwnership(ChainOwnership),
+}
+
+/// A message of the system application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SystemMessage {
+    /// Adds tokens to `target` (or, when bouncing back, to `source` on the sending chain).
+    Credit {
+        /// The debited account on the sending chain.
+        source: Option<AccountOwner>,
+        /// The account to credit on the receiving chain.
+        target: Option<AccountOwner>,
+        /// How many.
+        amount: Amount,
+    },
+    /// Asks the receiving chain to move tokens out of `owner`'s account, which only works if
+    /// the message carries `owner` as its authenticated signer.
+    Withdraw {
+        /// Whose account to debit.
+        owner: AccountOwner,
+        /// How many.
+        amount: Amount,
+        /// Where to send them.
+        recipient: Account,
+    },
+    /// Creates the receiving chain. Applied when the message arrives, before any block, so
+    /// the chain's owner can propose right away.
+    OpenChain(ChainConfig),
+}
+
+/// Everything a chain starts with: at genesis, or when opened by another chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainConfig {
+    /// How the chain came to exist; its hash is the chain's id.
+    pub description: ChainDescription,
+    /// Who owns it.
+    pub ownership: ChainOwnership,
+    /// Its current epoch.
+    pub epoch: Epoch,
+    /// The committees it trusts, by epoch.
+    pub committees: BTreeMap<Epoch, Committee>,
+    /// Its initial balance.
+    pub balance: Amount,
+    /// The time of its creation; its first block may not be earlier.
+    pub timestamp: Timestamp,
+}
