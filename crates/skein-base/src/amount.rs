@@ -10,7 +10,7 @@ use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
 pub struct Amount(u128);
 
 /// An arithmetic result that does not fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ArithmeticError {
     /// The result would exceed the largest value of the type.
     #[error("arithmetic overflow")]

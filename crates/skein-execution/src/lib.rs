@@ -9,6 +9,7 @@ mod message;
 mod ownership;
 pub mod system;
 
+use serde::{Deserialize, Serialize};
 use skein_base::{AccountOwner, Amount, ArithmeticError};
 use skein_views::{HashedView, ViewError};
 
@@ -20,7 +21,7 @@ pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOpe
 pub type ExecutionStateView<S> = HashedView<S, SystemExecutionStateView<S>>;
 
 /// Why an operation or message failed. The state is unchanged after any of these.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ExecutionError {
     /// The account holds less than the amount.
     #[error("insufficient balance in {}: {available} available, {requested} requested",
@@ -63,8 +64,14 @@ pub enum ExecutionError {
     #[error("the chain already exists")]
     AlreadyInitialized,
     /// The state could not be read or written.
-    #[error(transparent)]
-    View(#[from] ViewError),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<ViewError> for ExecutionError {
+    fn from(error: ViewError) -> Self {
+        ExecutionError::Storage(error.to_string())
+    }
 }
 
 #[cfg(test)]

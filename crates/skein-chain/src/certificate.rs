@@ -1,0 +1,311 @@
+//! Votes and certificates.
+//!
+//! A validator's [`Vote`] signs a value's hash and the round. A quorum of votes makes an
+//! [`UncheckedCertificate`], which is what arrives from the network or a client; only
+//! [`UncheckedCertificate::check`] — quorum weight, members only, no duplicate signer,
+//! every signature valid — turns it into a [`Certificate`]. Functions that commit blocks
+//! take a `Certificate`, so a forgotten check does not compile.
+
+use std::collections::BTreeSet;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use skein_base::{
+    crypto::{BcsHashable, BcsSignable, CryptoError, CryptoHash, SecretKey, Signature},
+    limits, BlockHeight, ChainId, Committee, Epoch, Round, ValidatorPublicKey,
+};
+
+use crate::{block::ConfirmedBlock, hashed::Hashed};
+
+/// A value validators sign: it names its chain, height and epoch, so a certificate can be
+/// checked against the right committee.
+pub trait CertificateValue: BcsHashable + Clone + Serialize + DeserializeOwned {
+    /// The chain the value belongs to.
+    fn chain_id(&self) -> ChainId;
+    /// The height it is for.
+    fn height(&self) -> BlockHeight;
+    /// The epoch whose committee must certify it.
+    fn epoch(&self) -> Epoch;
+}
+
+impl CertificateValue for ConfirmedBlock {
+    fn chain_id(&self) -> ChainId {
+        self.block.chain_id
+    }
+
+    fn height(&self) -> BlockHeight {
+        self.block.height
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.block.epoch
+    }
+}
+
+/// What a validator's signature covers.
+#[derive(Serialize)]
+struct VoteContent {
+    value_hash: CryptoHash,
+    round: Round,
+}
+
+impl BcsSignable for VoteContent {
+    const TYPE_TAG: &'static str = "Vote";
+}
+
+/// Why a vote or certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum CertificateError {
+    /// More signatures than any committee needs.
+    #[error("certificate has {count} signatures, above the limit of {limit}")]
+    TooManySignatures {
+        /// How many it has.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The same validator signed twice.
+    #[error("validator {0} signed twice")]
+    DuplicateSigner(ValidatorPublicKey),
+    /// A signer is not in the committee of the value's epoch.
+    #[error("{0} is not a member of the committee")]
+    NotMember(ValidatorPublicKey),
+    /// The signers do not hold a quorum.
+    #[error("signers hold {weight} votes; a quorum needs {quorum}")]
+    InsufficientWeight {
+        /// Their combined votes.
+        weight: u64,
+        /// The quorum threshold.
+        quorum: u64,
+    },
+    /// A signature does not verify.
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+    /// A vote is for a different value or round than the one being certified.
+    #[error("the vote is for a different value or round")]
+    WrongValue,
+}
+
+impl From<CryptoError> for CertificateError {
+    fn from(error: CryptoError) -> Self {
+        CertificateError::InvalidSignature(error.to_string())
+    }
+}
+
+/// One validator's signature on a value in a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: BcsHashable + DeserializeOwned"))]
+pub struct Vote<V> {
+    /// The value voted for.
+    pub value: Hashed<V>,
+    /// The round of the vote.
+    pub round: Round,
+    /// Who voted.
+    pub validator: ValidatorPublicKey,
+    /// The signature on the value's hash and the round.
+    pub signature: Signature,
+}
+
+impl<V: BcsHashable> Vote<V> {
+    /// Signs a value as the validator holding `secret`.
+    pub fn new(value: Hashed<V>, round: Round, secret: &SecretKey) -> Self {
+        let content = VoteContent {
+            value_hash: value.hash(),
+            round,
+        };
+        let signature = Signature::new(&content, secret);
+        Self {
+            value,
+            round,
+            validator: ValidatorPublicKey(secret.public()),
+            signature,
+        }
+    }
+
+    /// Checks this one signature.
+    pub fn check(&self) -> Result<(), CertificateError> {
+        let content = VoteContent {
+            value_hash: self.value.hash(),
+            round: self.round,
+        };
+        Ok(self.signature.check(&content, &self.validator.0)?)
+    }
+}
+
+/// A value with signatures, not yet checked against a committee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: BcsHashable + DeserializeOwned"))]
+pub struct UncheckedCertificate<V> {
+    /// The certified value.
+    pub value: Hashed<V>,
+    /// The round of the votes.
+    pub round: Round,
+    /// The signers and their signatures.
+    pub signatures: Vec<(ValidatorPublicKey, Signature)>,
+}
+
+impl<V: CertificateValue> UncheckedCertificate<V> {
+    /// Checks the certificate against the committee of the value's epoch: at most
+    /// [`limits::SIGNATURES_PER_CERTIFICATE_MAX`] signatures, members only, no duplicate,
+    /// a quorum of weight, and every signature valid (checked in one batch). The cheap
+    /// checks run first.
+    pub fn check(self, committee: &Committee) -> Result<Certificate<V>, CertificateError> {
+        let count = self.signatures.len();
+        if count > limits::SIGNATURES_PER_CERTIFICATE_MAX {
+            return Err(CertificateError::TooManySignatures {
+                count,
+                limit: limits::SIGNATURES_PER_CERTIFICATE_MAX,
+            });
+        }
+        let mut signers = BTreeSet::new();
+        let mut weight: u64 = 0;
+        for (validator, _) in &self.signatures {
+            if !signers.insert(*validator) {
+                return Err(CertificateError::DuplicateSigner(*validator));
+            }
+            let votes = committee.weight(validator);
+            if votes == 0 {
+                return Err(CertificateError::NotMember(*validator));
+            }
+            weight = weight.saturating_add(votes);
+        }
+        if weight < committee.quorum_threshold() {
+            return Err(CertificateError::InsufficientWeight {
+                weight,
+                quorum: committee.quorum_threshold(),
+            });
+        }
+        let content = VoteContent {
+            value_hash: self.value.hash(),
+            round: self.round,
+        };
+        Signature::check_batch(
+            &content,
+            self.signatures
+                .iter()
+                .map(|(validator, signature)| (&validator.0, signature)),
+        )?;
+        Ok(Certificate(self))
+    }
+
+    /// Accepts a certificate this node checked before storing it. Only for certificates
+    /// read back from the node's own store, never for anything from the network.
+    pub fn trusted_from_own_storage(self) -> Certificate<V> {
+        Certificate(self)
+    }
+}
+
+/// A value certified by a quorum of the committee of its epoch. Built only by
+/// [`UncheckedCertificate::check`] (or read back from the node's own store).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Certificate<V>(UncheckedCertificate<V>);
+
+impl<V> Certificate<V> {
+    /// The certified value.
+    pub fn value(&self) -> &V {
+        &self.0.value
+    }
+
+    /// The hash of the certified value; also the certificate's identifier.
+    pub fn hash(&self) -> CryptoHash {
+        self.0.value.hash()
+    }
+
+    /// The round of the votes.
+    pub fn round(&self) -> Round {
+        self.0.round
+    }
+
+    /// The signers and their signatures.
+    pub fn signatures(&self) -> &[(ValidatorPublicKey, Signature)] {
+        &self.0.signatures
+    }
+
+    /// The certificate in its wire form, for sending on.
+    pub fn as_unchecked(&self) -> &UncheckedCertificate<V> {
+        &self.0
+    }
+
+    /// The certificate in its wire form.
+    pub fn into_unchecked(self) -> UncheckedCertificate<V> {
+        self.0
+    }
+}
+
+/// A certificate of a confirmed block: the proof that a block is final.
+pub type ConfirmedBlockCertificate = Certificate<ConfirmedBlock>;
+
+/// Collects votes for one value until they weigh a quorum. A vote with a bad signature is
+/// dropped without spoiling the others, so a Byzantine validator cannot stop a certificate
+/// from forming.
+pub struct VoteAggregator<'a, V> {
+    committee: &'a Committee,
+    value: Hashed<V>,
+    round: Round,
+    signatures: Vec<(ValidatorPublicKey, Signature)>,
+    weight: u64,
+}
+
+impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
+    /// Starts collecting votes for `value` in `round`.
+    pub fn new(value: Hashed<V>, round: Round, committee: &'a Committee) -> Self {
+        Self {
+            committee,
+            value,
+            round,
+            signatures: Vec::new(),
+            weight: 0,
+        }
+    }
+
+    /// Adds a vote. Returns the certificate once the votes weigh a quorum and verify;
+    /// `Ok(None)` while more are needed. Votes for another value or round, from
+    /// non-members, or repeated, are refused.
+    pub fn add_vote(&mut self, vote: Vote<V>) -> Result<Option<Certificate<V>>, CertificateError> {
+        if vote.value.hash() != self.value.hash() || vote.round != self.round {
+            return Err(CertificateError::WrongValue);
+        }
+        if self.signatures.iter().any(|(key, _)| *key == vote.validator) {
+            return Err(CertificateError::DuplicateSigner(vote.validator));
+        }
+        let votes = self.committee.weight(&vote.validator);
+        if votes == 0 {
+            return Err(CertificateError::NotMember(vote.validator));
+        }
+        self.signatures.push((vote.validator, vote.signature));
+        self.weight = self.weight.saturating_add(votes);
+        self.try_certify()
+    }
+
+    fn try_certify(&mut self) -> Result<Option<Certificate<V>>, CertificateError> {
+        if self.weight < self.committee.quorum_threshold() {
+            return Ok(None);
+        }
+        let candidate = UncheckedCertificate {
+            value: self.value.clone(),
+            round: self.round,
+            signatures: self.signatures.clone(),
+        };
+        let error = match candidate.check(self.committee) {
+            Ok(certificate) => return Ok(Some(certificate)),
+            Err(error) => error,
+        };
+        // The batch failed: keep only the votes that verify alone, and certify with those
+        // if they still weigh a quorum.
+        let content = VoteContent {
+            value_hash: self.value.hash(),
+            round: self.round,
+        };
+        let committee = self.committee;
+        self.signatures
+            .retain(|(key, signature)| signature.check(&content, &key.0).is_ok());
+        self.weight = self
+            .signatures
+            .iter()
+            .map(|(key, _)| committee.weight(key))
+            .fold(0, u64::saturating_add);
+        if self.weight >= committee.quorum_threshold() {
+            return self.try_certify();
+        }
+        Err(error)
+    }
+}

@@ -1,0 +1,249 @@
+//! Chains: their state, the blocks that extend them, and the rules that accept blocks.
+//!
+//! The protocol steps are types: a [`ProposedBlock`] is signed into a [`BlockProposal`];
+//! validators that accept it ([`check_proposal`], then
+//! [`ChainStateView::execute_block`]) answer with a [`Vote`]; a quorum of votes makes an
+//! [`UncheckedCertificate`], and [`UncheckedCertificate::check`] makes it a
+//! [`Certificate`], the only thing that can extend a chain.
+
+mod block;
+mod certificate;
+mod chain;
+mod check;
+mod hashed;
+mod inbox;
+mod manager;
+mod outbox;
+mod proposal;
+
+use serde::{Deserialize, Serialize};
+use skein_base::{
+    crypto::CryptoHash, AccountOwner, ArithmeticError, BlockHeight, ChainId, Epoch, Round,
+    Timestamp,
+};
+use skein_execution::ExecutionError;
+use skein_views::ViewError;
+
+pub use block::{
+    BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, Cursor, IncomingBundle,
+    MessageAction, MessageBundle, PostedMessage, ProposedBlock,
+};
+pub use certificate::{
+    Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate,
+    UncheckedCertificate, Vote, VoteAggregator,
+};
+pub use chain::{ChainStateView, ChainTip, ExecutionMode};
+pub use check::{check_proposal, Verdict};
+pub use hashed::Hashed;
+pub use inbox::{InboxError, InboxStateView};
+pub use manager::ChainManager;
+pub use outbox::OutboxStateView;
+pub use proposal::{BlockProposal, ProposalContent};
+
+/// Why a block, proposal, certificate or bundle was refused. Each variant names one rule and
+/// carries the facts needed to act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ChainError {
+    /// Rule 1: too many operations.
+    #[error("block has {count} operations, above the limit of {limit}")]
+    TooManyOperations {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Rule 1: too many incoming bundles.
+    #[error("block picks {count} incoming bundles, above the limit of {limit}")]
+    TooManyIncomingBundles {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Rule 1: a block must do something.
+    #[error("block has no operations and no incoming bundles")]
+    EmptyBlock,
+    /// Rule 1: too many bytes.
+    #[error("block is {size} bytes, above the limit of {limit}")]
+    BlockTooLarge {
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Rule 2: the owner's signature does not verify.
+    #[error("invalid proposal signature: {0}")]
+    InvalidProposalSignature(String),
+    /// Rule 3: the chain does not exist here or has no owners.
+    #[error("chain {0} is not active on this validator")]
+    InactiveChain(ChainId),
+    /// Rule 3: the chain was closed; blocks may only reject incoming bundles.
+    #[error("the chain is closed: blocks may only reject incoming messages")]
+    ClosedChain,
+    /// Rule 3: the block is for another epoch than the chain's.
+    #[error("block is for epoch {found}; the chain is in epoch {expected}")]
+    WrongEpoch {
+        /// The chain's epoch.
+        expected: Epoch,
+        /// The block's.
+        found: Epoch,
+    },
+    /// The chain does not know the committee of this epoch.
+    #[error("the chain has no committee for epoch {0}")]
+    UnknownEpoch(Epoch),
+    /// Rule 4: a block at this height is already certified.
+    #[error("height {height} is already certified; the next height is {next_block_height}")]
+    HeightAlreadyCertified {
+        /// The block's height.
+        height: BlockHeight,
+        /// The chain's next height here.
+        next_block_height: BlockHeight,
+    },
+    /// Rule 4: this validator lacks earlier blocks of the chain; upload them first.
+    #[error("chain {chain_id} is missing blocks here: the next height is {next_block_height}")]
+    MissingEarlierBlocks {
+        /// The chain.
+        chain_id: ChainId,
+        /// The height this validator expects next.
+        next_block_height: BlockHeight,
+    },
+    /// Rule 4: the block does not extend the chain's latest block.
+    #[error("the previous block hash is {found:?}; expected {expected:?}")]
+    WrongPreviousHash {
+        /// The chain's tip.
+        expected: Option<CryptoHash>,
+        /// What the block names.
+        found: Option<CryptoHash>,
+    },
+    /// Rule 5: the proposer may not propose in this round.
+    #[error("{owner} may not propose in the {round}")]
+    NotAllowedToPropose {
+        /// The proposer.
+        owner: AccountOwner,
+        /// The round.
+        round: Round,
+    },
+    /// Rule 5: the block names another signer than its proposer.
+    #[error("the block names signer {found:?} but was proposed by {proposer}")]
+    WrongAuthenticatedSigner {
+        /// Who signed the proposal.
+        proposer: AccountOwner,
+        /// Who the block names.
+        found: Option<AccountOwner>,
+    },
+    /// Rule 6: this validator already voted for another block at this height.
+    #[error("already voted for another block at height {height}")]
+    AlreadyVotedAtHeight {
+        /// The height.
+        height: BlockHeight,
+    },
+    /// Rule 7: the timestamp is before the chain's latest.
+    #[error("block timestamp {timestamp} is before the chain's latest, {previous}")]
+    TimestampBeforePrevious {
+        /// The block's.
+        timestamp: Timestamp,
+        /// The chain's.
+        previous: Timestamp,
+    },
+    /// Rule 7: the timestamp is too far in the future.
+    #[error("block timestamp {timestamp} is in the future (now: {now})")]
+    TimestampInFuture {
+        /// The block's.
+        timestamp: Timestamp,
+        /// The validator's clock.
+        now: Timestamp,
+    },
+    /// Rule 8: a picked bundle is newer than the block.
+    #[error("the bundle from {origin} at height {height} is newer than the block")]
+    BundleFromTheFuture {
+        /// The sender.
+        origin: ChainId,
+        /// The sending height.
+        height: BlockHeight,
+    },
+    /// Rule 8: bouncing messages cannot be rejected.
+    #[error("the bundle from {origin} at height {height} cannot be rejected")]
+    UnrejectableBundle {
+        /// The sender.
+        origin: ChainId,
+        /// The sending height.
+        height: BlockHeight,
+    },
+    /// Rule 8: bundles out of order.
+    #[error("inbox of messages from {origin}: {error}")]
+    Inbox {
+        /// The sender.
+        origin: ChainId,
+        /// What went wrong.
+        error: InboxError,
+    },
+    /// Rule 8: this validator has not received a picked bundle yet; upload the sender's
+    /// blocks up to `height`.
+    #[error("chain {chain_id} has not received the messages of {origin} at height {height} here")]
+    MissingCrossChainUpdate {
+        /// The receiving chain.
+        chain_id: ChainId,
+        /// The sender.
+        origin: ChainId,
+        /// The sending height.
+        height: BlockHeight,
+    },
+    /// A transaction failed.
+    #[error("transaction {transaction_index} failed: {error}")]
+    Execution {
+        /// Which transaction.
+        transaction_index: u32,
+        /// Why.
+        error: ExecutionError,
+    },
+    /// A transaction sent too many messages.
+    #[error("transaction {transaction_index} sends more than {limit} messages")]
+    TooManyMessages {
+        /// Which transaction.
+        transaction_index: u32,
+        /// The limit.
+        limit: usize,
+    },
+    /// Executing a certified block gave another outcome than the certified one.
+    #[error("executing the certified block gives state {computed}, not the certified {certified}")]
+    IncorrectOutcome {
+        /// The certified state hash.
+        certified: CryptoHash,
+        /// The computed one.
+        computed: CryptoHash,
+    },
+    /// The certificate does not hold.
+    #[error("invalid certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    /// A height or balance would overflow.
+    #[error(transparent)]
+    Arithmetic(#[from] ArithmeticError),
+    /// The state could not be read or written.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<ViewError> for ChainError {
+    fn from(error: ViewError) -> Self {
+        ChainError::Storage(error.to_string())
+    }
+}
+
+impl ChainError {
+    /// Whether the request was at fault (as opposed to this node): decides the log level and
+    /// whether a peer is blamed.
+    pub fn is_client_fault(&self) -> bool {
+        !matches!(
+            self,
+            ChainError::Storage(_) | ChainError::IncorrectOutcome { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "unit_tests/inbox_tests.rs"]
+mod inbox_tests;
+
+#[cfg(test)]
+#[path = "unit_tests/certificate_tests.rs"]
+mod certificate_tests;
