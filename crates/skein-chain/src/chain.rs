@@ -112,6 +112,27 @@ impl<S: KeyValueStore> ChainStateView<S> {
         Ok(self.inboxes.load_entry_mut(origin).await?)
     }
 
+    /// Up to `count` bundles received from `origin` and not yet consumed.
+    pub async fn inbox_bundles(
+        &mut self,
+        origin: &ChainId,
+        count: usize,
+    ) -> Result<Vec<MessageBundle>, ChainError> {
+        let inbox = self.inboxes.load_entry_mut(origin).await?;
+        inbox
+            .pending_bundles(count)
+            .await
+            .map_err(|error| ChainError::Inbox {
+                origin: *origin,
+                error,
+            })
+    }
+
+    /// Forgets the outbox of `recipient`, once it is empty.
+    pub fn remove_outbox(&mut self, recipient: &ChainId) {
+        self.outboxes.remove_entry(recipient);
+    }
+
     /// The recipients with unacknowledged messages.
     pub async fn outbox_recipients(&self) -> Result<Vec<ChainId>, ChainError> {
         Ok(self.outboxes.indices().await?)

@@ -5,7 +5,8 @@
 //! [0] ++ chain id (32 bytes) ++ …       the chain's views (see skein-chain)
 //! [1] ++ certificate hash (32 bytes)    a certificate, BCS
 //! [2] ++ bcs(BlobId)                    a blob's bytes
-//! [3] ++ name ++ …                      node-local records (outbox index, client records)
+//! [3] ++ name ++ …                      node-local records (client records)
+//! [4] ++ chain id                       present while the chain has unacknowledged messages
 //! ```
 //!
 //! Certificates and chain states are written in the same batch, so a chain never refers to
@@ -19,6 +20,7 @@ const CHAIN_PREFIX: u8 = 0;
 const CERTIFICATE_PREFIX: u8 = 1;
 const BLOB_PREFIX: u8 = 2;
 const RECORD_PREFIX: u8 = 3;
+const PENDING_OUTBOX_PREFIX: u8 = 4;
 
 /// A store seen as chains, certificates, blobs and local records.
 #[derive(Clone)]
@@ -103,6 +105,34 @@ impl<S: KeyValueStore> Storage<S> {
     /// Adds a blob to a batch.
     pub fn write_blob(batch: &mut Batch, id: &BlobId, bytes: Vec<u8>) {
         batch.put(blob_key(id), bytes);
+    }
+
+    /// Adds to a batch whether `chain_id` has messages its recipients have not
+    /// acknowledged, so that a restarted node knows which chains to resend from.
+    pub fn mark_pending_outboxes(batch: &mut Batch, chain_id: &ChainId, pending: bool) {
+        let mut key = Vec::with_capacity(33);
+        key.push(PENDING_OUTBOX_PREFIX);
+        key.extend_from_slice(chain_id.0.as_bytes());
+        if pending {
+            batch.put(key, Vec::new());
+        } else {
+            batch.delete(key);
+        }
+    }
+
+    /// The chains marked by [`Storage::mark_pending_outboxes`].
+    pub async fn chains_with_pending_outboxes(&self) -> Result<Vec<ChainId>, ViewError> {
+        let suffixes = self.store.find_keys_by_prefix(&[PENDING_OUTBOX_PREFIX]).await?;
+        suffixes
+            .into_iter()
+            .map(|suffix| {
+                let bytes: [u8; 32] = suffix.as_slice().try_into().map_err(|_| ViewError::Corrupted {
+                    key: suffix.clone(),
+                    reason: "a pending-outbox key is not a chain id".into(),
+                })?;
+                Ok(ChainId(CryptoHash::from_bytes(bytes)))
+            })
+            .collect()
     }
 
     /// Where a node-local record named `name` lives (an outbox index, a client's signing

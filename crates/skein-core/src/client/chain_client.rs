@@ -1,0 +1,340 @@
+//! [`ChainClient`]: operations on one chain the user owns.
+
+use std::sync::Arc;
+
+use skein_base::{
+    crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round,
+};
+use skein_chain::{
+    BlockProposal, ChainError, ConfirmedBlockCertificate, Hashed, IncomingBundle, MessageAction,
+    ConfirmedBlock, ProposalContent, ProposedBlock,
+};
+use skein_execution::{ChainOwnership, Operation, SystemOperation};
+use skein_views::{KeyValueStore, RegisterView, View};
+
+use super::{Client, ClientError};
+use crate::{
+    requests::{ChainInfo, ChainInfoQuery},
+    worker::WorkerError,
+};
+
+/// Proposes blocks on one chain with the owner's key.
+pub struct ChainClient<S> {
+    client: Arc<Client<S>>,
+    chain_id: ChainId,
+    key: Arc<SecretKey>,
+}
+
+impl<S> Clone for ChainClient<S> {
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            chain_id: self.chain_id,
+            key: self.key.clone(),
+        }
+    }
+}
+
+impl<S: KeyValueStore> ChainClient<S> {
+    pub(crate) fn new(client: Arc<Client<S>>, chain_id: ChainId, key: Arc<SecretKey>) -> Self {
+        Self {
+            client,
+            chain_id,
+            key,
+        }
+    }
+
+    /// The chain.
+    pub fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    /// The owner this client signs as.
+    pub fn owner(&self) -> AccountOwner {
+        AccountOwner::from(self.key.public())
+    }
+
+    /// The chain as the local node knows it.
+    pub async fn chain_info(&self) -> Result<ChainInfo, ClientError> {
+        Ok(self
+            .client
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(self.chain_id))
+            .await?)
+    }
+
+    /// The chain's own balance, as the local node knows it.
+    pub async fn chain_balance(&self) -> Result<Amount, ClientError> {
+        Ok(self.chain_info().await?.chain_balance)
+    }
+
+    /// An owner's balance on this chain, as the local node knows it.
+    pub async fn owner_balance(&self, owner: AccountOwner) -> Result<Amount, ClientError> {
+        let query = ChainInfoQuery {
+            request_owner_balance: Some(owner),
+            ..ChainInfoQuery::new(self.chain_id)
+        };
+        let info = self.client.local.handle_chain_info_query(query).await?;
+        Ok(info.requested_owner_balance.unwrap_or_default())
+    }
+
+    /// Moves tokens from the chain's balance (`owner: None`) or the signer's account to any
+    /// account.
+    pub async fn transfer(
+        &self,
+        owner: Option<AccountOwner>,
+        amount: Amount,
+        recipient: Account,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operation(SystemOperation::Transfer {
+            owner,
+            recipient,
+            amount,
+        })
+        .await
+    }
+
+    /// Withdraws from the signer's account on `target_chain` to `recipient`.
+    pub async fn claim(
+        &self,
+        target_chain: ChainId,
+        amount: Amount,
+        recipient: Account,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operation(SystemOperation::Claim {
+            owner: self.owner(),
+            target_chain,
+            recipient,
+            amount,
+        })
+        .await
+    }
+
+    /// Opens a chain owned by `ownership`, funded with `balance` from this chain. Returns
+    /// its id.
+    pub async fn open_chain(
+        &self,
+        ownership: ChainOwnership,
+        balance: Amount,
+    ) -> Result<(ChainId, ConfirmedBlockCertificate), ClientError> {
+        let certificate = self
+            .execute_operation(SystemOperation::OpenChain { ownership, balance })
+            .await?;
+        // The opening operation is the only transaction of its block.
+        let chain_id = ChainId::child(self.chain_id, certificate.value().block.height, 0);
+        Ok((chain_id, certificate))
+    }
+
+    /// Closes the chain for good.
+    pub async fn close_chain(&self) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operation(SystemOperation::CloseChain).await
+    }
+
+    /// Hands the chain to new owners.
+    pub async fn change_ownership(
+        &self,
+        ownership: ChainOwnership,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operation(SystemOperation::ChangeOwnership(ownership))
+            .await
+    }
+
+    /// Runs one system operation in a block of its own.
+    pub async fn execute_operation(
+        &self,
+        operation: SystemOperation,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operations(vec![Operation::System(operation)])
+            .await
+    }
+
+    /// Runs operations in one block. First completes any block signed earlier and not yet
+    /// certified, so no height is ever signed twice.
+    pub async fn execute_operations(
+        &self,
+        operations: Vec<Operation>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let lock = self.client.chain_lock(self.chain_id);
+        let _guard = lock.lock().await;
+        self.finish_signed_block().await?;
+        let block = self.new_block(Vec::new(), operations).await?;
+        let value = self.client.local.stage_block(block).await?;
+        self.sign_and_certify(value).await
+    }
+
+    /// Picks every received bundle into blocks until the inbox is empty, first learning from
+    /// the validators what arrived. Bundles whose execution fails are rejected (tracked
+    /// messages bounce back); on a closed chain every rejectable bundle is rejected.
+    pub async fn process_inbox(&self) -> Result<Vec<ConfirmedBlockCertificate>, ClientError> {
+        let lock = self.client.chain_lock(self.chain_id);
+        let _guard = lock.lock().await;
+        self.finish_signed_block().await?;
+        self.client.fetch_incoming_bundles(self.chain_id).await?;
+        let mut certificates = Vec::new();
+        loop {
+            let query = ChainInfoQuery {
+                request_pending_bundles: true,
+                ..ChainInfoQuery::new(self.chain_id)
+            };
+            let info = self.client.local.handle_chain_info_query(query).await?;
+            if info.requested_pending_bundles.is_empty() {
+                break;
+            }
+            let mut incoming: Vec<IncomingBundle> = info
+                .requested_pending_bundles
+                .into_iter()
+                .take(limits::INCOMING_BUNDLES_PER_BLOCK_MAX)
+                .map(|(origin, bundle)| {
+                    let action = if info.is_closed && bundle.is_rejectable() {
+                        MessageAction::Reject
+                    } else {
+                        MessageAction::Accept
+                    };
+                    IncomingBundle {
+                        origin,
+                        bundle,
+                        action,
+                    }
+                })
+                .collect();
+            let value = loop {
+                let block = self.new_block(incoming.clone(), Vec::new()).await?;
+                match self.client.local.stage_block(block).await {
+                    Ok(value) => break value,
+                    Err(WorkerError::Chain(ChainError::Execution {
+                        transaction_index, ..
+                    })) => {
+                        let index = usize::try_from(transaction_index).unwrap_or(usize::MAX);
+                        match incoming.get_mut(index) {
+                            Some(bundle)
+                                if bundle.action == MessageAction::Accept
+                                    && bundle.bundle.is_rejectable() =>
+                            {
+                                bundle.action = MessageAction::Reject;
+                            }
+                            _ => return Err(self.staging_error(transaction_index)),
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            };
+            certificates.push(self.sign_and_certify(value).await?);
+        }
+        Ok(certificates)
+    }
+
+    fn staging_error(&self, transaction_index: u32) -> ClientError {
+        ClientError::Local(WorkerError::InvalidRequest(format!(
+            "incoming transaction {transaction_index} of chain {} can neither be executed nor rejected",
+            self.chain_id
+        )))
+    }
+
+    /// Brings the local node up to date with the validators: the chain's blocks and the
+    /// bundles waiting in its inboxes.
+    pub async fn synchronize(&self) -> Result<ChainInfo, ClientError> {
+        let info = self.client.synchronize_from_validators(self.chain_id).await?;
+        self.client.fetch_incoming_bundles(self.chain_id).await?;
+        Ok(info)
+    }
+
+    /// Completes a block signed earlier and not certified (after a restart or a failure).
+    pub async fn retry_signed_block(&self) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
+        let lock = self.client.chain_lock(self.chain_id);
+        let _guard = lock.lock().await;
+        self.finish_signed_block().await
+    }
+
+    async fn finish_signed_block(&self) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
+        let Some(proposal) = self.load_signed_record().await?.get().clone() else {
+            return Ok(None);
+        };
+        let info = self.chain_info().await?;
+        if proposal.content.block.height < info.next_block_height {
+            return Ok(None);
+        }
+        // The validators may have certified it while we were away.
+        let info = self.client.synchronize_from_validators(self.chain_id).await?;
+        if proposal.content.block.height < info.next_block_height {
+            return Ok(None);
+        }
+        let value = self
+            .client
+            .local
+            .stage_block(proposal.content.block.clone())
+            .await?;
+        self.certify(proposal, value).await.map(Some)
+    }
+
+    async fn new_block(
+        &self,
+        incoming_bundles: Vec<IncomingBundle>,
+        operations: Vec<Operation>,
+    ) -> Result<ProposedBlock, ClientError> {
+        let mut info = self.chain_info().await?;
+        if !info.is_active() {
+            info = self.client.synchronize_from_validators(self.chain_id).await?;
+        }
+        if !info.ownership.is_owner(&self.owner()) {
+            return Err(ClientError::NotAnOwner {
+                chain_id: self.chain_id,
+                owner: self.owner(),
+            });
+        }
+        if info.is_closed && !operations.is_empty() {
+            return Err(ClientError::ClosedChain(self.chain_id));
+        }
+        let timestamp = self.client.clock.now().max(info.timestamp);
+        Ok(ProposedBlock {
+            chain_id: self.chain_id,
+            epoch: info.epoch,
+            height: info.next_block_height,
+            timestamp,
+            authenticated_signer: Some(self.owner()),
+            previous_block_hash: info.block_hash,
+            incoming_bundles,
+            operations,
+        })
+    }
+
+    /// Signs the staged block, records the signature durably, then certifies it.
+    async fn sign_and_certify(
+        &self,
+        value: Hashed<ConfirmedBlock>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let proposal = BlockProposal::new(
+            ProposalContent {
+                block: value.block.clone(),
+                round: Round::Fast,
+            },
+            &self.key,
+        );
+        let mut record = self.load_signed_record().await?;
+        record.set(Some(proposal.clone()));
+        record.save().await.map_err(|error| WorkerError::Storage(error.to_string()))?;
+        self.certify(proposal, value).await
+    }
+
+    async fn certify(
+        &self,
+        proposal: BlockProposal,
+        value: Hashed<ConfirmedBlock>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let certificate = self.client.communicate_proposal(proposal, value).await?;
+        let (_, effects) = self.client.local.handle_checked_certificate(&certificate).await?;
+        self.client.deliver_locally(effects).await?;
+        Ok(certificate)
+    }
+
+    /// The durable record of the last block this client signed on the chain.
+    async fn load_signed_record(
+        &self,
+    ) -> Result<RegisterView<S, Option<BlockProposal>>, ClientError> {
+        let mut name = b"signed-proposal/".to_vec();
+        name.extend_from_slice(self.chain_id.0.as_bytes());
+        let context = self.client.local.storage().record_context(&name);
+        RegisterView::load(context)
+            .await
+            .map_err(|error| ClientError::Local(WorkerError::Storage(error.to_string())))
+    }
+}

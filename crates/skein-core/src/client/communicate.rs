@@ -1,0 +1,186 @@
+//! Sending a proposal to every validator at once and turning a quorum of votes into a
+//! certificate that a quorum of validators has committed.
+
+use std::{future::Future, sync::Arc};
+
+use futures::{
+    channel::{mpsc, oneshot},
+    future::{self, Either},
+    FutureExt, StreamExt,
+};
+use skein_chain::{
+    BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed,
+    UncheckedCertificate, Vote, VoteAggregator,
+};
+use skein_views::KeyValueStore;
+
+use super::{Client, ClientError, ValidatorEntry};
+use crate::{node::NodeError, requests::ChainInfo};
+
+impl<S: KeyValueStore> Client<S> {
+    /// Gets a certificate for `value` (the locally executed outcome of the proposal's
+    /// block). Every validator is asked in parallel by its own task; the certificate forms
+    /// as soon as votes weighing a quorum agree, and this returns once validators weighing
+    /// a quorum have committed it. Slower validators get the certificate in the background.
+    pub(crate) async fn communicate_proposal(
+        self: &Arc<Self>,
+        proposal: BlockProposal,
+        value: Hashed<ConfirmedBlock>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let (vote_sender, mut votes) = mpsc::unbounded();
+        let (commit_sender, mut commits) = mpsc::unbounded();
+        let (certificate_sender, certificate_receiver) =
+            oneshot::channel::<UncheckedCertificate<ConfirmedBlock>>();
+        let certificate_receiver = certificate_receiver.shared();
+        for validator in &self.validators {
+            let client = self.clone();
+            let validator = validator.clone();
+            let proposal = proposal.clone();
+            let vote_sender = vote_sender.clone();
+            let commit_sender = commit_sender.clone();
+            let certificate_receiver = certificate_receiver.clone();
+            (self.spawner)(
+                async move {
+                    let vote = client.propose_to(&validator, &proposal).await;
+                    // The receiver is gone once a quorum voted: this vote is not needed.
+                    let _ = vote_sender.unbounded_send((validator.public_key, vote));
+                    drop(vote_sender);
+                    // Every validator gets the certificate, whether it voted or not.
+                    if let Ok(certificate) = certificate_receiver.await {
+                        let result = client.upload_certificate_to(&validator, certificate).await;
+                        let _ = commit_sender.unbounded_send((validator.public_key, result));
+                    }
+                }
+                .boxed(),
+            );
+        }
+        drop(vote_sender);
+        drop(commit_sender);
+
+        let mut aggregator = VoteAggregator::new(value, proposal.content.round, &self.committee);
+        let mut errors = Vec::new();
+        let mut failed_weight = 0;
+        let certificate = loop {
+            let Some((validator, result)) = votes.next().await else {
+                return Err(ClientError::NoQuorum {
+                    action: "voted for the block",
+                    errors,
+                });
+            };
+            let error = match result {
+                Ok(vote) => match aggregator.add_vote(vote) {
+                    Ok(Some(certificate)) => break certificate,
+                    Ok(None) => continue,
+                    Err(error) => NodeError::InvalidRequest(format!("unusable vote: {error}")),
+                },
+                Err(error) => error,
+            };
+            tracing::debug!(?validator, %error, "no vote");
+            failed_weight += self.weight(&validator);
+            errors.push((validator, error));
+            if failed_weight > self.tolerated_failures() {
+                return Err(ClientError::NoQuorum {
+                    action: "voted for the block",
+                    errors,
+                });
+            }
+        };
+        // The validators' tasks are waiting for this; if they are all gone, nobody needs it.
+        let _ = certificate_sender.send(certificate.as_unchecked().clone());
+
+        let mut committed_weight = 0;
+        while committed_weight < self.committee.quorum_threshold() {
+            match commits.next().await {
+                Some((validator, Ok(_))) => committed_weight += self.weight(&validator),
+                Some((validator, Err(error))) => {
+                    tracing::debug!(?validator, %error, "certificate not committed");
+                }
+                // Every validator answered: the certificate is final anyway, and lagging
+                // validators will be brought up to date by whoever needs them next.
+                None => break,
+            }
+        }
+        Ok(certificate)
+    }
+
+    /// Asks one validator for a vote, bringing it up to date when it says it lacks blocks
+    /// or messages.
+    pub(crate) async fn propose_to(
+        &self,
+        validator: &ValidatorEntry,
+        proposal: &BlockProposal,
+    ) -> Result<Vote<ConfirmedBlock>, NodeError> {
+        let height = proposal.content.block.height;
+        let mut attempts = 0;
+        loop {
+            let error = match self
+                .with_timeout(validator.node.handle_block_proposal(proposal.clone()))
+                .await
+            {
+                Ok(vote) => return Ok(vote),
+                Err(error) => error,
+            };
+            attempts += 1;
+            if attempts > self.config.sync_attempts {
+                return Err(error);
+            }
+            match &error {
+                NodeError::Chain(ChainError::MissingEarlierBlocks { chain_id, .. })
+                | NodeError::Chain(ChainError::InactiveChain(chain_id)) => {
+                    self.sync_chain_at(validator, *chain_id, height).await?;
+                }
+                NodeError::Chain(ChainError::MissingCrossChainUpdate { origin, height, .. }) => {
+                    let target = height.try_add_one().map_err(ChainError::from)?;
+                    self.sync_chain_at(validator, *origin, target).await?;
+                    // Delivery between the validator's shards may take a moment.
+                    self.clock.sleep(self.config.retry_delay).await;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// Uploads a certificate to one validator, first uploading what it lacks.
+    pub(crate) async fn upload_certificate_to(
+        &self,
+        validator: &ValidatorEntry,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> Result<ChainInfo, NodeError> {
+        let chain_id = certificate.value.block.chain_id;
+        let height = certificate.value.block.height;
+        let mut attempts = 0;
+        loop {
+            let error = match self
+                .with_timeout(validator.node.handle_certificate(certificate.clone()))
+                .await
+            {
+                Ok(info) => return Ok(info),
+                Err(error) => error,
+            };
+            attempts += 1;
+            if attempts > self.config.sync_attempts {
+                return Err(error);
+            }
+            match &error {
+                NodeError::Chain(ChainError::MissingEarlierBlocks { .. })
+                | NodeError::Chain(ChainError::InactiveChain(_)) => {
+                    self.sync_chain_at(validator, chain_id, height).await?;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// Runs a request, failing with [`NodeError::Timeout`] if it takes longer than the
+    /// configured timeout.
+    pub(crate) async fn with_timeout<T>(
+        &self,
+        request: impl Future<Output = Result<T, NodeError>>,
+    ) -> Result<T, NodeError> {
+        let sleep = self.clock.sleep(self.config.request_timeout);
+        match future::select(Box::pin(request), sleep).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => Err(NodeError::Timeout),
+        }
+    }
+}

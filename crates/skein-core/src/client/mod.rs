@@ -1,0 +1,201 @@
+//! The client: drives its chains to certificates and keeps validators up to date.
+//!
+//! A [`Client`] holds a local node — a [`Worker`] that executes certificates but never
+//! votes — and the validators of the committee. Each [`ChainClient`] proposes blocks on one
+//! chain it owns: it executes the block locally first (so it never signs a block validators
+//! would refuse), records the signed proposal durably (so it never signs two blocks at one
+//! height, even after a restart), sends it to every validator at once, and forms the
+//! certificate as soon as a quorum of votes is in. Validators that answer "missing blocks"
+//! or "missing messages" are brought up to date by uploading certificates, then asked again.
+//! Validators that are slow or offline never hold it up.
+
+mod chain_client;
+mod communicate;
+mod inbox;
+mod updater;
+
+use std::{collections::HashMap, sync::Arc};
+
+use futures::future::BoxFuture;
+use skein_base::{AccountOwner, ChainId, Committee, TimeDelta, ValidatorPublicKey};
+use skein_storage::Storage;
+use skein_views::KeyValueStore;
+
+pub use chain_client::ChainClient;
+
+use crate::{
+    clock::Clock,
+    genesis::GenesisConfig,
+    node::{NodeError, ValidatorNode},
+    requests::Effects,
+    worker::{Worker, WorkerError},
+};
+
+/// Runs a task in the background: `tokio::spawn` in services, the simulator's executor in
+/// simulations.
+pub type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
+
+/// A [`Spawner`] on the current tokio runtime.
+pub fn tokio_spawner() -> Spawner {
+    Arc::new(|task| {
+        tokio::spawn(task);
+    })
+}
+
+/// A validator as the client knows it.
+#[derive(Clone)]
+pub struct ValidatorEntry {
+    /// Its key in the committee.
+    pub public_key: ValidatorPublicKey,
+    /// How to reach it.
+    pub node: Arc<dyn ValidatorNode>,
+}
+
+/// Timing of the client's requests.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientConfig {
+    /// How long to wait for one answer from a validator.
+    pub request_timeout: TimeDelta,
+    /// How long to wait before asking a validator again after bringing it up to date.
+    pub retry_delay: TimeDelta,
+    /// How many times to bring one validator up to date for one request before giving up.
+    pub sync_attempts: u32,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: TimeDelta::from_secs(10),
+            retry_delay: TimeDelta::from_millis(20),
+            sync_attempts: 10,
+        }
+    }
+}
+
+/// Why a client operation failed. Nothing signed is lost: a signed block that did not
+/// reach a quorum is recorded and is the first thing the next operation on the chain
+/// completes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The block was refused by the client's own node before signing (for example, a
+    /// transfer of more than the balance): nothing was sent.
+    #[error("{0}")]
+    Local(#[from] WorkerError),
+    /// Not enough validators agreed; the signed block stays recorded and will be retried.
+    #[error("{}", describe_no_quorum(action, errors))]
+    NoQuorum {
+        /// What the validators were asked to do.
+        action: &'static str,
+        /// What each failing validator answered.
+        errors: Vec<(ValidatorPublicKey, NodeError)>,
+    },
+    /// Neither the client nor the validators know the chain.
+    #[error("chain {0} is unknown to this client and to the validators")]
+    UnknownChain(ChainId),
+    /// The client's key is not an owner of the chain.
+    #[error("{owner} is not an owner of chain {chain_id}")]
+    NotAnOwner {
+        /// The chain.
+        chain_id: ChainId,
+        /// The client's owner identity.
+        owner: AccountOwner,
+    },
+    /// The chain is closed; only incoming messages can be rejected.
+    #[error("chain {0} is closed")]
+    ClosedChain(ChainId),
+}
+
+fn describe_no_quorum(action: &str, errors: &[(ValidatorPublicKey, NodeError)]) -> String {
+    let details: Vec<String> = errors
+        .iter()
+        .map(|(validator, error)| format!("{validator:?}: {error}"))
+        .collect();
+    format!(
+        "not enough validators {action} ({} failed: {}); the block stays signed and will be retried first",
+        errors.len(),
+        details.join("; ")
+    )
+}
+
+/// The state shared by a user's chain clients.
+pub struct Client<S> {
+    local: Worker<S>,
+    committee: Committee,
+    validators: Vec<ValidatorEntry>,
+    clock: Arc<dyn Clock>,
+    spawner: Spawner,
+    config: ClientConfig,
+    /// One lock per chain, held while a block is being made, so two operations on one
+    /// chain never race to sign at the same height.
+    chain_locks: parking_lot::Mutex<HashMap<ChainId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<S: KeyValueStore> Client<S> {
+    /// A client whose local node lives in `storage`, knowing the network from `genesis`.
+    pub async fn new(
+        storage: Storage<S>,
+        genesis: &GenesisConfig,
+        validators: Vec<ValidatorEntry>,
+        clock: Arc<dyn Clock>,
+        spawner: Spawner,
+        config: ClientConfig,
+    ) -> Result<Arc<Self>, ClientError> {
+        let local = Worker::new(storage, None, clock.clone());
+        for config in genesis.chain_configs() {
+            local.initialize_chain(config).await?;
+        }
+        Ok(Arc::new(Self {
+            local,
+            committee: genesis.committee.clone(),
+            validators,
+            clock,
+            spawner,
+            config,
+            chain_locks: parking_lot::Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A client for one chain, proposing with `key`.
+    pub fn chain(self: &Arc<Self>, chain_id: ChainId, key: skein_base::crypto::SecretKey) -> ChainClient<S> {
+        ChainClient::new(self.clone(), chain_id, Arc::new(key))
+    }
+
+    /// The local node.
+    pub fn local_node(&self) -> &Worker<S> {
+        &self.local
+    }
+
+    /// The validators.
+    pub fn validators(&self) -> &[ValidatorEntry] {
+        &self.validators
+    }
+
+    /// The committee.
+    pub fn committee(&self) -> &Committee {
+        &self.committee
+    }
+
+    fn chain_lock(&self, chain_id: ChainId) -> Arc<tokio::sync::Mutex<()>> {
+        self.chain_locks.lock().entry(chain_id).or_default().clone()
+    }
+
+    /// Delivers the local node's cross-chain requests to itself, so that inboxes and new
+    /// chains on this client reflect its own blocks.
+    async fn deliver_locally(&self, effects: Effects) -> Result<(), WorkerError> {
+        let mut queue = std::collections::VecDeque::from(effects.cross_chain_requests);
+        while let Some(request) = queue.pop_front() {
+            let effects = self.local.handle_cross_chain_request(request).await?;
+            queue.extend(effects.cross_chain_requests);
+        }
+        Ok(())
+    }
+
+    fn weight(&self, validator: &ValidatorPublicKey) -> u64 {
+        self.committee.weight(validator)
+    }
+
+    /// Votes that may fail before a quorum is out of reach.
+    fn tolerated_failures(&self) -> u64 {
+        self.committee.total_votes() - self.committee.quorum_threshold()
+    }
+}

@@ -1,0 +1,200 @@
+//! Bringing a validator (or the local node) up to date with the certificates it lacks:
+//! a chain's own blocks, the ancestors that opened it, and the senders of its messages.
+
+use futures::{future::BoxFuture, FutureExt};
+use skein_base::{limits, BlockHeight, ChainDescription, ChainId};
+use skein_chain::{ChainError, ConfirmedBlock, UncheckedCertificate};
+use skein_views::KeyValueStore;
+
+use super::{Client, ClientError, ValidatorEntry};
+use crate::{
+    node::NodeError,
+    requests::{ChainInfo, ChainInfoQuery},
+};
+
+impl<S: KeyValueStore> Client<S> {
+    /// Makes `validator` hold chain `chain_id` up to (not including) height `target`: if it
+    /// does not know the chain, first the parent's blocks up to the one that opened it
+    /// (recursively), then the chain's own missing blocks.
+    pub(crate) fn sync_chain_at<'a>(
+        &'a self,
+        validator: &'a ValidatorEntry,
+        chain_id: ChainId,
+        target: BlockHeight,
+    ) -> BoxFuture<'a, Result<(), NodeError>> {
+        async move {
+            let mut info = self
+                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .await?;
+            if !info.is_active() {
+                let Some(ChainDescription::Child { parent, height, .. }) =
+                    self.find_description(chain_id).await
+                else {
+                    return Err(ChainError::InactiveChain(chain_id).into());
+                };
+                let after_opening = height.try_add_one().map_err(ChainError::from)?;
+                self.sync_chain_at(validator, parent, after_opening).await?;
+                // The opening message travels between the validator's shards.
+                for _ in 0..self.config.sync_attempts {
+                    info = self
+                        .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                        .await?;
+                    if info.is_active() {
+                        break;
+                    }
+                    self.clock.sleep(self.config.retry_delay).await;
+                }
+                if !info.is_active() {
+                    return Err(ChainError::InactiveChain(chain_id).into());
+                }
+            }
+            if info.next_block_height >= target {
+                return Ok(());
+            }
+            let certificates = self
+                .certificates(chain_id, info.next_block_height, target)
+                .await?;
+            for certificate in certificates {
+                self.with_timeout(validator.node.handle_certificate(certificate))
+                    .await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    /// The certificates of `chain_id` at heights `[from, to)`: from the local node if it has
+    /// them all, otherwise downloaded from the validators and checked against the committee.
+    pub(crate) async fn certificates(
+        &self,
+        chain_id: ChainId,
+        from: BlockHeight,
+        to: BlockHeight,
+    ) -> Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError> {
+        let wanted = usize::try_from(to.0.saturating_sub(from.0)).unwrap_or(usize::MAX);
+        let local = self.local.certificates_in_range(chain_id, from, to).await?;
+        if local.len() == wanted {
+            return Ok(local);
+        }
+        let mut certificates = local;
+        let mut next = BlockHeight(from.0 + certificates.len() as u64);
+        for validator in &self.validators {
+            while next < to {
+                let query = ChainInfoQuery {
+                    request_certificates_from: Some(next),
+                    ..ChainInfoQuery::new(chain_id)
+                };
+                let Ok(info) = self
+                    .with_timeout(validator.node.handle_chain_info_query(query))
+                    .await
+                else {
+                    break;
+                };
+                let before = certificates.len();
+                for certificate in info.requested_certificates {
+                    let block = &certificate.value.block;
+                    if block.chain_id != chain_id || block.height != next || next >= to {
+                        break;
+                    }
+                    if certificate.clone().check(&self.committee).is_err() {
+                        tracing::warn!(?validator.public_key, "served an invalid certificate");
+                        break;
+                    }
+                    certificates.push(certificate);
+                    next = BlockHeight(next.0 + 1);
+                }
+                if certificates.len() == before {
+                    break;
+                }
+            }
+            if next >= to {
+                return Ok(certificates);
+            }
+        }
+        Err(NodeError::Unreachable(format!(
+            "no validator could provide the blocks of chain {chain_id} from height {next} to {to}"
+        )))
+    }
+
+    /// How a chain was created, from the local node or else from any validator (checked
+    /// against the chain id, which is its hash).
+    pub(crate) async fn find_description(&self, chain_id: ChainId) -> Option<ChainDescription> {
+        if let Ok(info) = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await
+        {
+            if let Some(description) = info.description {
+                return Some(description);
+            }
+        }
+        for validator in &self.validators {
+            if let Ok(info) = self
+                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .await
+            {
+                if let Some(description) = info.description.filter(|d| d.id() == chain_id) {
+                    return Some(description);
+                }
+            }
+        }
+        None
+    }
+
+    /// Brings the local node's copy of `chain_id` up to the highest height any validator
+    /// reports, downloading and checking the missing certificates. Returns the local state.
+    pub(crate) async fn synchronize_from_validators(
+        &self,
+        chain_id: ChainId,
+    ) -> Result<ChainInfo, ClientError> {
+        let mut local = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?;
+        if !local.is_active() {
+            // A chain opened for us by someone else: its opening message waits in its inbox
+            // at the validators.
+            self.fetch_incoming_bundles(chain_id).await?;
+            local = self
+                .local
+                .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+                .await?;
+            if !local.is_active() {
+                return Err(ClientError::UnknownChain(chain_id));
+            }
+        }
+        let mut highest = local.next_block_height;
+        for validator in &self.validators {
+            if let Ok(info) = self
+                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .await
+            {
+                highest = highest.max(info.next_block_height);
+            }
+        }
+        let mut next = local.next_block_height;
+        while next < highest {
+            let end = BlockHeight(
+                highest
+                    .0
+                    .min(next.0.saturating_add(limits::CERTIFICATES_PER_QUERY_MAX as u64)),
+            );
+            let certificates = match self.certificates(chain_id, next, end).await {
+                Ok(certificates) => certificates,
+                Err(error) => {
+                    tracing::warn!(%error, "could not download missing blocks");
+                    break;
+                }
+            };
+            for certificate in certificates {
+                let (info, effects) = self.local.handle_certificate(certificate).await?;
+                self.deliver_locally(effects).await?;
+                next = info.next_block_height;
+            }
+        }
+        Ok(self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?)
+    }
+}

@@ -1,0 +1,126 @@
+//! [`FaultyNode`]: a validator that misbehaves on purpose, for tests and the simulator.
+
+use std::sync::Arc;
+
+use futures::{future::BoxFuture, FutureExt};
+use parking_lot::Mutex;
+use skein_base::{
+    crypto::{CryptoHash, SecretKey},
+    TimeDelta,
+};
+use skein_chain::{BlockProposal, ConfirmedBlock, Hashed, UncheckedCertificate, Vote};
+
+use crate::{
+    clock::Clock,
+    node::{NodeError, ValidatorNode},
+    requests::{ChainInfo, ChainInfoQuery},
+};
+
+/// How a validator misbehaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// It behaves.
+    #[default]
+    Honest,
+    /// It answers nothing: every request fails as unreachable.
+    Offline,
+    /// It answers everything after a delay.
+    Slow(TimeDelta),
+    /// It refuses to vote, but otherwise works.
+    RefuseVotes,
+    /// It votes, with a valid signature, for a different outcome than the proposed block's.
+    VoteForDifferentBlock,
+}
+
+/// A validator wrapped with a fault that can change at any time.
+pub struct FaultyNode {
+    inner: Arc<dyn ValidatorNode>,
+    key: Arc<SecretKey>,
+    clock: Arc<dyn Clock>,
+    fault: Mutex<Fault>,
+}
+
+impl FaultyNode {
+    /// Wraps `inner`, whose signing key is `key` (a Byzantine validator signs what it likes).
+    pub fn new(inner: Arc<dyn ValidatorNode>, key: Arc<SecretKey>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner,
+            key,
+            clock,
+            fault: Mutex::new(Fault::Honest),
+        }
+    }
+
+    /// Changes the fault.
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.lock() = fault;
+    }
+
+    /// The current fault.
+    pub fn fault(&self) -> Fault {
+        *self.fault.lock()
+    }
+
+    async fn before_request(&self) -> Result<(), NodeError> {
+        match self.fault() {
+            Fault::Offline => Err(NodeError::Unreachable("the validator is offline".into())),
+            Fault::Slow(delay) => {
+                self.clock.sleep(delay).await;
+                Ok(())
+            }
+            Fault::Honest | Fault::RefuseVotes | Fault::VoteForDifferentBlock => Ok(()),
+        }
+    }
+}
+
+impl ValidatorNode for FaultyNode {
+    fn handle_block_proposal(
+        &self,
+        proposal: BlockProposal,
+    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+        async move {
+            self.before_request().await?;
+            match self.fault() {
+                Fault::RefuseVotes => Err(NodeError::InvalidRequest("this validator refuses to vote".into())),
+                Fault::VoteForDifferentBlock => {
+                    let honest = self.inner.handle_block_proposal(proposal).await?;
+                    let mut value = (*honest.value).clone();
+                    value.outcome.state_hash = CryptoHash::of_bytes(b"a different state");
+                    Ok(Vote::new(Hashed::new(value), honest.round, &self.key))
+                }
+                _ => self.inner.handle_block_proposal(proposal).await,
+            }
+        }
+        .boxed()
+    }
+
+    fn handle_certificate(
+        &self,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            self.before_request().await?;
+            self.inner.handle_certificate(certificate).await
+        }
+        .boxed()
+    }
+
+    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            self.before_request().await?;
+            self.inner.handle_chain_info_query(query).await
+        }
+        .boxed()
+    }
+
+    fn download_certificates(
+        &self,
+        hashes: Vec<CryptoHash>,
+    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+        async move {
+            self.before_request().await?;
+            self.inner.download_certificates(hashes).await
+        }
+        .boxed()
+    }
+}

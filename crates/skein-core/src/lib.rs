@@ -1,0 +1,30 @@
+//! The protocol engine.
+//!
+//! - [`Worker`]: one validator shard's logic — proposals, certificates, cross-chain
+//!   requests, queries — returning [`Effects`] instead of doing I/O.
+//! - [`LocalValidator`]: shards on one store, in this process, behind the [`ValidatorNode`]
+//!   trait that clients talk to; [`FaultyNode`] makes one misbehave.
+//! - [`Client`] and [`ChainClient`]: drive a user's chains to certificates, synchronising
+//!   lagging validators.
+//! - [`simulation`]: the whole protocol under a seeded scheduler, with invariant checks.
+
+pub mod client;
+mod clock;
+mod faults;
+mod genesis;
+mod node;
+mod requests;
+pub mod simulation;
+mod validator;
+mod worker;
+
+pub use client::{tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry};
+pub use clock::{Clock, Sleep, SystemClock};
+pub use faults::{Fault, FaultyNode};
+pub use genesis::{GenesisChain, GenesisConfig};
+pub use node::{NodeError, ValidatorNode};
+pub use requests::{
+    ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
+};
+pub use validator::{CrossChainFaults, LocalValidator};
+pub use worker::{WithEffects, Worker, WorkerError};

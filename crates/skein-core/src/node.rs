@@ -1,0 +1,71 @@
+//! [`ValidatorNode`]: what a client can ask a validator, wherever it runs.
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use skein_base::crypto::CryptoHash;
+use skein_chain::{BlockProposal, ChainError, ConfirmedBlock, UncheckedCertificate, Vote};
+
+use crate::{
+    requests::{ChainInfo, ChainInfoQuery},
+    worker::WorkerError,
+};
+
+/// Why a validator did not do what was asked: the error clients see, the same in process
+/// and on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum NodeError {
+    /// A protocol rule refused the request; the variant says which and what to do.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The request is malformed or too large.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The node does not vote.
+    #[error("this node is not a validator")]
+    NotAValidator,
+    /// The validator failed internally; retrying later may work.
+    #[error("validator storage error: {0}")]
+    Storage(String),
+    /// The validator could not be reached.
+    #[error("validator unreachable: {0}")]
+    Unreachable(String),
+    /// The validator did not answer in time.
+    #[error("validator did not answer in time")]
+    Timeout,
+}
+
+impl From<WorkerError> for NodeError {
+    fn from(error: WorkerError) -> Self {
+        match error {
+            WorkerError::Chain(error) => NodeError::Chain(error),
+            WorkerError::NotAValidator => NodeError::NotAValidator,
+            WorkerError::InvalidRequest(message) => NodeError::InvalidRequest(message),
+            WorkerError::Storage(message) => NodeError::Storage(message),
+        }
+    }
+}
+
+/// A validator as its clients see it. Every method is idempotent: asking twice gets the
+/// same answer and has no second effect, so clients retry freely.
+pub trait ValidatorNode: Send + Sync {
+    /// Asks for a vote on a proposed block.
+    fn handle_block_proposal(
+        &self,
+        proposal: BlockProposal,
+    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>>;
+
+    /// Submits a certificate for the validator to commit.
+    fn handle_certificate(
+        &self,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
+
+    /// Asks about a chain.
+    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
+
+    /// Fetches certificates by hash; those the validator lacks are left out.
+    fn download_certificates(
+        &self,
+        hashes: Vec<CryptoHash>,
+    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>>;
+}

@@ -1,0 +1,205 @@
+//! [`LocalValidator`]: a whole validator — several shards on one store — in this process.
+//!
+//! Requests go to the shard that owns the chain (`hash(chain) mod shards`). Cross-chain
+//! requests a shard produces are delivered to their target shard before the call returns;
+//! [`LocalValidator::retry_pending`] re-sends whatever was not acknowledged (after a
+//! restart, or when faults dropped requests).
+
+use std::sync::Arc;
+
+use futures::{future::BoxFuture, FutureExt};
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use skein_base::{crypto::{CryptoHash, SecretKey}, ChainId, ValidatorPublicKey};
+use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_execution::ChainConfig;
+use skein_storage::Storage;
+use skein_views::KeyValueStore;
+use tokio::sync::broadcast;
+
+use crate::{
+    clock::Clock,
+    node::{NodeError, ValidatorNode},
+    requests::{ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification},
+    worker::{Worker, WorkerError},
+};
+
+/// How cross-chain requests between this validator's shards misbehave, for tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrossChainFaults {
+    /// Drop one request in this many (never if `None`).
+    pub drop_one_in: Option<u32>,
+    /// Deliver one request in this many twice (never if `None`).
+    pub duplicate_one_in: Option<u32>,
+}
+
+/// Cross-chain requests handled per delivery round at most: bounds the work one call does.
+const CROSS_CHAIN_DELIVERIES_MAX: usize = 100_000;
+
+/// A validator in this process.
+pub struct LocalValidator<S> {
+    shards: Vec<Worker<S>>,
+    faults: Mutex<(CrossChainFaults, ChaCha8Rng)>,
+    notifications: broadcast::Sender<Notification>,
+}
+
+impl<S: KeyValueStore> LocalValidator<S> {
+    /// A validator with `shard_count` shards sharing `store`, voting with `key`.
+    pub fn new(store: S, shard_count: usize, key: SecretKey, clock: Arc<dyn Clock>) -> Self {
+        let key = Arc::new(key);
+        let shards = (0..shard_count.max(1))
+            .map(|_| Worker::new(Storage::new(store.clone()), Some(key.clone()), clock.clone()))
+            .collect();
+        let (notifications, _) = broadcast::channel(1024);
+        Self {
+            shards,
+            faults: Mutex::new((CrossChainFaults::default(), ChaCha8Rng::seed_from_u64(0))),
+            notifications,
+        }
+    }
+
+    /// The validator's key.
+    pub fn public_key(&self) -> ValidatorPublicKey {
+        self.shards[0].validator().expect("validators have keys")
+    }
+
+    /// Which shard owns a chain.
+    pub fn shard_of(&self, chain_id: &ChainId) -> usize {
+        let count = self.shards.len() as u64;
+        usize::try_from(chain_id.0.prefix_u64() % count).expect("a shard index fits usize")
+    }
+
+    /// The shard that owns a chain.
+    pub fn worker(&self, chain_id: &ChainId) -> &Worker<S> {
+        &self.shards[self.shard_of(chain_id)]
+    }
+
+    /// Creates a genesis chain.
+    pub async fn initialize_chain(&self, config: ChainConfig) -> Result<(), WorkerError> {
+        self.worker(&config.description.id()).initialize_chain(config).await
+    }
+
+    /// Makes cross-chain requests misbehave from now on, with a seeded randomness.
+    pub fn set_cross_chain_faults(&self, faults: CrossChainFaults, seed: u64) {
+        *self.faults.lock() = (faults, ChaCha8Rng::seed_from_u64(seed));
+    }
+
+    /// Notifications of new blocks and incoming bundles.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.notifications.subscribe()
+    }
+
+    /// Forgets everything held in memory, as a restart would.
+    pub fn clear_caches(&self) {
+        for shard in &self.shards {
+            shard.clear_cache();
+        }
+    }
+
+    /// Delivers effects: cross-chain requests to their shards (and the effects those
+    /// produce, and so on), notifications to subscribers.
+    pub async fn deliver(&self, effects: Effects) {
+        let mut queue = std::collections::VecDeque::from(effects.cross_chain_requests);
+        self.publish(effects.notifications);
+        let mut delivered = 0;
+        while let Some(request) = queue.pop_front() {
+            delivered += 1;
+            if delivered > CROSS_CHAIN_DELIVERIES_MAX {
+                tracing::warn!("cross-chain delivery stopped after {CROSS_CHAIN_DELIVERIES_MAX} requests; the rest will be retried");
+                break;
+            }
+            let copies = self.copies_to_deliver();
+            for _ in 0..copies {
+                let worker = self.worker(&request.target_chain());
+                match worker.handle_cross_chain_request(request.clone()).await {
+                    Ok(effects) => {
+                        self.publish(effects.notifications);
+                        queue.extend(effects.cross_chain_requests);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cross-chain request failed; it will be retried");
+                    }
+                }
+            }
+        }
+    }
+
+    fn copies_to_deliver(&self) -> usize {
+        let mut guard = self.faults.lock();
+        let (faults, rng) = &mut *guard;
+        if let Some(one_in) = faults.drop_one_in {
+            if rng.gen_ratio(1, one_in.max(1)) {
+                return 0;
+            }
+        }
+        if let Some(one_in) = faults.duplicate_one_in {
+            if rng.gen_ratio(1, one_in.max(1)) {
+                return 2;
+            }
+        }
+        1
+    }
+
+    fn publish(&self, notifications: Vec<Notification>) {
+        for notification in notifications {
+            // No subscriber is not an error.
+            let _ = self.notifications.send(notification);
+        }
+    }
+
+    /// Re-sends every unacknowledged bundle of every chain. Returns how many requests were
+    /// sent.
+    pub async fn retry_pending(&self) -> Result<usize, WorkerError> {
+        let mut requests: Vec<CrossChainRequest> = Vec::new();
+        // The shards share one store, so any of them lists every chain.
+        for chain_id in self.shards[0].chains_with_pending_outboxes().await? {
+            requests.extend(self.worker(&chain_id).pending_cross_chain_requests(chain_id).await?);
+        }
+        let count = requests.len();
+        self.deliver(Effects {
+            cross_chain_requests: requests,
+            notifications: Vec::new(),
+        })
+        .await;
+        Ok(count)
+    }
+}
+
+impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
+    fn handle_block_proposal(
+        &self,
+        proposal: BlockProposal,
+    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+        async move {
+            let worker = self.worker(&proposal.content.block.chain_id);
+            Ok(worker.handle_block_proposal(proposal).await?)
+        }
+        .boxed()
+    }
+
+    fn handle_certificate(
+        &self,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            let worker = self.worker(&certificate.value.block.chain_id);
+            let (info, effects) = worker.handle_certificate(certificate).await?;
+            self.deliver(effects).await;
+            Ok(info)
+        }
+        .boxed()
+    }
+
+    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move { Ok(self.worker(&query.chain_id).handle_chain_info_query(query).await?) }.boxed()
+    }
+
+    fn download_certificates(
+        &self,
+        hashes: Vec<CryptoHash>,
+    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+        // Certificates live in the shared store: any shard can read them.
+        async move { Ok(self.shards[0].handle_download_certificates(hashes).await?) }.boxed()
+    }
+}

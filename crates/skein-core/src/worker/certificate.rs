@@ -1,0 +1,197 @@
+//! Handling a certificate: check it against the committee, execute the block exactly once,
+//! store block and state together, and send the block's messages on.
+
+use skein_base::{limits, ChainId};
+use skein_chain::{
+    Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed, UncheckedCertificate,
+};
+use skein_storage::Storage;
+use skein_views::{Batch, KeyValueStore, View};
+
+use super::{ChainGuard, WithEffects, Worker, WorkerError};
+use crate::requests::{
+    ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
+};
+
+impl<S: KeyValueStore> Worker<S> {
+    /// Commits a certified block. A certificate for a height already committed changes
+    /// nothing and is answered with the chain's current state; one for a later height is
+    /// refused with [`ChainError::MissingEarlierBlocks`] so the sender uploads the gap first.
+    pub async fn handle_certificate(
+        &self,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
+        let chain_id = certificate.value.block.chain_id;
+        let mut chain = self.lock_chain(chain_id).await?;
+        if let Some(answer) = self.answer_before_commit(&mut chain, &certificate.value).await? {
+            return Ok(answer);
+        }
+        let committee = chain
+            .execution_state()
+            .committee(certificate.value.block.epoch)
+            .ok_or(ChainError::UnknownEpoch(certificate.value.block.epoch))?;
+        let certificate = certificate.check(committee).map_err(ChainError::from)?;
+        self.commit_certificate(&mut chain, &certificate).await
+    }
+
+    /// Commits a certificate this node checked already (a client's own, just formed).
+    pub async fn handle_checked_certificate(
+        &self,
+        certificate: &Certificate<ConfirmedBlock>,
+    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
+        let value = &certificate.as_unchecked().value;
+        let mut chain = self.lock_chain(value.block.chain_id).await?;
+        if let Some(answer) = self.answer_before_commit(&mut chain, value).await? {
+            return Ok(answer);
+        }
+        self.commit_certificate(&mut chain, certificate).await
+    }
+
+    /// The answer for a certificate that must not be committed: an old height (answered
+    /// with the current state), an inactive chain or a later height (refused).
+    async fn answer_before_commit(
+        &self,
+        chain: &mut ChainGuard<S>,
+        value: &Hashed<ConfirmedBlock>,
+    ) -> Result<Option<WithEffects<ChainInfo>>, WorkerError> {
+        let block = &value.block;
+        let tip = chain.tip();
+        if block.height < tip.next_block_height {
+            let info = self.chain_info(chain, &ChainInfoQuery::new(block.chain_id)).await?;
+            return Ok(Some((info, Effects::default())));
+        }
+        if !chain.execution_state().is_active() {
+            return Err(ChainError::InactiveChain(block.chain_id).into());
+        }
+        if block.height > tip.next_block_height {
+            return Err(ChainError::MissingEarlierBlocks {
+                chain_id: block.chain_id,
+                next_block_height: tip.next_block_height,
+            }
+            .into());
+        }
+        if block.previous_block_hash != tip.block_hash {
+            return Err(ChainError::WrongPreviousHash {
+                expected: tip.block_hash,
+                found: block.previous_block_hash,
+            }
+            .into());
+        }
+        Ok(None)
+    }
+
+    async fn commit_certificate(
+        &self,
+        chain: &mut ChainGuard<S>,
+        certificate: &Certificate<ConfirmedBlock>,
+    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
+        let value: &Hashed<ConfirmedBlock> = &certificate.as_unchecked().value;
+        let chain_id = value.block.chain_id;
+        let recipients = match self.commit_block(chain, value).await {
+            Ok(recipients) => recipients,
+            Err(error) => {
+                chain.rollback();
+                return Err(error);
+            }
+        };
+        let mut batch = Batch::new();
+        Storage::<S>::write_certificate(&mut batch, &value.hash(), certificate.as_unchecked());
+        if !recipients.is_empty() {
+            Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, true);
+        }
+        self.save(chain, batch).await?;
+
+        let mut effects = Effects::default();
+        for recipient in recipients {
+            if let Some(request) = self
+                .update_recipient_request(chain, chain_id, recipient, Some(value))
+                .await?
+            {
+                effects.cross_chain_requests.push(request);
+            }
+        }
+        effects.notifications.push(Notification {
+            chain_id,
+            reason: NotificationReason::NewBlock {
+                height: value.block.height,
+                hash: value.hash(),
+            },
+        });
+        let info = self.chain_info(chain, &ChainInfoQuery::new(chain_id)).await?;
+        Ok((info, effects))
+    }
+
+    /// Executes the block, checks the outcome against the certified one, extends the chain
+    /// and schedules the outgoing messages. Returns the recipients. The caller rolls back on
+    /// error.
+    async fn commit_block(
+        &self,
+        chain: &mut ChainGuard<S>,
+        value: &Hashed<ConfirmedBlock>,
+    ) -> Result<Vec<ChainId>, WorkerError> {
+        let outcome = chain
+            .execute_block(&value.block, ExecutionMode::Certificate)
+            .await?;
+        if outcome != value.outcome {
+            return Err(ChainError::IncorrectOutcome {
+                certified: value.outcome.state_hash,
+                computed: outcome.state_hash,
+            }
+            .into());
+        }
+        let recipients = chain.apply_confirmed_block(value.hash(), value)?;
+        for recipient in &recipients {
+            chain.schedule_outgoing(*recipient, value.block.height).await?;
+        }
+        Ok(recipients)
+    }
+
+    /// The request that delivers to `recipient` every bundle it has not acknowledged, from
+    /// the first one on: never a later bundle without the earlier ones, so the recipient's
+    /// inbox has no gaps. All bundles of a height go together; heights stop being added
+    /// once the request holds [`limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX`] bundles.
+    /// `current` is a block in hand, to avoid reading it back.
+    pub(crate) async fn update_recipient_request(
+        &self,
+        chain: &mut ChainGuard<S>,
+        sender: ChainId,
+        recipient: ChainId,
+        current: Option<&Hashed<ConfirmedBlock>>,
+    ) -> Result<Option<CrossChainRequest>, WorkerError> {
+        let heights = chain
+            .outbox(&recipient)
+            .await?
+            .pending_heights(limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX)
+            .await?;
+        let mut bundles = Vec::new();
+        for height in heights {
+            if bundles.len() >= limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX {
+                break;
+            }
+            match current.filter(|value| value.block.height == height) {
+                Some(value) => bundles.extend(value.bundles_for(recipient, value.hash())),
+                None => {
+                    let hash = *chain
+                        .block_hashes(height, 1)
+                        .await?
+                        .first()
+                        .ok_or_else(|| WorkerError::Storage(format!("no block at outbox height {height}")))?;
+                    let stored: UncheckedCertificate<ConfirmedBlock> = self
+                        .storage
+                        .read_certificate(&hash)
+                        .await?
+                        .ok_or_else(|| WorkerError::Storage(format!("missing certificate {hash}")))?;
+                    bundles.extend(stored.value.bundles_for(recipient, hash));
+                }
+            }
+        }
+        if bundles.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(CrossChainRequest::UpdateRecipient {
+            sender,
+            recipient,
+            bundles,
+        }))
+    }
+}

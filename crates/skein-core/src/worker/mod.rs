@@ -1,0 +1,180 @@
+//! [`Worker`]: the protocol logic of one validator shard (and of a client's local node).
+//!
+//! A worker owns the chains that hash to its shard. Each handler locks one chain, checks,
+//! executes, and saves the chain's changes in one atomic batch; it returns [`Effects`]
+//! (cross-chain requests, notifications) for its caller to deliver, and does no other I/O.
+//! Handlers are idempotent: a proposal, certificate or cross-chain request delivered twice
+//! gets the same answer and has no second effect.
+
+mod certificate;
+mod cross_chain;
+mod proposal;
+mod query;
+
+use std::{collections::HashMap, sync::Arc};
+
+use parking_lot::Mutex;
+use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
+use skein_chain::{ChainError, ChainStateView};
+use skein_execution::ChainConfig;
+use skein_storage::Storage;
+use skein_views::{Batch, KeyValueStore, View, ViewError};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::{clock::Clock, requests::Effects};
+
+/// Why a worker refused or failed a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkerError {
+    /// A protocol rule refused the request.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// This node does not vote (a client's local node).
+    #[error("this node is not a validator and does not vote")]
+    NotAValidator,
+    /// The request is malformed or too large.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The node's storage failed; the request may be retried.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<ViewError> for WorkerError {
+    fn from(error: ViewError) -> Self {
+        WorkerError::Storage(error.to_string())
+    }
+}
+
+impl WorkerError {
+    /// Whether the requester is at fault, as opposed to this node.
+    pub fn is_client_fault(&self) -> bool {
+        match self {
+            WorkerError::Chain(error) => error.is_client_fault(),
+            WorkerError::InvalidRequest(_) | WorkerError::NotAValidator => true,
+            WorkerError::Storage(_) => false,
+        }
+    }
+}
+
+/// Chains kept in memory between requests; beyond this, idle ones are dropped.
+const CACHED_CHAINS_MAX: usize = 10_000;
+
+type ChainSlot<S> = Arc<tokio::sync::Mutex<Option<ChainStateView<S>>>>;
+
+/// A locked chain, loaded. Dropping it unlocks the chain; the view it holds never keeps
+/// unsaved changes past a handler.
+pub(crate) struct ChainGuard<S> {
+    guard: OwnedMutexGuard<Option<ChainStateView<S>>>,
+}
+
+impl<S> std::ops::Deref for ChainGuard<S> {
+    type Target = ChainStateView<S>;
+
+    fn deref(&self) -> &ChainStateView<S> {
+        self.guard.as_ref().expect("a guard always holds a loaded chain")
+    }
+}
+
+impl<S> std::ops::DerefMut for ChainGuard<S> {
+    fn deref_mut(&mut self) -> &mut ChainStateView<S> {
+        self.guard.as_mut().expect("a guard always holds a loaded chain")
+    }
+}
+
+/// The protocol logic of one shard.
+pub struct Worker<S> {
+    storage: Storage<S>,
+    key: Option<Arc<SecretKey>>,
+    clock: Arc<dyn Clock>,
+    chains: Mutex<HashMap<ChainId, ChainSlot<S>>>,
+}
+
+impl<S: KeyValueStore> Worker<S> {
+    /// A worker over `storage`. With a key it votes as that validator; without, it is a
+    /// client's local node, which executes certificates but never votes.
+    pub fn new(storage: Storage<S>, key: Option<Arc<SecretKey>>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            storage,
+            key,
+            clock,
+            chains: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The validator this worker votes as.
+    pub fn validator(&self) -> Option<ValidatorPublicKey> {
+        self.key.as_ref().map(|key| ValidatorPublicKey(key.public()))
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Storage<S> {
+        &self.storage
+    }
+
+    /// Creates a chain from its configuration (genesis). Does nothing if it exists.
+    pub async fn initialize_chain(&self, config: ChainConfig) -> Result<(), WorkerError> {
+        let chain_id = config.description.id();
+        let mut chain = self.lock_chain(chain_id).await?;
+        if chain.execution_state().description().is_some() {
+            return Ok(());
+        }
+        chain
+            .execution_state_mut()
+            .initialize(config)
+            .map_err(|error| ChainError::Execution {
+                transaction_index: 0,
+                error,
+            })?;
+        self.save(&mut chain, Batch::new()).await
+    }
+
+    /// Forgets every chain held in memory, as a restart would; the store is untouched.
+    pub fn clear_cache(&self) {
+        self.chains.lock().clear();
+    }
+
+    pub(crate) async fn lock_chain(&self, chain_id: ChainId) -> Result<ChainGuard<S>, WorkerError> {
+        let slot = {
+            let mut chains = self.chains.lock();
+            if chains.len() >= CACHED_CHAINS_MAX {
+                // Drop idle chains (no one holds their slot) until a quarter is free.
+                let target = CACHED_CHAINS_MAX * 3 / 4;
+                let idle: Vec<ChainId> = chains
+                    .iter()
+                    .filter(|(_, slot)| Arc::strong_count(slot) == 1)
+                    .map(|(id, _)| *id)
+                    .take(chains.len().saturating_sub(target))
+                    .collect();
+                for id in idle {
+                    chains.remove(&id);
+                }
+            }
+            chains.entry(chain_id).or_default().clone()
+        };
+        let mut guard = slot.lock_owned().await;
+        if guard.is_none() {
+            let view = ChainStateView::load(self.storage.chain_context(&chain_id)).await?;
+            *guard = Some(view);
+        }
+        Ok(ChainGuard { guard })
+    }
+
+    /// Saves the chain's changes together with `batch`, atomically. On a storage failure the
+    /// in-memory chain is dropped, to be reloaded from what the store holds.
+    pub(crate) async fn save(&self, chain: &mut ChainGuard<S>, mut batch: Batch) -> Result<(), WorkerError> {
+        chain.pre_save(&mut batch)?;
+        if let Err(error) = self.storage.store().write_batch(batch).await {
+            *chain.guard = None;
+            return Err(WorkerError::Storage(error.to_string()));
+        }
+        chain.post_save();
+        if cfg!(debug_assertions) {
+            chain.assert_invariants();
+        }
+        Ok(())
+    }
+}
+
+/// What a certificate or cross-chain handler returns.
+pub type WithEffects<T> = (T, Effects);

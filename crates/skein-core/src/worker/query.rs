@@ -1,0 +1,136 @@
+//! Answering questions about chains.
+
+use skein_base::{crypto::CryptoHash, limits};
+use skein_chain::{ConfirmedBlock, UncheckedCertificate};
+use skein_views::KeyValueStore;
+
+use super::{ChainGuard, Worker, WorkerError};
+use crate::requests::{ChainInfo, ChainInfoQuery};
+
+impl<S: KeyValueStore> Worker<S> {
+    /// Answers a query. A chain this node has never seen is described as inactive.
+    pub async fn handle_chain_info_query(&self, query: ChainInfoQuery) -> Result<ChainInfo, WorkerError> {
+        let mut chain = self.lock_chain(query.chain_id).await?;
+        self.chain_info(&mut chain, &query).await
+    }
+
+    /// Certificates by hash, skipping those this node does not have.
+    pub async fn handle_download_certificates(
+        &self,
+        hashes: Vec<CryptoHash>,
+    ) -> Result<Vec<UncheckedCertificate<ConfirmedBlock>>, WorkerError> {
+        if hashes.len() > limits::CERTIFICATES_PER_QUERY_MAX {
+            return Err(WorkerError::InvalidRequest(format!(
+                "{} certificates requested, above the limit of {}",
+                hashes.len(),
+                limits::CERTIFICATES_PER_QUERY_MAX
+            )));
+        }
+        let certificates = self.storage.read_certificates(&hashes).await?;
+        Ok(certificates.into_iter().flatten().collect())
+    }
+
+    /// This node's certificates of `chain_id` at heights `[from, to)`, as far as it has
+    /// them, in order.
+    pub async fn certificates_in_range(
+        &self,
+        chain_id: skein_base::ChainId,
+        from: skein_base::BlockHeight,
+        to: skein_base::BlockHeight,
+    ) -> Result<Vec<UncheckedCertificate<ConfirmedBlock>>, WorkerError> {
+        let count = to.0.saturating_sub(from.0);
+        let hashes = {
+            let chain = self.lock_chain(chain_id).await?;
+            chain.block_hashes(from, count).await?
+        };
+        let certificates = self.storage.read_certificates(&hashes).await?;
+        Ok(certificates.into_iter().map_while(|certificate| certificate).collect())
+    }
+
+    /// Where each inbox of `chain_id` expects its next bundle.
+    pub async fn inbox_cursors(
+        &self,
+        chain_id: skein_base::ChainId,
+    ) -> Result<std::collections::BTreeMap<skein_base::ChainId, skein_chain::Cursor>, WorkerError> {
+        let mut chain = self.lock_chain(chain_id).await?;
+        let mut cursors = std::collections::BTreeMap::new();
+        for origin in chain.inbox_origins().await? {
+            let cursor = chain.inbox(&origin).await?.next_cursor_to_add();
+            cursors.insert(origin, cursor);
+        }
+        Ok(cursors)
+    }
+
+    pub(crate) async fn chain_info(
+        &self,
+        chain: &mut ChainGuard<S>,
+        query: &ChainInfoQuery,
+    ) -> Result<ChainInfo, WorkerError> {
+        let state = chain.execution_state();
+        let tip = chain.tip();
+        let mut info = ChainInfo {
+            chain_id: query.chain_id,
+            description: state.description(),
+            ownership: state.ownership().clone(),
+            is_closed: state.is_closed(),
+            epoch: state.epoch(),
+            next_block_height: tip.next_block_height,
+            block_hash: tip.block_hash,
+            timestamp: state.timestamp(),
+            chain_balance: state.chain_balance(),
+            state_hash: state.hash()?,
+            pending_vote: chain.manager().pending_vote.clone(),
+            requested_owner_balance: None,
+            requested_pending_bundles: Vec::new(),
+            requested_received_log: Vec::new(),
+            received_log_count: chain.received_log_count(),
+            requested_certificates: Vec::new(),
+            requested_committees: None,
+        };
+        if let Some(owner) = &query.request_owner_balance {
+            info.requested_owner_balance = Some(
+                state
+                    .owner_balance(owner)
+                    .await
+                    .map_err(|error| WorkerError::Storage(error.to_string()))?,
+            );
+        }
+        if query.request_committees {
+            info.requested_committees = Some(state.committees().clone());
+        }
+        if let Some(start) = query.request_received_log_from {
+            info.requested_received_log = chain
+                .received_log(start, limits::RECEIVED_LOG_ENTRIES_PER_QUERY_MAX as u64)
+                .await?;
+        }
+        if let Some(start) = query.request_certificates_from {
+            let hashes = chain
+                .block_hashes(start, limits::CERTIFICATES_PER_QUERY_MAX as u64)
+                .await?;
+            let certificates = self.storage.read_certificates(&hashes).await?;
+            info.requested_certificates = certificates.into_iter().flatten().collect();
+        }
+        if query.request_pending_bundles {
+            info.requested_pending_bundles = self.pending_bundles(chain).await?;
+        }
+        Ok(info)
+    }
+
+    async fn pending_bundles(
+        &self,
+        chain: &mut ChainGuard<S>,
+    ) -> Result<Vec<(skein_base::ChainId, skein_chain::MessageBundle)>, WorkerError> {
+        let mut pending = Vec::new();
+        for origin in chain.inbox_origins().await? {
+            let remaining = limits::PENDING_BUNDLES_PER_QUERY_MAX.saturating_sub(pending.len());
+            if remaining == 0 {
+                break;
+            }
+            let bundles = chain
+                .inbox_bundles(&origin, remaining)
+                .await?;
+            pending.extend(bundles.into_iter().map(|bundle| (origin, bundle)));
+        }
+        Ok(pending)
+    }
+}
