@@ -34,7 +34,7 @@ pub enum Fault {
 
 /// A validator wrapped with a fault that can change at any time.
 pub struct FaultyNode {
-    inner: Arc<dyn ValidatorNode>,
+    inner: Mutex<Arc<dyn ValidatorNode>>,
     key: Arc<SecretKey>,
     clock: Arc<dyn Clock>,
     fault: Mutex<Fault>,
@@ -44,7 +44,7 @@ impl FaultyNode {
     /// Wraps `inner`, whose signing key is `key` (a Byzantine validator signs what it likes).
     pub fn new(inner: Arc<dyn ValidatorNode>, key: Arc<SecretKey>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            inner,
+            inner: Mutex::new(inner),
             key,
             clock,
             fault: Mutex::new(Fault::Honest),
@@ -54,6 +54,15 @@ impl FaultyNode {
     /// Changes the fault.
     pub fn set_fault(&self, fault: Fault) {
         *self.fault.lock() = fault;
+    }
+
+    /// Replaces the validator behind this node, as a restart does.
+    pub fn replace_inner(&self, inner: Arc<dyn ValidatorNode>) {
+        *self.inner.lock() = inner;
+    }
+
+    fn inner(&self) -> Arc<dyn ValidatorNode> {
+        self.inner.lock().clone()
     }
 
     /// The current fault.
@@ -83,12 +92,12 @@ impl ValidatorNode for FaultyNode {
             match self.fault() {
                 Fault::RefuseVotes => Err(NodeError::InvalidRequest("this validator refuses to vote".into())),
                 Fault::VoteForDifferentBlock => {
-                    let honest = self.inner.handle_block_proposal(proposal).await?;
+                    let honest = self.inner().handle_block_proposal(proposal).await?;
                     let mut value = (*honest.value).clone();
                     value.outcome.state_hash = CryptoHash::of_bytes(b"a different state");
                     Ok(Vote::new(Hashed::new(value), honest.round, &self.key))
                 }
-                _ => self.inner.handle_block_proposal(proposal).await,
+                _ => self.inner().handle_block_proposal(proposal).await,
             }
         }
         .boxed()
@@ -100,7 +109,7 @@ impl ValidatorNode for FaultyNode {
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
             self.before_request().await?;
-            self.inner.handle_certificate(certificate).await
+            self.inner().handle_certificate(certificate).await
         }
         .boxed()
     }
@@ -108,7 +117,7 @@ impl ValidatorNode for FaultyNode {
     fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
             self.before_request().await?;
-            self.inner.handle_chain_info_query(query).await
+            self.inner().handle_chain_info_query(query).await
         }
         .boxed()
     }
@@ -119,8 +128,39 @@ impl ValidatorNode for FaultyNode {
     ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
         async move {
             self.before_request().await?;
-            self.inner.download_certificates(hashes).await
+            self.inner().download_certificates(hashes).await
         }
         .boxed()
+    }
+}
+
+/// A validator that is not running: every request fails as unreachable. Stands in for a
+/// validator while it restarts.
+pub struct StoppedNode;
+
+impl ValidatorNode for StoppedNode {
+    fn handle_block_proposal(
+        &self,
+        _proposal: BlockProposal,
+    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+
+    fn handle_certificate(
+        &self,
+        _certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+
+    fn handle_chain_info_query(&self, _query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+
+    fn download_certificates(
+        &self,
+        _hashes: Vec<CryptoHash>,
+    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 }

@@ -12,6 +12,7 @@ pub mod client;
 mod clock;
 mod faults;
 mod genesis;
+pub mod network;
 mod node;
 mod requests;
 pub mod simulation;
@@ -22,6 +23,7 @@ pub use client::{tokio_spawner, ChainClient, Client, ClientConfig, ClientError, 
 pub use clock::{Clock, Sleep, SystemClock};
 pub use faults::{Fault, FaultyNode};
 pub use genesis::{GenesisChain, GenesisConfig};
+pub use network::{InProcessNetwork, NetworkConfig};
 pub use node::{NodeError, ValidatorNode};
 pub use requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,

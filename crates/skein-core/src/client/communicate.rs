@@ -41,9 +41,14 @@ impl<S: KeyValueStore> Client<S> {
             let certificate_receiver = certificate_receiver.clone();
             (self.spawner)(
                 async move {
-                    let vote = client.propose_to(&validator, &proposal).await;
-                    // The receiver is gone once a quorum voted: this vote is not needed.
-                    let _ = vote_sender.unbounded_send((validator.public_key, vote));
+                    // Once the certificate exists, a vote from this validator is moot: stop
+                    // asking and hand it the certificate instead.
+                    let proposing = client.propose_to(&validator, &proposal);
+                    let certified = certificate_receiver.clone();
+                    if let Either::Left((vote, _)) = future::select(Box::pin(proposing), certified).await {
+                        // The receiver is gone once a quorum voted: this vote is not needed.
+                        let _ = vote_sender.unbounded_send((validator.public_key, vote));
+                    }
                     drop(vote_sender);
                     // Every validator gets the certificate, whether it voted or not.
                     if let Ok(certificate) = certificate_receiver.await {

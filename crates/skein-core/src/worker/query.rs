@@ -47,6 +47,19 @@ impl<S: KeyValueStore> Worker<S> {
         Ok(certificates.into_iter().map_while(|certificate| certificate).collect())
     }
 
+    /// Everything a chain holds: its balance plus every owner's. For audits and tests.
+    pub async fn chain_total_balance(
+        &self,
+        chain_id: skein_base::ChainId,
+    ) -> Result<skein_base::Amount, WorkerError> {
+        let chain = self.lock_chain(chain_id).await?;
+        chain
+            .execution_state()
+            .total_balance()
+            .await
+            .map_err(|error| WorkerError::Storage(error.to_string()))
+    }
+
     /// Where each inbox of `chain_id` expects its next bundle.
     pub async fn inbox_cursors(
         &self,

@@ -1,0 +1,216 @@
+//! [`InProcessNetwork`]: a whole network — validators, genesis, clients — in one process,
+//! for tests, benchmarks and demos.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use parking_lot::Mutex;
+use skein_base::{
+    crypto::SecretKey, AccountOwner, Amount, ChainId, Committee, Timestamp, ValidatorPublicKey,
+    ValidatorState,
+};
+use skein_storage::Storage;
+use skein_views::{KeyValueStore, MemoryStore};
+
+use crate::{
+    client::{ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry},
+    clock::Clock,
+    faults::{FaultyNode, StoppedNode},
+    genesis::{GenesisChain, GenesisConfig},
+    node::ValidatorNode,
+    validator::LocalValidator,
+};
+
+/// Opens validator `index`'s store; called again when that validator restarts.
+pub type StoreFactory<S> = Box<dyn Fn(usize) -> S + Send + Sync>;
+
+/// How to build an [`InProcessNetwork`].
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Validators, one vote each.
+    pub validators: usize,
+    /// Shards per validator.
+    pub shards: usize,
+    /// Genesis chains, each with its own owner.
+    pub chains: usize,
+    /// The balance of each genesis chain.
+    pub balance: Amount,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            validators: 4,
+            shards: 2,
+            chains: 4,
+            balance: Amount::from_tokens(1_000),
+        }
+    }
+}
+
+/// Validators and genesis in one process. Each validator sits behind a [`FaultyNode`], so
+/// tests can take it offline, slow it down or make it Byzantine, and can restart it.
+pub struct InProcessNetwork<S> {
+    /// The genesis configuration.
+    pub genesis: GenesisConfig,
+    /// The validators as clients reach them.
+    pub nodes: Vec<Arc<FaultyNode>>,
+    /// The owners' keys of the genesis chains, by chain index.
+    pub owner_keys: Vec<Arc<SecretKey>>,
+    validators: Mutex<Vec<Option<Arc<LocalValidator<S>>>>>,
+    validator_keys: Vec<Arc<SecretKey>>,
+    store_factory: StoreFactory<S>,
+    shards: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl InProcessNetwork<MemoryStore> {
+    /// A network whose validators keep their data in memory (kept across restarts).
+    pub async fn in_memory(config: NetworkConfig, clock: Arc<dyn Clock>) -> Self {
+        let stores: Vec<MemoryStore> = (0..config.validators).map(|_| MemoryStore::new()).collect();
+        Self::new(config, clock, Box::new(move |index| stores[index].clone())).await
+    }
+}
+
+impl<S: KeyValueStore> InProcessNetwork<S> {
+    /// Builds the network and runs genesis on every validator.
+    pub async fn new(config: NetworkConfig, clock: Arc<dyn Clock>, store_factory: StoreFactory<S>) -> Self {
+        let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators)
+            .map(|index| Arc::new(SecretKey::from_test_seed(1_000 + index as u64)))
+            .collect();
+        let owner_keys: Vec<Arc<SecretKey>> = (0..config.chains)
+            .map(|index| Arc::new(SecretKey::from_test_seed(2_000 + index as u64)))
+            .collect();
+        let members: BTreeMap<ValidatorPublicKey, ValidatorState> = validator_keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                let state = ValidatorState {
+                    network_address: format!("in-process:{index}"),
+                    votes: 1,
+                };
+                (ValidatorPublicKey(key.public()), state)
+            })
+            .collect();
+        let genesis = GenesisConfig {
+            committee: Committee::new(members).expect("at least one validator"),
+            chains: owner_keys
+                .iter()
+                .map(|key| GenesisChain {
+                    owner: AccountOwner::from(key.public()),
+                    balance: config.balance,
+                })
+                .collect(),
+            timestamp: Timestamp::default(),
+        };
+        let mut validators = Vec::new();
+        let mut nodes = Vec::new();
+        for (index, key) in validator_keys.iter().enumerate() {
+            let validator = Self::start(&store_factory, index, key, config.shards, &clock);
+            for chain in genesis.chain_configs() {
+                validator
+                    .initialize_chain(chain)
+                    .await
+                    .expect("genesis on a fresh store");
+            }
+            nodes.push(Arc::new(FaultyNode::new(
+                validator.clone() as Arc<dyn ValidatorNode>,
+                key.clone(),
+                clock.clone(),
+            )));
+            validators.push(Some(validator));
+        }
+        Self {
+            genesis,
+            nodes,
+            owner_keys,
+            validators: Mutex::new(validators),
+            validator_keys,
+            store_factory,
+            shards: config.shards,
+            clock,
+        }
+    }
+
+    fn start(
+        factory: &StoreFactory<S>,
+        index: usize,
+        key: &SecretKey,
+        shards: usize,
+        clock: &Arc<dyn Clock>,
+    ) -> Arc<LocalValidator<S>> {
+        Arc::new(LocalValidator::new(factory(index), shards, key.copy(), clock.clone()))
+    }
+
+    /// Validator `index` (the current instance, after any restart).
+    pub fn validator(&self, index: usize) -> Arc<LocalValidator<S>> {
+        self.validators.lock()[index]
+            .clone()
+            .expect("the validator is running")
+    }
+
+    /// Restarts validator `index`: a new instance on a reopened store, which then re-sends
+    /// whatever cross-chain messages were not acknowledged. Clients see it as unreachable
+    /// meanwhile.
+    pub async fn restart_validator(&self, index: usize) {
+        self.nodes[index].replace_inner(Arc::new(StoppedNode));
+        let old = self.validators.lock()[index]
+            .take()
+            .expect("the validator is running");
+        // Requests in flight hold the old instance; its store can be reopened once they end.
+        while Arc::strong_count(&old) > 1 {
+            self.clock.sleep(skein_base::TimeDelta::from_millis(1)).await;
+        }
+        drop(old);
+        let validator = Self::start(&self.store_factory, index, &self.validator_keys[index], self.shards, &self.clock);
+        self.validators.lock()[index] = Some(validator.clone());
+        self.nodes[index].replace_inner(validator.clone() as Arc<dyn ValidatorNode>);
+        if let Err(error) = validator.retry_pending().await {
+            tracing::warn!(%error, "re-sending after restart failed");
+        }
+    }
+
+    /// The validators as a client lists them.
+    pub fn entries(&self) -> Vec<ValidatorEntry> {
+        self.nodes
+            .iter()
+            .zip(&self.validator_keys)
+            .map(|(node, key)| ValidatorEntry {
+                public_key: ValidatorPublicKey(key.public()),
+                node: node.clone() as Arc<dyn ValidatorNode>,
+            })
+            .collect()
+    }
+
+    /// A client with its own store.
+    pub async fn client<T: KeyValueStore>(
+        &self,
+        store: T,
+        spawner: Spawner,
+        config: ClientConfig,
+    ) -> Result<Arc<Client<T>>, ClientError> {
+        Client::new(
+            Storage::new(store),
+            &self.genesis,
+            self.entries(),
+            self.clock.clone(),
+            spawner,
+            config,
+        )
+        .await
+    }
+
+    /// The chain client of genesis chain `index`, with its owner's key.
+    pub fn chain_client<T: KeyValueStore>(&self, client: &Arc<Client<T>>, index: usize) -> ChainClient<T> {
+        client.chain(GenesisConfig::chain_id(index), self.owner_keys[index].copy())
+    }
+
+    /// The id of genesis chain `index`.
+    pub fn chain_id(&self, index: usize) -> ChainId {
+        GenesisConfig::chain_id(index)
+    }
+
+    /// The owner of genesis chain `index`.
+    pub fn owner(&self, index: usize) -> AccountOwner {
+        AccountOwner::from(self.owner_keys[index].public())
+    }
+}

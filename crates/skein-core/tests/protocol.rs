@@ -1,0 +1,11 @@
+//! End-to-end protocol tests: validators and clients in one process, on the real worker,
+//! client and storage code.
+
+mod protocol {
+    pub mod common;
+    mod chains;
+    mod faults;
+    mod restart;
+    mod safety;
+    mod transfers;
+}

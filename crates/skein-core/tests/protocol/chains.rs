@@ -1,0 +1,94 @@
+use skein_base::{crypto::SecretKey, Account, AccountOwner, BlockHeight, Round};
+use skein_chain::{BlockProposal, ChainError, MessageAction, ProposalContent};
+use skein_core::{ClientError, NodeError, ValidatorNode};
+use skein_execution::{ChainOwnership, Operation, SystemOperation};
+
+use super::common::*;
+
+/// Open a child chain for a new owner, use it, close it: proposals to it are then refused,
+/// and transfers to it bounce back to their sender.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_child_chain_lifecycle() {
+    let network = network(4, 2, 1).await;
+    let root = network.chain_id(0);
+    let client = client(&network).await;
+    let parent = network.chain_client(&client, 0);
+    let child_key = SecretKey::from_test_seed(5);
+    let child_owner = AccountOwner::from(child_key.public());
+    let (child_id, certificate) = parent
+        .open_chain(ChainOwnership::single(child_owner), tokens(30))
+        .await
+        .unwrap();
+    assert_eq!(child_id, skein_base::ChainId::child(root, certificate.value().block.height, 0));
+    assert_eq!(parent.chain_balance().await.unwrap(), tokens(70));
+
+    // Another client, holding only the child's key, finds and uses the chain.
+    let other_client = super::common::client(&network).await;
+    let child = other_client.chain(child_id, child_key.copy());
+    child.synchronize().await.unwrap();
+    assert_eq!(child.chain_balance().await.unwrap(), tokens(30));
+    send(&child, root, 5).await;
+    parent.process_inbox().await.unwrap();
+    assert_eq!(parent.chain_balance().await.unwrap(), tokens(75));
+
+    child.close_chain().await.unwrap();
+    // The client refuses to build blocks with operations on a closed chain...
+    let error = child
+        .transfer(None, tokens(1), Account::chain(root))
+        .await
+        .unwrap_err();
+    assert_eq!(error, ClientError::ClosedChain(child_id));
+    // ...and so do validators, for a hand-made proposal.
+    let info = child.chain_info().await.unwrap();
+    let block = skein_chain::ProposedBlock {
+        chain_id: child_id,
+        epoch: info.epoch,
+        height: info.next_block_height,
+        timestamp: info.timestamp,
+        authenticated_signer: Some(child_owner),
+        previous_block_hash: info.block_hash,
+        incoming_bundles: Vec::new(),
+        operations: vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: Account::chain(root),
+            amount: tokens(1),
+        })],
+    };
+    let proposal = BlockProposal::new(ProposalContent { block, round: Round::Fast }, &child_key);
+    for node in &network.nodes {
+        let error = node.handle_block_proposal(proposal.clone()).await.unwrap_err();
+        assert_eq!(error, NodeError::Chain(ChainError::ClosedChain));
+    }
+
+    // A transfer to the closed chain is rejected there and comes back.
+    send(&parent, child_id, 20).await;
+    assert_eq!(parent.chain_balance().await.unwrap(), tokens(55));
+    let certificates = child.process_inbox().await.unwrap();
+    assert_eq!(certificates[0].value().block.incoming_bundles[0].action, MessageAction::Reject);
+    parent.process_inbox().await.unwrap();
+    assert_eq!(parent.chain_balance().await.unwrap(), tokens(75));
+    assert_eq!(child.chain_balance().await.unwrap(), tokens(25));
+    assert_validators_agree(&network, &[0, 1, 2, 3], &[root, child_id]).await;
+    assert_eq!(state_at(&network, 0, child_id).await.0, BlockHeight(3));
+}
+
+/// Ownership moves to another key: the old key can no longer propose, the new one can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_change_ownership_hands_over_the_chain() {
+    let network = network(4, 1, 2).await;
+    let client = client(&network).await;
+    let chain = network.chain_client(&client, 0);
+    let new_key = SecretKey::from_test_seed(9);
+    chain
+        .change_ownership(ChainOwnership::single(AccountOwner::from(new_key.public())))
+        .await
+        .unwrap();
+    let error = chain
+        .transfer(None, tokens(1), Account::chain(network.chain_id(1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ClientError::NotAnOwner { .. }), "{error:?}");
+    let successor = client.chain(network.chain_id(0), new_key);
+    send(&successor, network.chain_id(1), 1).await;
+    assert_eq!(successor.chain_balance().await.unwrap(), tokens(99));
+}

@@ -1,0 +1,144 @@
+use skein_base::{crypto::SecretKey, Account, BlockHeight, Epoch, Round, Timestamp};
+use skein_chain::{
+    BlockProposal, ChainError, ConfirmedBlock, ProposalContent, ProposedBlock, Vote,
+    VoteAggregator,
+};
+use skein_core::{NodeError, ValidatorNode};
+use skein_execution::{Operation, SystemOperation};
+
+use super::common::*;
+
+fn transfer_block(network: &Network, tokens_sent: u128) -> ProposedBlock {
+    ProposedBlock {
+        chain_id: network.chain_id(0),
+        epoch: Epoch::ZERO,
+        height: BlockHeight(0),
+        timestamp: Timestamp::from_micros(1),
+        authenticated_signer: Some(network.owner(0)),
+        previous_block_hash: None,
+        incoming_bundles: Vec::new(),
+        operations: vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: Account::chain(network.chain_id(1)),
+            amount: tokens(tokens_sent),
+        })],
+    }
+}
+
+fn sign(network: &Network, block: ProposedBlock, key: &SecretKey) -> BlockProposal {
+    let _ = network;
+    BlockProposal::new(ProposalContent { block, round: Round::Fast }, key)
+}
+
+/// An owner who signs two different blocks at one height can never get both certified:
+/// each validator votes for at most one of them, and asking again returns the same vote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_two_blocks_at_one_height_never_both_certified() {
+    let network = network(4, 1, 2).await;
+    let first = sign(&network, transfer_block(&network, 1), &network.owner_keys[0]);
+    let second = sign(&network, transfer_block(&network, 2), &network.owner_keys[0]);
+    let mut first_votes: Vec<Vote<ConfirmedBlock>> = Vec::new();
+    let mut second_votes = Vec::new();
+    for (index, node) in network.nodes.iter().enumerate() {
+        let (mine, theirs) = if index < 2 { (&first, &second) } else { (&second, &first) };
+        let vote = node.handle_block_proposal(mine.clone()).await.unwrap();
+        // The same proposal again gets the same vote.
+        assert_eq!(node.handle_block_proposal(mine.clone()).await.unwrap(), vote);
+        // The other block at this height gets none.
+        assert_eq!(
+            node.handle_block_proposal(theirs.clone()).await.unwrap_err(),
+            NodeError::Chain(ChainError::AlreadyVotedAtHeight { height: BlockHeight(0) })
+        );
+        if index < 2 { first_votes.push(vote) } else { second_votes.push(vote) }
+    }
+    let committee = &network.genesis.committee;
+    for votes in [first_votes, second_votes] {
+        let mut aggregator = VoteAggregator::new(votes[0].value.clone(), Round::Fast, committee);
+        for vote in votes {
+            assert_eq!(aggregator.add_vote(vote), Ok(None), "two votes are no quorum");
+        }
+    }
+    // Votes survive a restart: validators still refuse the other block.
+    network.restart_validator(0).await;
+    assert!(network.nodes[0].handle_block_proposal(second.clone()).await.is_err());
+}
+
+/// A proposal signed by someone who does not own the chain is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_non_owner_proposal_refused() {
+    let network = network(4, 1, 2).await;
+    let intruder = SecretKey::from_test_seed(666);
+    let before = state_at(&network, 0, network.chain_id(0)).await;
+    let mut block = transfer_block(&network, 1);
+    block.authenticated_signer = None;
+    let proposal = sign(&network, block.clone(), &intruder);
+    let error = network.nodes[0].handle_block_proposal(proposal).await.unwrap_err();
+    assert!(matches!(error, NodeError::Chain(ChainError::NotAllowedToPropose { .. })), "{error:?}");
+    // A forged signature: the owner's key named, someone else's signature.
+    let mut forged = sign(&network, block, &network.owner_keys[0]);
+    forged.signature = sign(&network, transfer_block(&network, 9), &network.owner_keys[0]).signature;
+    let error = network.nodes[0].handle_block_proposal(forged).await.unwrap_err();
+    assert!(matches!(error, NodeError::Chain(ChainError::InvalidProposalSignature(_))), "{error:?}");
+    assert_eq!(state_at(&network, 0, network.chain_id(0)).await, before);
+    let info = network.nodes[0]
+        .handle_chain_info_query(skein_core::ChainInfoQuery::new(network.chain_id(0)))
+        .await
+        .unwrap();
+    assert_eq!(info.pending_vote, None, "no vote was recorded");
+}
+
+/// Uploading a certificate again, to any validator, changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_replayed_certificate_changes_nothing() {
+    let network = network(4, 2, 2).await;
+    let chains = [network.chain_id(0), network.chain_id(1)];
+    let client = client(&network).await;
+    let sender = network.chain_client(&client, 0);
+    let certificate = sender
+        .transfer(None, tokens(3), Account::chain(chains[1]))
+        .await
+        .unwrap();
+    let receiver = network.chain_client(&client, 1);
+    receiver.process_inbox().await.unwrap();
+    let before = [state_at(&network, 0, chains[0]).await, state_at(&network, 0, chains[1]).await];
+    for _ in 0..3 {
+        for node in &network.nodes {
+            let info = node.handle_certificate(certificate.as_unchecked().clone()).await.unwrap();
+            assert_eq!(info.next_block_height, BlockHeight(1));
+        }
+    }
+    network.validator(0).retry_pending().await.unwrap();
+    assert_eq!(before, [state_at(&network, 0, chains[0]).await, state_at(&network, 0, chains[1]).await]);
+    assert_eq!(total_at(&network, 0, chains[1]).await, tokens(103));
+    assert!(receiver.process_inbox().await.unwrap().is_empty());
+}
+
+/// A certificate signed by too few validators, or by outsiders, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_forged_certificates_refused() {
+    let network = network(4, 1, 2).await;
+    let proposal = sign(&network, transfer_block(&network, 1), &network.owner_keys[0]);
+    let vote = network.nodes[0].handle_block_proposal(proposal).await.unwrap();
+    let outsiders: Vec<SecretKey> = (0..3).map(|seed| SecretKey::from_test_seed(9_000 + seed)).collect();
+    let forged = skein_chain::UncheckedCertificate {
+        value: vote.value.clone(),
+        round: Round::Fast,
+        signatures: outsiders
+            .iter()
+            .map(|key| {
+                let vote = Vote::new(vote.value.clone(), Round::Fast, key);
+                (vote.validator, vote.signature)
+            })
+            .collect(),
+    };
+    let error = network.nodes[1].handle_certificate(forged).await.unwrap_err();
+    assert!(matches!(error, NodeError::Chain(ChainError::Certificate(_))), "{error:?}");
+    let lonely = skein_chain::UncheckedCertificate {
+        value: vote.value.clone(),
+        round: Round::Fast,
+        signatures: vec![(vote.validator, vote.signature)],
+    };
+    let error = network.nodes[1].handle_certificate(lonely).await.unwrap_err();
+    assert!(matches!(error, NodeError::Chain(ChainError::Certificate(_))), "{error:?}");
+    assert_eq!(state_at(&network, 1, network.chain_id(0)).await.0, BlockHeight(0));
+}
