@@ -21,12 +21,12 @@ mod worker;
 
 pub use client::{tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry};
 pub use clock::{Clock, Sleep, SystemClock};
-pub use faults::{Fault, FaultyNode};
+pub use faults::{Fault, FaultyNode, StoppedNode};
 pub use genesis::{GenesisChain, GenesisConfig};
 pub use network::{InProcessNetwork, NetworkConfig};
 pub use node::{NodeError, ValidatorNode};
 pub use requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
 };
-pub use validator::{CrossChainFaults, LocalValidator};
+pub use validator::{CrossChainFaults, CrossChainTransport, LocalValidator};
 pub use worker::{WithEffects, Worker, WorkerError};

@@ -37,16 +37,37 @@ pub struct CrossChainFaults {
 /// Cross-chain requests handled per delivery round at most: bounds the work one call does.
 const CROSS_CHAIN_DELIVERIES_MAX: usize = 100_000;
 
+/// How cross-chain requests travel between the shards.
+pub enum CrossChainTransport {
+    /// Handled before the call that produced them returns.
+    Inline,
+    /// Handed to someone else (the simulator), who delivers them later through
+    /// [`LocalValidator::handle_cross_chain_request`].
+    Channel(futures::channel::mpsc::UnboundedSender<CrossChainRequest>),
+}
+
 /// A validator in this process.
 pub struct LocalValidator<S> {
     shards: Vec<Worker<S>>,
     faults: Mutex<(CrossChainFaults, ChaCha8Rng)>,
     notifications: broadcast::Sender<Notification>,
+    transport: CrossChainTransport,
 }
 
 impl<S: KeyValueStore> LocalValidator<S> {
     /// A validator with `shard_count` shards sharing `store`, voting with `key`.
     pub fn new(store: S, shard_count: usize, key: SecretKey, clock: Arc<dyn Clock>) -> Self {
+        Self::with_transport(store, shard_count, key, clock, CrossChainTransport::Inline)
+    }
+
+    /// A validator whose cross-chain requests travel by `transport`.
+    pub fn with_transport(
+        store: S,
+        shard_count: usize,
+        key: SecretKey,
+        clock: Arc<dyn Clock>,
+        transport: CrossChainTransport,
+    ) -> Self {
         let key = Arc::new(key);
         let shards = (0..shard_count.max(1))
             .map(|_| Worker::new(Storage::new(store.clone()), Some(key.clone()), clock.clone()))
@@ -56,6 +77,7 @@ impl<S: KeyValueStore> LocalValidator<S> {
             shards,
             faults: Mutex::new((CrossChainFaults::default(), ChaCha8Rng::seed_from_u64(0))),
             notifications,
+            transport,
         }
     }
 
@@ -100,8 +122,15 @@ impl<S: KeyValueStore> LocalValidator<S> {
     /// Delivers effects: cross-chain requests to their shards (and the effects those
     /// produce, and so on), notifications to subscribers.
     pub async fn deliver(&self, effects: Effects) {
-        let mut queue = std::collections::VecDeque::from(effects.cross_chain_requests);
         self.publish(effects.notifications);
+        if let CrossChainTransport::Channel(sender) = &self.transport {
+            for request in effects.cross_chain_requests {
+                // A closed channel means the simulation is over.
+                let _ = sender.unbounded_send(request);
+            }
+            return;
+        }
+        let mut queue = std::collections::VecDeque::from(effects.cross_chain_requests);
         let mut delivered = 0;
         while let Some(request) = queue.pop_front() {
             delivered += 1;
@@ -125,6 +154,17 @@ impl<S: KeyValueStore> LocalValidator<S> {
         }
     }
 
+    /// Handles one cross-chain request that arrived by a [`CrossChainTransport::Channel`],
+    /// sending on whatever it produces.
+    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), WorkerError> {
+        let effects = self
+            .worker(&request.target_chain())
+            .handle_cross_chain_request(request)
+            .await?;
+        self.deliver(effects).await;
+        Ok(())
+    }
+
     fn copies_to_deliver(&self) -> usize {
         let mut guard = self.faults.lock();
         let (faults, rng) = &mut *guard;
@@ -146,6 +186,11 @@ impl<S: KeyValueStore> LocalValidator<S> {
             // No subscriber is not an error.
             let _ = self.notifications.send(notification);
         }
+    }
+
+    /// Whether some chain has bundles its recipients have not acknowledged.
+    pub async fn has_pending_outboxes(&self) -> Result<bool, WorkerError> {
+        Ok(!self.shards[0].chains_with_pending_outboxes().await?.is_empty())
     }
 
     /// Re-sends every unacknowledged bundle of every chain. Returns how many requests were

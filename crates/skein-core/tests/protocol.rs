@@ -7,5 +7,6 @@ mod protocol {
     mod faults;
     mod restart;
     mod safety;
+    mod simulation;
     mod transfers;
 }

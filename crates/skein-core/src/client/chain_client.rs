@@ -164,13 +164,15 @@ impl<S: KeyValueStore> ChainClient<S> {
 
     /// Picks every received bundle into blocks until the inbox is empty, first learning from
     /// the validators what arrived. Bundles whose execution fails are rejected (tracked
-    /// messages bounce back); on a closed chain every rejectable bundle is rejected.
+    /// messages bounce back); on a closed chain every rejectable bundle is rejected. Returns
+    /// the certificates of the blocks made, including a block signed earlier and completed
+    /// first.
     pub async fn process_inbox(&self) -> Result<Vec<ConfirmedBlockCertificate>, ClientError> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;
-        self.finish_signed_block().await?;
+        let mut certificates: Vec<ConfirmedBlockCertificate> =
+            self.finish_signed_block().await?.into_iter().collect();
         self.client.fetch_incoming_bundles(self.chain_id).await?;
-        let mut certificates = Vec::new();
         loop {
             let query = ChainInfoQuery {
                 request_pending_bundles: true,

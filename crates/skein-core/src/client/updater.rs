@@ -63,6 +63,30 @@ impl<S: KeyValueStore> Client<S> {
         .boxed()
     }
 
+    /// Brings every validator up to the local node's height of `chain_id` (with the
+    /// chain's ancestors), so that none lags behind. Returns the validators that could not
+    /// be updated, with why.
+    pub async fn update_validators(
+        &self,
+        chain_id: ChainId,
+    ) -> Result<Vec<(skein_base::ValidatorPublicKey, NodeError)>, ClientError> {
+        let local = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?;
+        let results = futures::future::join_all(self.validators.iter().map(|validator| async move {
+            let result = self
+                .sync_chain_at(validator, chain_id, local.next_block_height)
+                .await;
+            (validator.public_key, result)
+        }))
+        .await;
+        Ok(results
+            .into_iter()
+            .filter_map(|(validator, result)| result.err().map(|error| (validator, error)))
+            .collect())
+    }
+
     /// The certificates of `chain_id` at heights `[from, to)`: from the local node if it has
     /// them all, otherwise downloaded from the validators and checked against the committee.
     pub(crate) async fn certificates(

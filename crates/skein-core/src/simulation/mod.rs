@@ -1,1 +1,510 @@
-//! The deterministic simulator (see below).
+//! The deterministic simulator: the whole protocol — validators with several shards,
+//! several users with their clients — in one thread, under a seeded scheduler.
+//!
+//! The seed decides everything: network delays (which reorder messages), dropped and
+//! duplicated messages (client requests, responses, and cross-chain requests between
+//! shards), validator crashes and restarts on their stores, an optional Byzantine
+//! validator that votes for blocks nobody proposed, and what users do. After the users are
+//! done, the network calms down, every inbox is processed and every validator is brought up
+//! to date; then [`checker`] verifies the invariants. The same seed replays the same run:
+//!
+//! ```text
+//! cargo run --release -p skein-core --example simulate -- --seed 42
+//! cargo run --release -p skein-core --example simulate -- --seeds 10000
+//! ```
+
+pub mod checker;
+mod executor;
+mod network;
+mod workload;
+
+use std::{fmt, sync::Arc};
+
+use futures::{channel::oneshot, FutureExt};
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use skein_base::{
+    crypto::SecretKey, AccountOwner, Amount, Committee, TimeDelta, Timestamp, ValidatorPublicKey,
+    ValidatorState,
+};
+use skein_storage::Storage;
+use skein_views::MemoryStore;
+
+pub use executor::{Executor, SimClock};
+pub use network::{NetworkFaults, SimNetwork, SimNode, SimStore};
+pub use workload::{Registry, User, UserStats};
+
+use crate::{
+    client::{Client, ClientConfig, Spawner, ValidatorEntry},
+    clock::Clock,
+    faults::{Fault, FaultyNode},
+    genesis::{GenesisChain, GenesisConfig},
+    node::ValidatorNode,
+    validator::LocalValidator,
+    worker::Worker,
+};
+
+/// What a simulation runs. [`SimulationConfig::from_seed`] varies everything with the seed.
+#[derive(Clone, Debug)]
+pub struct SimulationConfig {
+    /// Decides every random choice.
+    pub seed: u64,
+    /// Validators, one vote each.
+    pub validators: usize,
+    /// Shards per validator.
+    pub shards: usize,
+    /// Users, each with a client.
+    pub users: usize,
+    /// Genesis chains per user.
+    pub chains_per_user: usize,
+    /// Operations each user attempts.
+    pub operations_per_user: usize,
+    /// Network misbehaviour while users are active.
+    pub faults: NetworkFaults,
+    /// At most this many validators down at once (0: no crashes).
+    pub max_crashed: usize,
+    /// Whether validator 0 votes for blocks nobody proposed.
+    pub byzantine: bool,
+}
+
+impl SimulationConfig {
+    /// A configuration drawn from the seed.
+    pub fn from_seed(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let byzantine = rng.gen_ratio(1, 4);
+        Self {
+            seed,
+            validators: 4,
+            shards: rng.gen_range(1..=3),
+            users: rng.gen_range(2..=3),
+            chains_per_user: rng.gen_range(1..=2),
+            operations_per_user: rng.gen_range(8..=16),
+            faults: NetworkFaults {
+                max_delay: TimeDelta::from_micros(rng.gen_range(100..=20_000)),
+                drop_percent: rng.gen_range(0..=5),
+                duplicate_percent: rng.gen_range(0..=5),
+            },
+            max_crashed: if byzantine { rng.gen_range(0..=1) } else { rng.gen_range(0..=2) },
+            byzantine,
+        }
+    }
+}
+
+/// What a successful run did.
+#[derive(Clone, Debug, Default)]
+pub struct SimulationReport {
+    /// Chains at the end.
+    pub chains: usize,
+    /// Blocks certified in all.
+    pub blocks: u64,
+    /// User operations that succeeded and failed.
+    pub operations: UserStats,
+    /// Validator crashes.
+    pub crashes: u64,
+    /// Virtual time the run took, in microseconds.
+    pub virtual_micros: u64,
+}
+
+/// A broken invariant (or a run that could not finish), with the seed that replays it.
+#[derive(Clone, Debug)]
+pub struct SimulationFailure {
+    /// The seed.
+    pub seed: u64,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SimulationFailure {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "simulation with seed {} failed: {}\nreplay it with: cargo run --release -p skein-core --example simulate -- --seed {}",
+            self.seed, self.message, self.seed
+        )
+    }
+}
+
+impl std::error::Error for SimulationFailure {}
+
+/// Virtual time after which a run that has not finished counts as stuck.
+const VIRTUAL_TIME_MAX: TimeDelta = TimeDelta::from_secs(3_600);
+
+/// Rounds of inbox processing allowed for the network to settle.
+const SETTLE_ROUNDS_MAX: usize = 60;
+
+/// Runs one simulation.
+pub fn run(config: &SimulationConfig) -> Result<SimulationReport, SimulationFailure> {
+    let fail = |message: String| SimulationFailure {
+        seed: config.seed,
+        message,
+    };
+    let executor = Executor::default();
+    let clock = SimClock::default();
+    let (result_sender, mut result_receiver) = oneshot::channel();
+    let orchestrator = orchestrate(config.clone(), executor.clone(), clock.clone());
+    executor.spawn(
+        async move {
+            let _ = result_sender.send(orchestrator.await);
+        }
+        .boxed(),
+    );
+    loop {
+        executor.run_until_stalled();
+        if let Ok(Some(result)) = result_receiver.try_recv() {
+            return result.map_err(fail).map(|mut report| {
+                report.virtual_micros = clock.micros();
+                report
+            });
+        }
+        if clock.micros() > VIRTUAL_TIME_MAX.as_micros() {
+            return Err(fail("no end after an hour of virtual time".into()));
+        }
+        if !clock.advance() {
+            return Err(fail("every task is blocked and no timer is set".into()));
+        }
+    }
+}
+
+type Validators = Arc<SimNetwork>;
+
+async fn orchestrate(
+    config: SimulationConfig,
+    executor: Executor,
+    clock: SimClock,
+) -> Result<SimulationReport, String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators)
+        .map(|index| Arc::new(SecretKey::from_test_seed(10_000 + index as u64)))
+        .collect();
+    let user_keys: Vec<Arc<SecretKey>> = (0..config.users)
+        .map(|index| Arc::new(SecretKey::from_test_seed(20_000 + index as u64)))
+        .collect();
+    let members = validator_keys
+        .iter()
+        .map(|key| {
+            let state = ValidatorState {
+                network_address: String::new(),
+                votes: 1,
+            };
+            (ValidatorPublicKey(key.public()), state)
+        })
+        .collect();
+    let genesis_balance = Amount::from_attos(1_000_000);
+    let genesis = GenesisConfig {
+        committee: Committee::new(members).map_err(|error| error.to_string())?,
+        chains: (0..config.users * config.chains_per_user)
+            .map(|index| GenesisChain {
+                owner: AccountOwner::from(user_keys[index % config.users].public()),
+                balance: genesis_balance,
+            })
+            .collect(),
+        timestamp: Timestamp::default(),
+    };
+    let supply = genesis.total_supply().map_err(|error| error.to_string())?;
+
+    // Validators, each with genesis in its store.
+    let mut stores = Vec::new();
+    for _ in 0..config.validators {
+        let store = MemoryStore::new();
+        let worker = Worker::new(Storage::new(store.clone()), None, Arc::new(clock.clone()));
+        for chain in genesis.chain_configs() {
+            worker.initialize_chain(chain).await.map_err(|error| error.to_string())?;
+        }
+        stores.push(store);
+    }
+    let network = SimNetwork::new(
+        validator_keys.clone(),
+        stores,
+        config.shards,
+        ChaCha8Rng::seed_from_u64(rng.gen()),
+        config.faults,
+        clock.clone(),
+        executor.clone(),
+    );
+    let entries: Vec<ValidatorEntry> = validator_keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| {
+            let node = Arc::new(SimNode {
+                network: network.clone(),
+                index,
+            });
+            let faulty = FaultyNode::new(node as Arc<dyn ValidatorNode>, key.clone(), Arc::new(clock.clone()));
+            if config.byzantine && index == 0 {
+                faulty.set_fault(Fault::VoteForDifferentBlock);
+            }
+            ValidatorEntry {
+                public_key: ValidatorPublicKey(key.public()),
+                node: Arc::new(faulty) as Arc<dyn ValidatorNode>,
+            }
+        })
+        .collect();
+
+    // Users.
+    let spawner: Spawner = {
+        let executor = executor.clone();
+        Arc::new(move |task| executor.spawn(task))
+    };
+    let client_config = ClientConfig {
+        request_timeout: TimeDelta::from_secs(2),
+        retry_delay: TimeDelta::from_millis(20),
+        sync_attempts: 10,
+    };
+    let registry = Registry::default();
+    let mut users = Vec::new();
+    for (index, key) in user_keys.iter().enumerate() {
+        let client = Client::new(
+            Storage::new(MemoryStore::new()),
+            &genesis,
+            entries.clone(),
+            Arc::new(clock.clone()),
+            spawner.clone(),
+            client_config,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        let chains = (0..genesis.chains.len())
+            .filter(|chain| chain % config.users == index)
+            .map(|chain| (GenesisConfig::chain_id(chain), false))
+            .collect();
+        users.push(Arc::new(User {
+            client,
+            key: key.clone(),
+            chains: Mutex::new(chains),
+        }));
+    }
+    for chain in 0..genesis.chains.len() {
+        registry.add(GenesisConfig::chain_id(chain));
+    }
+
+    // Chaos: validators crash and restart while users work.
+    let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let crashes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    if config.max_crashed > 0 {
+        let network = network.clone();
+        let clock = clock.clone();
+        let active = active.clone();
+        let crashes = crashes.clone();
+        let max_crashed = config.max_crashed;
+        let first_crashable = usize::from(config.byzantine);
+        executor.spawn(
+            async move {
+                while active.load(std::sync::atomic::Ordering::SeqCst) {
+                    let pause = 5_000 + network.random_below(60_000);
+                    clock.sleep(TimeDelta::from_micros(pause)).await;
+                    if !active.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    let index = first_crashable
+                        + usize::try_from(network.random_below((network.len() - first_crashable) as u64))
+                            .unwrap_or(0);
+                    let down = (0..network.len()).filter(|i| !network.is_running(*i)).count();
+                    if network.is_running(index) {
+                        if down < max_crashed {
+                            network.crash(index);
+                            crashes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    } else {
+                        network.start(index);
+                    }
+                }
+            }
+            .boxed(),
+        );
+    }
+    // Validators re-send unacknowledged messages now and then, as a real one does.
+    {
+        let network = network.clone();
+        let clock = clock.clone();
+        let active = active.clone();
+        executor.spawn(
+            async move {
+                while active.load(std::sync::atomic::Ordering::SeqCst) {
+                    clock.sleep(TimeDelta::from_millis(200)).await;
+                    network.retry_all().await;
+                }
+            }
+            .boxed(),
+        );
+    }
+
+    // Users work.
+    let mut handles = Vec::new();
+    for (index, user) in users.iter().enumerate() {
+        let (sender, receiver) = oneshot::channel();
+        let task = workload::run_user(
+            user.clone(),
+            registry.clone(),
+            clock.clone(),
+            config.seed.wrapping_add(index as u64 * 7_919),
+            config.operations_per_user,
+        );
+        executor.spawn(
+            async move {
+                let _ = sender.send(task.await);
+            }
+            .boxed(),
+        );
+        handles.push(receiver);
+    }
+    let mut operations = UserStats::default();
+    for handle in handles {
+        let stats = handle.await.map_err(|_| "a user task vanished".to_string())?;
+        operations.succeeded += stats.succeeded;
+        operations.failed += stats.failed;
+    }
+
+    // Calm: no more crashes or lost messages; everyone back up.
+    active.store(false, std::sync::atomic::Ordering::SeqCst);
+    network.set_faults(NetworkFaults::calm());
+    for index in 0..network.len() {
+        network.start(index);
+    }
+    let chains = settle(&users, &network, &registry, &clock).await?;
+    let honest: Vec<usize> = (0..network.len()).collect();
+    check(&users, &network, &honest, &chains, supply).await?;
+
+    let mut blocks = 0;
+    for chain_id in &chains {
+        let validator = network.validator(0).ok_or("validator 0 is down")?;
+        blocks += checker::certificates_of(validator.worker(chain_id), *chain_id).await?.len() as u64;
+    }
+    Ok(SimulationReport {
+        chains: chains.len(),
+        blocks,
+        operations,
+        crashes: crashes.load(std::sync::atomic::Ordering::SeqCst),
+        virtual_micros: 0,
+    })
+}
+
+/// Processes every inbox until nothing moves, then brings every validator up to date.
+/// Returns every chain of the run.
+async fn settle(
+    users: &[Arc<User>],
+    network: &Validators,
+    registry: &Registry,
+    clock: &SimClock,
+) -> Result<Vec<skein_base::ChainId>, String> {
+    for round in 0..SETTLE_ROUNDS_MAX {
+        network.retry_all().await;
+        clock.sleep(TimeDelta::from_millis(100)).await;
+        discover_chains(users, registry).await?;
+        let mut moved = false;
+        for user in users {
+            for chain_id in user.chain_ids() {
+                let chain = user.client.chain(chain_id, user.key.copy());
+                match chain.process_inbox().await {
+                    Ok(certificates) => moved |= !certificates.is_empty(),
+                    Err(error) => {
+                        tracing::debug!(round, %error, "settling");
+                        moved = true;
+                    }
+                }
+            }
+        }
+        let mut pending = false;
+        for index in 0..network.len() {
+            if let Some(validator) = network.validator(index) {
+                pending |= validator.has_pending_outboxes().await.map_err(|e| e.to_string())?;
+            }
+        }
+        if !moved && !pending {
+            let chains = registry.chains();
+            for user in users {
+                for chain_id in user.chain_ids() {
+                    let failures = user
+                        .client
+                        .update_validators(chain_id)
+                        .await
+                        .map_err(|error| error.to_string())?;
+                    if let Some((validator, error)) = failures.first() {
+                        return Err(format!("could not update {validator:?} on {chain_id:?}: {error}"));
+                    }
+                }
+            }
+            // Let the last cross-chain deliveries land.
+            clock.sleep(TimeDelta::from_millis(100)).await;
+            return Ok(chains);
+        }
+    }
+    Err(format!("the network did not settle in {SETTLE_ROUNDS_MAX} rounds"))
+}
+
+/// Adds chains that users opened without learning it (the opening block was certified
+/// after the user's request had failed).
+async fn discover_chains(users: &[Arc<User>], registry: &Registry) -> Result<(), String> {
+    for user in users {
+        let mut index = 0;
+        while index < user.chain_ids().len() {
+            let chain_id = user.chain_ids()[index];
+            let certificates = checker::certificates_of(user.client.local_node(), chain_id).await?;
+            for child in checker::opened_chains(&certificates) {
+                if !registry.chains().contains(&child) {
+                    registry.add(child);
+                    user.chains.lock().push((child, false));
+                }
+            }
+            index += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn check(
+    users: &[Arc<User>],
+    network: &Validators,
+    honest: &[usize],
+    chains: &[skein_base::ChainId],
+    supply: Amount,
+) -> Result<(), String> {
+    let validators: Vec<Arc<LocalValidator<SimStore>>> = honest
+        .iter()
+        .map(|index| network.validator(*index).ok_or(format!("validator {index} is down")))
+        .collect::<Result<_, _>>()?;
+    // Invariant 1, over validators' shards and clients' local nodes.
+    for (index, validator) in validators.iter().enumerate() {
+        for chain_id in chains {
+            let nodes = vec![(format!("validator {index}"), validator.worker(chain_id))];
+            checker::check_single_certificate_per_height(&nodes, &[*chain_id]).await?;
+        }
+    }
+    let client_nodes: Vec<(String, &Worker<MemoryStore>)> = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| (format!("client {index}"), user.client.local_node()))
+        .collect();
+    checker::check_single_certificate_per_height(&client_nodes, chains).await?;
+    let mut reference = None;
+    for (index, validator) in validators.iter().enumerate() {
+        checker::check_exactly_once_delivery(validator, chains)
+            .await
+            .map_err(|error| format!("validator {index}: {error}"))?;
+        checker::check_supply(validator, chains, supply)
+            .await
+            .map_err(|error| format!("validator {index}: {error}"))?;
+        let states = checker::chain_states(validator, chains).await?;
+        match &reference {
+            None => reference = Some(states),
+            Some(expected) => {
+                if let Some(position) = (0..chains.len()).find(|i| states[*i] != expected[*i]) {
+                    return Err(format!(
+                        "validator {index} has {:?} for chain {:?}, validator 0 has {:?}",
+                        states[position], chains[position], expected[position]
+                    ));
+                }
+            }
+        }
+    }
+    // Certificates across validators: one per height, the same everywhere.
+    for chain_id in chains {
+        let nodes: Vec<(String, &Worker<SimStore>)> = validators
+            .iter()
+            .enumerate()
+            .map(|(index, validator)| (format!("validator {index}"), validator.worker(chain_id)))
+            .collect();
+        checker::check_single_certificate_per_height(&nodes, &[*chain_id]).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Runs the deterministic simulator over one seed or many.
+//!
+//! ```text
+//! cargo run --release -p skein-core --example simulate -- --seed 42
+//! cargo run --release -p skein-core --example simulate -- --seeds 10000 [--from 0]
+//! ```
+//!
+//! A failing seed is printed with the command that replays it, and the exit code is 1.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use skein_core::simulation::{run, SimulationConfig};
+
+fn main() {
+    let mut seed = None;
+    let mut seeds = 1u64;
+    let mut from = 0u64;
+    let mut arguments = std::env::args().skip(1);
+    while let Some(flag) = arguments.next() {
+        let value = arguments.next().and_then(|value| value.parse::<u64>().ok());
+        match (flag.as_str(), value) {
+            ("--seed", Some(value)) => seed = Some(value),
+            ("--seeds", Some(value)) => seeds = value,
+            ("--from", Some(value)) => from = value,
+            _ => {
+                eprintln!("usage: simulate [--seed S] [--seeds N] [--from S0]");
+                std::process::exit(2);
+            }
+        }
+    }
+    if let Some(seed) = seed {
+        let config = SimulationConfig::from_seed(seed);
+        println!("{config:?}");
+        match run(&config) {
+            Ok(report) => println!("seed {seed}: ok, {report:?}"),
+            Err(failure) => {
+                eprintln!("{failure}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (mut blocks, mut crashes) = (0, 0);
+    for seed in from..from + seeds {
+        let config = SimulationConfig::from_seed(seed);
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(&config)));
+        match outcome {
+            Ok(Ok(report)) => {
+                blocks += report.blocks;
+                crashes += report.crashes;
+            }
+            Ok(Err(failure)) => {
+                eprintln!("{failure}");
+                std::process::exit(1);
+            }
+            Err(_) => {
+                eprintln!(
+                    "simulation with seed {seed} panicked\nreplay it with: cargo run --release -p skein-core --example simulate -- --seed {seed}"
+                );
+                std::process::exit(1);
+            }
+        }
+        if (seed - from + 1) % 500 == 0 {
+            println!("{} seeds passed ({:.0?})", seed - from + 1, started.elapsed());
+        }
+    }
+    println!(
+        "{seeds} seeds passed from {from}: {blocks} blocks, {crashes} validator crashes, in {:.1?}",
+        started.elapsed()
+    );
+}
