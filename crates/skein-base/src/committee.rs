@@ -8,21 +8,42 @@ use std::{collections::BTreeMap, fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{BcsHashable, PublicKey};
+use crate::crypto::{hex_serde, BcsHashable, PublicKey};
 
-/// A validator's signing key, kept apart from owners' keys so the two are never confused.
+/// A validator's signing key, as it names the validator: the 32 bytes of the compressed
+/// point. Kept apart from owners' keys so the two are never confused, and small, since it
+/// appears in every vote and certificate. The [`Committee`] holds the decoded keys that
+/// verify signatures.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ValidatorPublicKey(pub PublicKey);
+pub struct ValidatorPublicKey(#[serde(with = "hex_serde")] [u8; 32]);
+
+impl ValidatorPublicKey {
+    /// The compressed point.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The key for verifying, if the bytes are a valid key.
+    pub fn to_public_key(&self) -> Result<PublicKey, crate::crypto::CryptoError> {
+        PublicKey::from_bytes(&self.0)
+    }
+}
+
+impl From<&PublicKey> for ValidatorPublicKey {
+    fn from(key: &PublicKey) -> Self {
+        ValidatorPublicKey(*key.as_bytes())
+    }
+}
 
 impl fmt::Display for ValidatorPublicKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(formatter)
+        formatter.write_str(&hex::encode(self.0))
     }
 }
 
 impl fmt::Debug for ValidatorPublicKey {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "validator:{:?}", self.0)
+        write!(formatter, "validator:{}…", hex::encode(&self.0[..4]))
     }
 }
 
@@ -30,7 +51,7 @@ impl FromStr for ValidatorPublicKey {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        PublicKey::from_str(text).map(ValidatorPublicKey)
+        PublicKey::from_str(text).map(|key| ValidatorPublicKey::from(&key))
     }
 }
 
@@ -55,6 +76,9 @@ pub enum CommitteeError {
     /// The voting power does not fit in 64 bits.
     #[error("total voting power overflows")]
     Overflow,
+    /// A member's key is not a valid Ed25519 key.
+    #[error("validator {0} has an invalid key")]
+    InvalidKey(ValidatorPublicKey),
 }
 
 /// The validators of one epoch. The thresholds are derived on construction and on decoding,
@@ -64,6 +88,8 @@ pub enum CommitteeError {
 #[serde(into = "BTreeMap<ValidatorPublicKey, ValidatorState>")]
 pub struct Committee {
     validators: BTreeMap<ValidatorPublicKey, ValidatorState>,
+    /// The members' keys, decoded once for verifying.
+    public_keys: BTreeMap<ValidatorPublicKey, PublicKey>,
     total_votes: u64,
     quorum_threshold: u64,
     validity_threshold: u64,
@@ -78,19 +104,25 @@ impl Committee {
             return Err(CommitteeError::Empty);
         }
         let mut total_votes: u64 = 0;
+        let mut public_keys = BTreeMap::new();
         for (key, state) in &validators {
             if state.votes == 0 {
                 return Err(CommitteeError::ZeroVotes(*key));
             }
+            let public_key = key
+                .to_public_key()
+                .map_err(|_| CommitteeError::InvalidKey(*key))?;
+            public_keys.insert(*key, public_key);
             total_votes = total_votes
                 .checked_add(state.votes)
                 .ok_or(CommitteeError::Overflow)?;
         }
         let total = u128::from(total_votes);
         let quorum_threshold = u64::try_from(2 * total / 3 + 1).expect("at most the total");
-        let validity_threshold = u64::try_from((total + 2) / 3).expect("at most the total");
+        let validity_threshold = u64::try_from(total.div_ceil(3)).expect("at most the total");
         Ok(Committee {
             validators,
+            public_keys,
             total_votes,
             quorum_threshold,
             validity_threshold,
@@ -102,6 +134,11 @@ impl Committee {
         self.validators
             .get(validator)
             .map_or(0, |state| state.votes)
+    }
+
+    /// A member's key, for verifying its signatures; `None` for a non-member.
+    pub fn public_key(&self, validator: &ValidatorPublicKey) -> Option<&PublicKey> {
+        self.public_keys.get(validator)
     }
 
     /// Whether a key belongs to a member.
@@ -133,7 +170,9 @@ impl Committee {
 impl TryFrom<BTreeMap<ValidatorPublicKey, ValidatorState>> for Committee {
     type Error = CommitteeError;
 
-    fn try_from(validators: BTreeMap<ValidatorPublicKey, ValidatorState>) -> Result<Self, Self::Error> {
+    fn try_from(
+        validators: BTreeMap<ValidatorPublicKey, ValidatorState>,
+    ) -> Result<Self, Self::Error> {
         Committee::new(validators)
     }
 }

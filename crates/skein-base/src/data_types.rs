@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::amount::ArithmeticError;
 
 /// The position of a block in its chain, from 0.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct BlockHeight(pub u64);
 
 impl BlockHeight {
@@ -52,9 +50,7 @@ impl fmt::Debug for BlockHeight {
 
 /// The number of a committee configuration. Every block names the epoch whose committee
 /// certifies it.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Epoch(pub u32);
 
 impl Epoch {
@@ -146,9 +142,7 @@ impl TimeDelta {
 
 /// A point in time: microseconds since the Unix epoch. Block timestamps never decrease
 /// along a chain.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp(u64);
 
 impl Timestamp {

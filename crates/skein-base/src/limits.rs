@@ -47,4 +47,5 @@ pub const BLOB_BYTES_MAX: usize = 3 << 20;
 
 const _: () = assert!(BLOCK_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () = assert!(BLOB_BYTES_MAX < REQUEST_BYTES_MAX);
-const _: () = assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);
+const _: () =
+    assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);

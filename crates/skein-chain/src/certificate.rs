@@ -116,7 +116,7 @@ impl<V: BcsHashable> Vote<V> {
         Self {
             value,
             round,
-            validator: ValidatorPublicKey(secret.public()),
+            validator: ValidatorPublicKey::from(&secret.public()),
             signature,
         }
     }
@@ -127,7 +127,8 @@ impl<V: BcsHashable> Vote<V> {
             value_hash: self.value.hash(),
             round: self.round,
         };
-        Ok(self.signature.check(&content, &self.validator.0)?)
+        let key = self.validator.to_public_key()?;
+        Ok(self.signature.check(&content, &key)?)
     }
 }
 
@@ -158,15 +159,16 @@ impl<V: CertificateValue> UncheckedCertificate<V> {
         }
         let mut signers = BTreeSet::new();
         let mut weight: u64 = 0;
-        for (validator, _) in &self.signatures {
+        let mut keys = Vec::with_capacity(count);
+        for (validator, signature) in &self.signatures {
             if !signers.insert(*validator) {
                 return Err(CertificateError::DuplicateSigner(*validator));
             }
-            let votes = committee.weight(validator);
-            if votes == 0 {
-                return Err(CertificateError::NotMember(*validator));
-            }
-            weight = weight.saturating_add(votes);
+            let key = committee
+                .public_key(validator)
+                .ok_or(CertificateError::NotMember(*validator))?;
+            weight = weight.saturating_add(committee.weight(validator));
+            keys.push((key, signature));
         }
         if weight < committee.quorum_threshold() {
             return Err(CertificateError::InsufficientWeight {
@@ -178,12 +180,7 @@ impl<V: CertificateValue> UncheckedCertificate<V> {
             value_hash: self.value.hash(),
             round: self.round,
         };
-        Signature::check_batch(
-            &content,
-            self.signatures
-                .iter()
-                .map(|(validator, signature)| (&validator.0, signature)),
-        )?;
+        Signature::check_batch(&content, keys)?;
         Ok(Certificate(self))
     }
 
@@ -264,7 +261,11 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
         if vote.value.hash() != self.value.hash() || vote.round != self.round {
             return Err(CertificateError::WrongValue);
         }
-        if self.signatures.iter().any(|(key, _)| *key == vote.validator) {
+        if self
+            .signatures
+            .iter()
+            .any(|(key, _)| *key == vote.validator)
+        {
             return Err(CertificateError::DuplicateSigner(vote.validator));
         }
         let votes = self.committee.weight(&vote.validator);
@@ -296,8 +297,11 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
             round: self.round,
         };
         let committee = self.committee;
-        self.signatures
-            .retain(|(key, signature)| signature.check(&content, &key.0).is_ok());
+        self.signatures.retain(|(validator, signature)| {
+            committee
+                .public_key(validator)
+                .is_some_and(|key| signature.check(&content, key).is_ok())
+        });
         self.weight = self
             .signatures
             .iter()

@@ -82,7 +82,11 @@ impl<S: KeyValueStore> ChainStateView<S> {
     }
 
     /// The hashes of the blocks at heights `[start, start + count)`, cut at the tip.
-    pub async fn block_hashes(&self, start: BlockHeight, count: u64) -> Result<Vec<CryptoHash>, ChainError> {
+    pub async fn block_hashes(
+        &self,
+        start: BlockHeight,
+        count: u64,
+    ) -> Result<Vec<CryptoHash>, ChainError> {
         Ok(self
             .confirmed_log
             .read(start.0..start.0.saturating_add(count))
@@ -90,7 +94,11 @@ impl<S: KeyValueStore> ChainStateView<S> {
     }
 
     /// The received log from entry `start`, at most `count` entries.
-    pub async fn received_log(&self, start: u64, count: u64) -> Result<Vec<ChainAndHeight>, ChainError> {
+    pub async fn received_log(
+        &self,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<ChainAndHeight>, ChainError> {
         Ok(self
             .received_log
             .read(start..start.saturating_add(count))
@@ -139,7 +147,10 @@ impl<S: KeyValueStore> ChainStateView<S> {
     }
 
     /// The outbox of messages to `recipient`.
-    pub async fn outbox(&mut self, recipient: &ChainId) -> Result<&mut OutboxStateView<S>, ChainError> {
+    pub async fn outbox(
+        &mut self,
+        recipient: &ChainId,
+    ) -> Result<&mut OutboxStateView<S>, ChainError> {
         Ok(self.outboxes.load_entry_mut(recipient).await?)
     }
 
@@ -160,12 +171,15 @@ impl<S: KeyValueStore> ChainStateView<S> {
                     origin: incoming.origin,
                     error,
                 })?;
-            if mode == ExecutionMode::Proposal && inbox.first_anticipated().await.map_err(
-                |error| ChainError::Inbox {
-                    origin: incoming.origin,
-                    error,
-                },
-            )?.is_some()
+            if mode == ExecutionMode::Proposal
+                && inbox
+                    .first_anticipated()
+                    .await
+                    .map_err(|error| ChainError::Inbox {
+                        origin: incoming.origin,
+                        error,
+                    })?
+                    .is_some()
             {
                 return Err(ChainError::MissingCrossChainUpdate {
                     chain_id: block.chain_id,
@@ -262,8 +276,15 @@ impl<S: KeyValueStore> ChainStateView<S> {
     }
 
     /// Schedules the block at `height` in the outbox of `recipient`.
-    pub async fn schedule_outgoing(&mut self, recipient: ChainId, height: BlockHeight) -> Result<(), ChainError> {
-        self.outboxes.load_entry_mut(&recipient).await?.schedule(height)?;
+    pub async fn schedule_outgoing(
+        &mut self,
+        recipient: ChainId,
+        height: BlockHeight,
+    ) -> Result<(), ChainError> {
+        self.outboxes
+            .load_entry_mut(&recipient)
+            .await?
+            .schedule(height)?;
         Ok(())
     }
 
@@ -325,7 +346,10 @@ impl<S: KeyValueStore> ChainStateView<S> {
             "a block hash exactly when there are blocks"
         );
         if let Some(vote) = &self.manager().pending_vote {
-            assert_eq!(vote.value.block.height, tip.next_block_height, "votes are for the next height");
+            assert_eq!(
+                vote.value.block.height, tip.next_block_height,
+                "votes are for the next height"
+            );
         }
     }
 
@@ -343,10 +367,13 @@ fn opening_config(
     origin: ChainId,
     bundle: &MessageBundle,
 ) -> Option<skein_execution::ChainConfig> {
-    let config = bundle.messages.iter().find_map(|posted| match &posted.message {
-        Message::System(SystemMessage::OpenChain(config)) => Some(config),
-        _ => None,
-    })?;
+    let config = bundle
+        .messages
+        .iter()
+        .find_map(|posted| match &posted.message {
+            Message::System(SystemMessage::OpenChain(config)) => Some(config),
+            _ => None,
+        })?;
     let expected = ChainDescription::Child {
         parent: origin,
         height: bundle.height,

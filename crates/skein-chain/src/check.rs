@@ -5,7 +5,7 @@
 //! consuming bundles in inbox order (rule 8) and running the transactions — happens next, in
 //! [`crate::ChainStateView::execute_block`], on a copy the worker rolls back.
 
-use skein_base::{encoding, ensure, limits, Round, Timestamp, TimeDelta};
+use skein_base::{encoding, ensure, limits, Round, TimeDelta, Timestamp};
 use skein_views::KeyValueStore;
 
 use crate::{
@@ -22,7 +22,7 @@ pub enum Verdict {
     /// Execute the block and vote for it.
     Execute,
     /// This validator already voted for exactly this block: answer with the same vote.
-    RepeatVote(Vote<ConfirmedBlock>),
+    RepeatVote(Box<Vote<ConfirmedBlock>>),
 }
 
 /// Checks a proposal against the chain's state at this validator, at time `now`.
@@ -125,7 +125,7 @@ pub fn check_proposal<S: KeyValueStore>(
     // 6. At most one vote per height; the same block gets the same vote (§7).
     if let Some(vote) = &chain.manager().pending_vote {
         if vote.value.block == *block && vote.round == round {
-            return Ok(Verdict::RepeatVote(vote.clone()));
+            return Ok(Verdict::RepeatVote(Box::new(vote.clone())));
         }
         return Err(ChainError::AlreadyVotedAtHeight {
             height: block.height,

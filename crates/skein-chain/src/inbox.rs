@@ -165,7 +165,8 @@ impl<S: KeyValueStore> InboxStateView<S> {
             "an inbox holds both received and anticipated bundles"
         );
         assert!(
-            self.added_bundles.is_empty() || self.next_cursor_to_remove() <= self.next_cursor_to_add(),
+            self.added_bundles.is_empty()
+                || self.next_cursor_to_remove() <= self.next_cursor_to_add(),
             "cursors are out of order"
         );
     }

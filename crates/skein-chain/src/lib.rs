@@ -25,8 +25,8 @@ use skein_execution::ExecutionError;
 use skein_views::ViewError;
 
 pub use block::{
-    BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, Cursor, IncomingBundle,
-    MessageAction, MessageBundle, PostedMessage, ProposedBlock,
+    BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, Cursor, IncomingBundle, MessageAction,
+    MessageBundle, PostedMessage, ProposedBlock,
 };
 pub use certificate::{
     Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate,

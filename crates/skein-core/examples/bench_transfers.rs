@@ -95,7 +95,11 @@ async fn run(options: Options) {
     let total_blocks = blocks_per_chain * options.chains;
     println!(
         "{} validators × {} shards, {} chains, {} blocks of {} transfers",
-        options.validators, options.shards, options.chains, total_blocks, options.transfers_per_block
+        options.validators,
+        options.shards,
+        options.chains,
+        total_blocks,
+        options.transfers_per_block
     );
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -116,10 +120,7 @@ async fn run(options: Options) {
                         })
                     })
                     .collect();
-                chain
-                    .execute_operations(operations)
-                    .await
-                    .expect("a block");
+                chain.execute_operations(operations).await.expect("a block");
             }
         }));
     }
@@ -129,7 +130,11 @@ async fn run(options: Options) {
     let elapsed = started.elapsed();
     let transfers = total_blocks * options.transfers_per_block;
     let blocks_per_second = total_blocks as f64 / elapsed.as_secs_f64();
-    println!("elapsed: {:.2}s, blocks/s: {:.0}", elapsed.as_secs_f64(), blocks_per_second);
+    println!(
+        "elapsed: {:.2}s, blocks/s: {:.0}",
+        elapsed.as_secs_f64(),
+        blocks_per_second
+    );
     println!(
         "transfers/s: {:.0}",
         transfers as f64 / elapsed.as_secs_f64()

@@ -61,8 +61,12 @@ fn main() {
                 std::process::exit(1);
             }
         }
-        if (seed - from + 1) % 500 == 0 {
-            println!("{} seeds passed ({:.0?})", seed - from + 1, started.elapsed());
+        if (seed - from + 1).is_multiple_of(500) {
+            println!(
+                "{} seeds passed ({:.0?})",
+                seed - from + 1,
+                started.elapsed()
+            );
         }
     }
     println!(

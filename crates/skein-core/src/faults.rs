@@ -90,7 +90,9 @@ impl ValidatorNode for FaultyNode {
         async move {
             self.before_request().await?;
             match self.fault() {
-                Fault::RefuseVotes => Err(NodeError::InvalidRequest("this validator refuses to vote".into())),
+                Fault::RefuseVotes => Err(NodeError::InvalidRequest(
+                    "this validator refuses to vote".into(),
+                )),
                 Fault::VoteForDifferentBlock => {
                     let honest = self.inner().handle_block_proposal(proposal).await?;
                     let mut value = (*honest.value).clone();
@@ -114,7 +116,10 @@ impl ValidatorNode for FaultyNode {
         .boxed()
     }
 
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
             self.before_request().await?;
             self.inner().handle_chain_info_query(query).await
@@ -153,7 +158,10 @@ impl ValidatorNode for StoppedNode {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 
-    fn handle_chain_info_query(&self, _query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+    fn handle_chain_info_query(
+        &self,
+        _query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, Amount, ArithmeticError, ChainDescription, ChainId, Committee, Epoch, Timestamp};
+use skein_base::{
+    AccountOwner, Amount, ArithmeticError, ChainDescription, ChainId, Committee, Epoch, Timestamp,
+};
 use skein_execution::{ChainConfig, ChainOwnership};
 
 /// One genesis chain.

@@ -19,7 +19,9 @@ pub mod simulation;
 mod validator;
 mod worker;
 
-pub use client::{tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry};
+pub use client::{
+    tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry,
+};
 pub use clock::{Clock, Sleep, SystemClock};
 pub use faults::{Fault, FaultyNode, StoppedNode};
 pub use genesis::{GenesisChain, GenesisConfig};

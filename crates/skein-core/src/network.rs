@@ -73,7 +73,11 @@ impl InProcessNetwork<MemoryStore> {
 
 impl<S: KeyValueStore> InProcessNetwork<S> {
     /// Builds the network and runs genesis on every validator.
-    pub async fn new(config: NetworkConfig, clock: Arc<dyn Clock>, store_factory: StoreFactory<S>) -> Self {
+    pub async fn new(
+        config: NetworkConfig,
+        clock: Arc<dyn Clock>,
+        store_factory: StoreFactory<S>,
+    ) -> Self {
         let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators)
             .map(|index| Arc::new(SecretKey::from_test_seed(1_000 + index as u64)))
             .collect();
@@ -88,7 +92,7 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
                     network_address: format!("in-process:{index}"),
                     votes: 1,
                 };
-                (ValidatorPublicKey(key.public()), state)
+                (ValidatorPublicKey::from(&key.public()), state)
             })
             .collect();
         let genesis = GenesisConfig {
@@ -138,7 +142,12 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
         shards: usize,
         clock: &Arc<dyn Clock>,
     ) -> Arc<LocalValidator<S>> {
-        Arc::new(LocalValidator::new(factory(index), shards, key.copy(), clock.clone()))
+        Arc::new(LocalValidator::new(
+            factory(index),
+            shards,
+            key.copy(),
+            clock.clone(),
+        ))
     }
 
     /// Validator `index` (the current instance, after any restart).
@@ -158,10 +167,18 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             .expect("the validator is running");
         // Requests in flight hold the old instance; its store can be reopened once they end.
         while Arc::strong_count(&old) > 1 {
-            self.clock.sleep(skein_base::TimeDelta::from_millis(1)).await;
+            self.clock
+                .sleep(skein_base::TimeDelta::from_millis(1))
+                .await;
         }
         drop(old);
-        let validator = Self::start(&self.store_factory, index, &self.validator_keys[index], self.shards, &self.clock);
+        let validator = Self::start(
+            &self.store_factory,
+            index,
+            &self.validator_keys[index],
+            self.shards,
+            &self.clock,
+        );
         self.validators.lock()[index] = Some(validator.clone());
         self.nodes[index].replace_inner(validator.clone() as Arc<dyn ValidatorNode>);
         if let Err(error) = validator.retry_pending().await {
@@ -175,7 +192,7 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             .iter()
             .zip(&self.validator_keys)
             .map(|(node, key)| ValidatorEntry {
-                public_key: ValidatorPublicKey(key.public()),
+                public_key: ValidatorPublicKey::from(&key.public()),
                 node: node.clone() as Arc<dyn ValidatorNode>,
             })
             .collect()
@@ -200,8 +217,15 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
     }
 
     /// The chain client of genesis chain `index`, with its owner's key.
-    pub fn chain_client<T: KeyValueStore>(&self, client: &Arc<Client<T>>, index: usize) -> ChainClient<T> {
-        client.chain(GenesisConfig::chain_id(index), self.owner_keys[index].copy())
+    pub fn chain_client<T: KeyValueStore>(
+        &self,
+        client: &Arc<Client<T>>,
+        index: usize,
+    ) -> ChainClient<T> {
+        client.chain(
+            GenesisConfig::chain_id(index),
+            self.owner_keys[index].copy(),
+        )
     }
 
     /// The id of genesis chain `index`.

@@ -61,7 +61,10 @@ pub trait ValidatorNode: Send + Sync {
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
 
     /// Asks about a chain.
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
 
     /// Fetches certificates by hash; those the validator lacks are left out.
     fn download_certificates(

@@ -8,9 +8,7 @@ use skein_base::{
     crypto::CryptoHash, AccountOwner, Amount, BlockHeight, ChainDescription, ChainId, Committee,
     Epoch, Timestamp,
 };
-use skein_chain::{
-    ChainAndHeight, ConfirmedBlock, MessageBundle, UncheckedCertificate, Vote,
-};
+use skein_chain::{ChainAndHeight, ConfirmedBlock, MessageBundle, UncheckedCertificate, Vote};
 use skein_execution::ChainOwnership;
 
 /// A question about a chain. The flags ask for more than the summary; each answer is

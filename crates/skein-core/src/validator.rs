@@ -11,7 +11,10 @@ use futures::{future::BoxFuture, FutureExt};
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use skein_base::{crypto::{CryptoHash, SecretKey}, ChainId, ValidatorPublicKey};
+use skein_base::{
+    crypto::{CryptoHash, SecretKey},
+    ChainId, ValidatorPublicKey,
+};
 use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
@@ -70,7 +73,13 @@ impl<S: KeyValueStore> LocalValidator<S> {
     ) -> Self {
         let key = Arc::new(key);
         let shards = (0..shard_count.max(1))
-            .map(|_| Worker::new(Storage::new(store.clone()), Some(key.clone()), clock.clone()))
+            .map(|_| {
+                Worker::new(
+                    Storage::new(store.clone()),
+                    Some(key.clone()),
+                    clock.clone(),
+                )
+            })
             .collect();
         let (notifications, _) = broadcast::channel(1024);
         Self {
@@ -99,7 +108,9 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Creates a genesis chain.
     pub async fn initialize_chain(&self, config: ChainConfig) -> Result<(), WorkerError> {
-        self.worker(&config.description.id()).initialize_chain(config).await
+        self.worker(&config.description.id())
+            .initialize_chain(config)
+            .await
     }
 
     /// Makes cross-chain requests misbehave from now on, with a seeded randomness.
@@ -156,7 +167,10 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Handles one cross-chain request that arrived by a [`CrossChainTransport::Channel`],
     /// sending on whatever it produces.
-    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), WorkerError> {
+    pub async fn handle_cross_chain_request(
+        &self,
+        request: CrossChainRequest,
+    ) -> Result<(), WorkerError> {
         let effects = self
             .worker(&request.target_chain())
             .handle_cross_chain_request(request)
@@ -190,7 +204,10 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Whether some chain has bundles its recipients have not acknowledged.
     pub async fn has_pending_outboxes(&self) -> Result<bool, WorkerError> {
-        Ok(!self.shards[0].chains_with_pending_outboxes().await?.is_empty())
+        Ok(!self.shards[0]
+            .chains_with_pending_outboxes()
+            .await?
+            .is_empty())
     }
 
     /// Re-sends every unacknowledged bundle of every chain. Returns how many requests were
@@ -199,7 +216,11 @@ impl<S: KeyValueStore> LocalValidator<S> {
         let mut requests: Vec<CrossChainRequest> = Vec::new();
         // The shards share one store, so any of them lists every chain.
         for chain_id in self.shards[0].chains_with_pending_outboxes().await? {
-            requests.extend(self.worker(&chain_id).pending_cross_chain_requests(chain_id).await?);
+            requests.extend(
+                self.worker(&chain_id)
+                    .pending_cross_chain_requests(chain_id)
+                    .await?,
+            );
         }
         let count = requests.len();
         self.deliver(Effects {
@@ -236,8 +257,17 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
         .boxed()
     }
 
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async move { Ok(self.worker(&query.chain_id).handle_chain_info_query(query).await?) }.boxed()
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            Ok(self
+                .worker(&query.chain_id)
+                .handle_chain_info_query(query)
+                .await?)
+        }
+        .boxed()
     }
 
     fn download_certificates(

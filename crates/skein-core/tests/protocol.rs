@@ -2,8 +2,8 @@
 //! client and storage code.
 
 mod protocol {
-    pub mod common;
     mod chains;
+    pub mod common;
     mod faults;
     mod restart;
     mod safety;

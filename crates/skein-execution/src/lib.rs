@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use skein_base::{AccountOwner, Amount, ArithmeticError};
 use skein_views::{HashedView, ViewError};
 
-pub use message::{Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage};
+pub use message::{
+    Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage,
+};
 pub use ownership::{ChainOwnership, TimeoutConfig};
 pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
 

@@ -2,7 +2,7 @@
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
-use skein_views::{Batch, KeyValueStore, MemoryStore, StoreError};
+use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use crate::embedded::EmbeddedStore;
 
@@ -97,14 +97,14 @@ impl KeyValueStore for AnyStore {
         dispatch!(self, store => store.read_value(key).await)
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         dispatch!(self, store => store.read_multi_values(keys).await)
     }
 
-    async fn find_key_values_by_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn find_key_values_by_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         dispatch!(self, store => store.find_key_values_by_prefix(prefix).await)
     }
 

@@ -8,7 +8,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use skein_views::{Batch, KeyValueStore, StoreError, WriteOperation};
+use skein_views::{Batch, KeyValueStore, KeyValues, StoreError, WriteOperation};
 
 /// Keys above this size are refused: fjall limits keys to 64 KiB, and ours are far smaller.
 const KEY_BYTES_MAX: usize = 1 << 15;
@@ -42,7 +42,7 @@ impl EmbeddedStore {
         })
     }
 
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         let mut entries = Vec::new();
         for guard in self.keyspace.prefix(prefix) {
             let (key, value) = guard.into_inner().map_err(backend)?;
@@ -67,7 +67,10 @@ impl KeyValueStore for EmbeddedStore {
         Ok(value.map(|slice| slice.to_vec()))
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         keys.iter()
             .map(|key| {
                 let value = self.keyspace.get(key).map_err(backend)?;
@@ -76,10 +79,7 @@ impl KeyValueStore for EmbeddedStore {
             .collect()
     }
 
-    async fn find_key_values_by_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn find_key_values_by_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         self.scan(prefix)
     }
 

@@ -122,14 +122,21 @@ impl<S: KeyValueStore> Storage<S> {
 
     /// The chains marked by [`Storage::mark_pending_outboxes`].
     pub async fn chains_with_pending_outboxes(&self) -> Result<Vec<ChainId>, ViewError> {
-        let suffixes = self.store.find_keys_by_prefix(&[PENDING_OUTBOX_PREFIX]).await?;
+        let suffixes = self
+            .store
+            .find_keys_by_prefix(&[PENDING_OUTBOX_PREFIX])
+            .await?;
         suffixes
             .into_iter()
             .map(|suffix| {
-                let bytes: [u8; 32] = suffix.as_slice().try_into().map_err(|_| ViewError::Corrupted {
-                    key: suffix.clone(),
-                    reason: "a pending-outbox key is not a chain id".into(),
-                })?;
+                let bytes: [u8; 32] =
+                    suffix
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| ViewError::Corrupted {
+                            key: suffix.clone(),
+                            reason: "a pending-outbox key is not a chain id".into(),
+                        })?;
                 Ok(ChainId(CryptoHash::from_bytes(bytes)))
             })
             .collect()

@@ -24,15 +24,31 @@ fn generate(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Error> {
     let fields = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => fields.named.iter().collect::<Vec<_>>(),
-            _ => return Err(Error::new(input.span(), "View needs a struct with named fields")),
+            _ => {
+                return Err(Error::new(
+                    input.span(),
+                    "View needs a struct with named fields",
+                ))
+            }
         },
-        _ => return Err(Error::new(input.span(), "View can only be derived for structs")),
+        _ => {
+            return Err(Error::new(
+                input.span(),
+                "View can only be derived for structs",
+            ))
+        }
     };
     if fields.is_empty() {
-        return Err(Error::new(input.span(), "a View struct needs at least one field"));
+        return Err(Error::new(
+            input.span(),
+            "a View struct needs at least one field",
+        ));
     }
     if fields.len() > 256 {
-        return Err(Error::new(input.span(), "a View struct has at most 256 fields"));
+        return Err(Error::new(
+            input.span(),
+            "a View struct has at most 256 fields",
+        ));
     }
     let store = input
         .generics

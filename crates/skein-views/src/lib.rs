@@ -40,7 +40,7 @@ mod views;
 pub use context::ViewContext;
 pub use memory::MemoryStore;
 pub use skein_views_derive::View;
-pub use store::{prefix_upper_bound, Batch, KeyValueStore, StoreError, WriteOperation};
+pub use store::{prefix_upper_bound, Batch, KeyValueStore, KeyValues, StoreError, WriteOperation};
 pub use view::View;
 pub use views::{CollectionView, HashedView, LogView, MapView, QueueView, RegisterView, SetView};
 

@@ -6,7 +6,9 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use crate::store::{prefix_upper_bound, Batch, KeyValueStore, StoreError, WriteOperation};
+use crate::store::{
+    prefix_upper_bound, Batch, KeyValueStore, KeyValues, StoreError, WriteOperation,
+};
 
 /// A store in a shared in-memory ordered map. Clones share the same data, so a simulated
 /// validator can "crash" (drop everything but the store) and restart from what it saved.
@@ -34,7 +36,9 @@ impl MemoryStore {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>> {
         // Nothing that can panic runs while the lock is held, so a poisoned lock still
         // guards consistent data.
-        self.entries.read().unwrap_or_else(|poison| poison.into_inner())
+        self.entries
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn range<'a>(
@@ -54,15 +58,15 @@ impl KeyValueStore for MemoryStore {
         Ok(self.read().get(key).cloned())
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let map = self.read();
         Ok(keys.iter().map(|key| map.get(key).cloned()).collect())
     }
 
-    async fn find_key_values_by_prefix(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn find_key_values_by_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         let map = self.read();
         Ok(Self::range(&map, prefix)
             .map(|(key, value)| (key[prefix.len()..].to_vec(), value.clone()))
@@ -77,7 +81,10 @@ impl KeyValueStore for MemoryStore {
     }
 
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut map = self.entries.write().unwrap_or_else(|poison| poison.into_inner());
+        let mut map = self
+            .entries
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
         for operation in batch.operations {
             match operation {
                 WriteOperation::Put { key, value } => {

@@ -82,6 +82,9 @@ impl Batch {
     }
 }
 
+/// Entries found by a prefix scan: (key without the prefix, value).
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// An ordered key-value store. Keys are compared as bytes; prefix scans return entries in
 /// key order. [`KeyValueStore::write_batch`] is atomic: after a crash either all of a batch
 /// is visible or none of it, which is how a block's effects are never half applied.
@@ -103,7 +106,7 @@ pub trait KeyValueStore: Clone + Send + Sync + 'static {
     fn find_key_values_by_prefix(
         &self,
         prefix: &[u8],
-    ) -> impl Future<Output = Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<KeyValues, StoreError>> + Send;
 
     /// The keys that start with `prefix`, in order, with the prefix removed.
     fn find_keys_by_prefix(

@@ -2,7 +2,11 @@
 
 use std::future::Future;
 
-use crate::{context::ViewContext, store::{Batch, KeyValueStore}, ViewError};
+use crate::{
+    context::ViewContext,
+    store::{Batch, KeyValueStore},
+    ViewError,
+};
 
 /// A typed piece of state stored under one key prefix.
 ///

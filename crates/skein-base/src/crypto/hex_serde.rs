@@ -3,10 +3,7 @@
 
 use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
 
-pub(crate) fn serialize<S: Serializer>(
-    bytes: &[u8; 32],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
     if serializer.is_human_readable() {
         serializer.serialize_str(&hex::encode(bytes))
     } else {
@@ -14,7 +11,9 @@ pub(crate) fn serialize<S: Serializer>(
     }
 }
 
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<[u8; 32], D::Error> {
     if deserializer.is_human_readable() {
         let text = String::deserialize(deserializer)?;
         decode_hex(&text).map_err(D::Error::custom)

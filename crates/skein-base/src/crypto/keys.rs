@@ -16,8 +16,8 @@ pub enum CryptoError {
     /// The signature does not verify for this key and value.
     #[error("signature of {signer} does not verify for a value of type {type_tag}")]
     InvalidSignature {
-        /// Who was supposed to have signed.
-        signer: PublicKey,
+        /// Who was supposed to have signed (the key in hex).
+        signer: String,
         /// What kind of value was signed.
         type_tag: &'static str,
     },
@@ -189,7 +189,7 @@ impl Signature {
             .0
             .verify(&tagged_bytes(T::TYPE_TAG, value), &self.0)
             .map_err(|_| CryptoError::InvalidSignature {
-                signer: *signer,
+                signer: signer.to_string(),
                 type_tag: T::TYPE_TAG,
             })
     }
@@ -212,7 +212,7 @@ impl Signature {
         for (key, signature) in keys.iter().zip(&signatures) {
             if key.verify(&bytes, signature).is_err() {
                 return Err(CryptoError::InvalidSignature {
-                    signer: PublicKey(*key),
+                    signer: PublicKey(*key).to_string(),
                     type_tag: T::TYPE_TAG,
                 });
             }
@@ -262,6 +262,10 @@ impl<'de> Deserialize<'de> for Signature {
 
 impl fmt::Debug for Signature {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "Signature({}…)", &hex::encode(&self.0.to_bytes()[..4]))
+        write!(
+            formatter,
+            "Signature({}…)",
+            &hex::encode(&self.0.to_bytes()[..4])
+        )
     }
 }

@@ -6,7 +6,7 @@
 //! never changes its hashes.
 
 mod hash;
-mod hex_serde;
+pub(crate) mod hex_serde;
 mod keys;
 
 pub use hash::{BcsHashable, CryptoHash};
@@ -17,7 +17,8 @@ pub use keys::{BcsSignable, CryptoError, PublicKey, SecretKey, Signature};
 pub(crate) fn tagged_bytes<T: serde::Serialize + ?Sized>(tag: &str, value: &T) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(64);
     bcs::serialize_into(&mut bytes, tag).expect("a string always encodes");
-    bcs::serialize_into(&mut bytes, value)
-        .expect("hashed and signed types have no maps with non-canonical keys and stay within BCS depth");
+    bcs::serialize_into(&mut bytes, value).expect(
+        "hashed and signed types have no maps with non-canonical keys and stay within BCS depth",
+    );
     bytes
 }

@@ -1,15 +1,13 @@
 use std::collections::BTreeMap;
 
-use crate::{
-    crypto::SecretKey, Committee, CommitteeError, ValidatorPublicKey, ValidatorState,
-};
+use crate::{crypto::SecretKey, Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 
 fn committee_with_votes(votes: &[u64]) -> Result<Committee, CommitteeError> {
     let validators = votes
         .iter()
         .enumerate()
         .map(|(index, votes)| {
-            let key = ValidatorPublicKey(SecretKey::from_test_seed(index as u64).public());
+            let key = ValidatorPublicKey::from(&SecretKey::from_test_seed(index as u64).public());
             let state = ValidatorState {
                 network_address: format!("127.0.0.1:{}", 9000 + index),
                 votes: *votes,
@@ -32,7 +30,12 @@ fn test_committee_quorum_arithmetic() {
         (&[100, 100, 100, 100], 400, 267, 134),
         (&[10, 20, 30, 40], 100, 67, 34),
         (&[3, 1, 1], 5, 4, 2),
-        (&[u64::MAX / 2, u64::MAX / 2], u64::MAX - 1, 12297829382473034410, 6148914691236517205),
+        (
+            &[u64::MAX / 2, u64::MAX / 2],
+            u64::MAX - 1,
+            12297829382473034410,
+            6148914691236517205,
+        ),
     ];
     for (votes, total, quorum, validity) in cases {
         let committee = committee_with_votes(votes).unwrap();
@@ -40,15 +43,24 @@ fn test_committee_quorum_arithmetic() {
         assert_eq!(committee.quorum_threshold(), *quorum, "{votes:?}");
         assert_eq!(committee.validity_threshold(), *validity, "{votes:?}");
         // Two quorums overlap in more than the Byzantine power f = total - quorum.
-        assert!(2 * u128::from(*quorum) > u128::from(*total) + (u128::from(*total) - u128::from(*quorum)));
+        assert!(
+            2 * u128::from(*quorum)
+                > u128::from(*total) + (u128::from(*total) - u128::from(*quorum))
+        );
     }
 }
 
 #[test]
 fn test_committee_rejects_degenerate_members() {
     assert_eq!(committee_with_votes(&[]), Err(CommitteeError::Empty));
-    assert!(matches!(committee_with_votes(&[1, 0]), Err(CommitteeError::ZeroVotes(_))));
-    assert_eq!(committee_with_votes(&[u64::MAX, 1]), Err(CommitteeError::Overflow));
+    assert!(matches!(
+        committee_with_votes(&[1, 0]),
+        Err(CommitteeError::ZeroVotes(_))
+    ));
+    assert_eq!(
+        committee_with_votes(&[u64::MAX, 1]),
+        Err(CommitteeError::Overflow)
+    );
 }
 
 #[test]
@@ -58,6 +70,6 @@ fn test_committee_decoding_recomputes_thresholds() {
     let decoded: Committee = bcs::from_bytes(&bytes).unwrap();
     assert_eq!(decoded, committee);
     assert_eq!(decoded.quorum_threshold(), 67);
-    let non_member = ValidatorPublicKey(SecretKey::from_test_seed(99).public());
+    let non_member = ValidatorPublicKey::from(&SecretKey::from_test_seed(99).public());
     assert_eq!(decoded.weight(&non_member), 0);
 }

@@ -27,7 +27,10 @@ fn test_account_text_forms() {
     let text = with_owner.to_string();
     assert_eq!(text, format!("{owner}@{chain}"));
     assert_eq!(text.parse::<Account>().unwrap(), with_owner);
-    assert_eq!(chain.to_string().parse::<Account>().unwrap(), Account::chain(chain));
+    assert_eq!(
+        chain.to_string().parse::<Account>().unwrap(),
+        Account::chain(chain)
+    );
     assert!("nonsense@".parse::<Account>().is_err());
     assert!("12@34".parse::<Account>().is_err());
 }

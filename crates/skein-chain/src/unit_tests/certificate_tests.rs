@@ -11,7 +11,9 @@ use crate::{
 };
 
 fn secrets(count: u64, offset: u64) -> Vec<SecretKey> {
-    (0..count).map(|index| SecretKey::from_test_seed(offset + index)).collect()
+    (0..count)
+        .map(|index| SecretKey::from_test_seed(offset + index))
+        .collect()
 }
 
 fn committee(secrets: &[SecretKey], votes: &[u64]) -> Committee {
@@ -20,8 +22,11 @@ fn committee(secrets: &[SecretKey], votes: &[u64]) -> Committee {
         .zip(votes)
         .map(|(secret, votes)| {
             (
-                ValidatorPublicKey(secret.public()),
-                ValidatorState { network_address: String::new(), votes: *votes },
+                ValidatorPublicKey::from(&secret.public()),
+                ValidatorState {
+                    network_address: String::new(),
+                    votes: *votes,
+                },
             )
         })
         .collect();
@@ -47,7 +52,10 @@ fn value(height: u64) -> Hashed<ConfirmedBlock> {
     })
 }
 
-fn certificate(value: &Hashed<ConfirmedBlock>, signers: &[&SecretKey]) -> UncheckedCertificate<ConfirmedBlock> {
+fn certificate(
+    value: &Hashed<ConfirmedBlock>,
+    signers: &[&SecretKey],
+) -> UncheckedCertificate<ConfirmedBlock> {
     UncheckedCertificate {
         value: value.clone(),
         round: Round::Fast,
@@ -67,7 +75,13 @@ fn test_certificate_needs_a_quorum_of_weight() {
     let committee = committee(&keys, &[1, 1, 1, 1]);
     let value = value(0);
     let two = certificate(&value, &[&keys[0], &keys[1]]);
-    assert_eq!(two.check(&committee), Err(CertificateError::InsufficientWeight { weight: 2, quorum: 3 }));
+    assert_eq!(
+        two.check(&committee),
+        Err(CertificateError::InsufficientWeight {
+            weight: 2,
+            quorum: 3
+        })
+    );
     let three = certificate(&value, &[&keys[0], &keys[1], &keys[3]]);
     let checked = three.check(&committee).unwrap();
     assert_eq!(checked.hash(), value.hash());
@@ -75,7 +89,9 @@ fn test_certificate_needs_a_quorum_of_weight() {
     // Stake-weighted: one heavy validator is a quorum of its own.
     let weighted = committee_weighted(&keys);
     assert!(certificate(&value, &[&keys[0]]).check(&weighted).is_ok());
-    assert!(certificate(&value, &[&keys[1], &keys[2], &keys[3]]).check(&weighted).is_err());
+    assert!(certificate(&value, &[&keys[1], &keys[2], &keys[3]])
+        .check(&weighted)
+        .is_err());
 }
 
 fn committee_weighted(keys: &[SecretKey]) -> Committee {
@@ -91,7 +107,9 @@ fn test_certificate_refuses_duplicates_non_members_and_bad_signatures() {
     let duplicate = certificate(&value, &[&keys[0], &keys[1], &keys[1]]);
     assert_eq!(
         duplicate.check(&committee),
-        Err(CertificateError::DuplicateSigner(ValidatorPublicKey(keys[1].public())))
+        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(
+            &keys[1].public()
+        )))
     );
 
     // Validators of another epoch's committee are not members of this one.
@@ -99,18 +117,27 @@ fn test_certificate_refuses_duplicates_non_members_and_bad_signatures() {
     let foreign = certificate(&value, &[&other_epoch[0], &other_epoch[1], &other_epoch[2]]);
     assert_eq!(
         foreign.check(&committee),
-        Err(CertificateError::NotMember(ValidatorPublicKey(other_epoch[0].public())))
+        Err(CertificateError::NotMember(ValidatorPublicKey::from(
+            &other_epoch[0].public()
+        )))
     );
 
     // A signature on another value does not count.
     let mut wrong_value = certificate(&value, &[&keys[0], &keys[1], &keys[2]]);
     wrong_value.signatures[2].1 = Vote::new(self::value(1), Round::Fast, &keys[2]).signature;
-    assert!(matches!(wrong_value.check(&committee), Err(CertificateError::InvalidSignature(_))));
+    assert!(matches!(
+        wrong_value.check(&committee),
+        Err(CertificateError::InvalidSignature(_))
+    ));
 
     // A signature for another round does not count either.
     let mut wrong_round = certificate(&value, &[&keys[0], &keys[1], &keys[2]]);
-    wrong_round.signatures[0].1 = Vote::new(value.clone(), Round::MultiLeader(0), &keys[0]).signature;
-    assert!(matches!(wrong_round.check(&committee), Err(CertificateError::InvalidSignature(_))));
+    wrong_round.signatures[0].1 =
+        Vote::new(value.clone(), Round::MultiLeader(0), &keys[0]).signature;
+    assert!(matches!(
+        wrong_round.check(&committee),
+        Err(CertificateError::InvalidSignature(_))
+    ));
 }
 
 #[test]
@@ -119,7 +146,10 @@ fn test_vote_aggregator_drops_bad_votes_and_certifies() {
     let committee = committee(&keys, &[1, 1, 1, 1]);
     let value = value(3);
     let mut aggregator = VoteAggregator::new(value.clone(), Round::Fast, &committee);
-    assert_eq!(aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[0])), Ok(None));
+    assert_eq!(
+        aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[0])),
+        Ok(None)
+    );
     // A Byzantine validator signs something else but claims it is for this value.
     let mut forged = Vote::new(value.clone(), Round::Fast, &keys[1]);
     forged.signature = Vote::new(self::value(9), Round::Fast, &keys[1]).signature;
@@ -130,7 +160,9 @@ fn test_vote_aggregator_drops_bad_votes_and_certifies() {
     ));
     assert_eq!(
         aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[2])),
-        Err(CertificateError::DuplicateSigner(ValidatorPublicKey(keys[2].public())))
+        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(
+            &keys[2].public()
+        )))
     );
     assert_eq!(
         aggregator.add_vote(Vote::new(self::value(4), Round::Fast, &keys[3])),

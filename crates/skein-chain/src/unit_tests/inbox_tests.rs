@@ -25,7 +25,9 @@ fn bundle(height: u64, index: u32) -> MessageBundle {
 }
 
 async fn inbox(store: &MemoryStore) -> InboxStateView<MemoryStore> {
-    InboxStateView::load(ViewContext::new(store.clone(), vec![1])).await.unwrap()
+    InboxStateView::load(ViewContext::new(store.clone(), vec![1]))
+        .await
+        .unwrap()
 }
 
 #[test]
@@ -35,17 +37,30 @@ fn test_inbox_add_then_remove_in_order() {
         let mut inbox = inbox(&store).await;
         assert!(inbox.add_bundle(bundle(1, 0)).await.unwrap());
         assert!(inbox.add_bundle(bundle(1, 2)).await.unwrap());
-        assert!(!inbox.add_bundle(bundle(1, 0)).await.unwrap(), "a duplicate changes nothing");
+        assert!(
+            !inbox.add_bundle(bundle(1, 0)).await.unwrap(),
+            "a duplicate changes nothing"
+        );
         assert_eq!(inbox.pending_count(), 2);
         // Skipping the first pending bundle is refused.
         assert_eq!(
             inbox.remove_bundle(&bundle(1, 2)).await,
-            Err(InboxError::SkippedBundle { expected: Cursor { height: BlockHeight(1), index: 0 } })
+            Err(InboxError::SkippedBundle {
+                expected: Cursor {
+                    height: BlockHeight(1),
+                    index: 0
+                }
+            })
         );
         inbox.remove_bundle(&bundle(1, 0)).await.unwrap();
         assert_eq!(
             inbox.remove_bundle(&bundle(1, 0)).await,
-            Err(InboxError::AlreadyConsumed { cursor: Cursor { height: BlockHeight(1), index: 0 } })
+            Err(InboxError::AlreadyConsumed {
+                cursor: Cursor {
+                    height: BlockHeight(1),
+                    index: 0
+                }
+            })
         );
         inbox.remove_bundle(&bundle(1, 2)).await.unwrap();
         assert_eq!(inbox.pending_count(), 0);
@@ -60,19 +75,41 @@ fn test_inbox_consumption_by_anticipation_is_reconciled() {
         let mut inbox = inbox(&store).await;
         inbox.remove_bundle(&bundle(2, 0)).await.unwrap();
         inbox.remove_bundle(&bundle(3, 1)).await.unwrap();
-        assert_eq!(inbox.first_anticipated().await.unwrap(), Some(BlockHeight(2)));
+        assert_eq!(
+            inbox.first_anticipated().await.unwrap(),
+            Some(BlockHeight(2))
+        );
         // A bundle that differs from what was consumed is refused.
         let mut forged = bundle(2, 0);
         forged.timestamp = Timestamp::from_micros(999);
-        assert!(matches!(inbox.add_bundle(forged).await, Err(InboxError::UnexpectedBundle { .. })));
+        assert!(matches!(
+            inbox.add_bundle(forged).await,
+            Err(InboxError::UnexpectedBundle { .. })
+        ));
         assert!(inbox.add_bundle(bundle(2, 0)).await.unwrap());
         assert!(inbox.add_bundle(bundle(3, 1)).await.unwrap());
         assert_eq!(inbox.first_anticipated().await.unwrap(), None);
-        assert_eq!(inbox.pending_count(), 0, "reconciled bundles are not queued again");
+        assert_eq!(
+            inbox.pending_count(),
+            0,
+            "reconciled bundles are not queued again"
+        );
         inbox.save().await.unwrap();
         let reloaded = inbox_reload(&store).await;
-        assert_eq!(reloaded.next_cursor_to_add(), Cursor { height: BlockHeight(3), index: 2 });
-        assert_eq!(reloaded.next_cursor_to_remove(), Cursor { height: BlockHeight(3), index: 2 });
+        assert_eq!(
+            reloaded.next_cursor_to_add(),
+            Cursor {
+                height: BlockHeight(3),
+                index: 2
+            }
+        );
+        assert_eq!(
+            reloaded.next_cursor_to_remove(),
+            Cursor {
+                height: BlockHeight(3),
+                index: 2
+            }
+        );
     });
 }
 

@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use skein_base::{
-    crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round,
-};
+use skein_base::{crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round};
 use skein_chain::{
-    BlockProposal, ChainError, ConfirmedBlockCertificate, Hashed, IncomingBundle, MessageAction,
-    ConfirmedBlock, ProposalContent, ProposedBlock,
+    BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed, IncomingBundle,
+    MessageAction, ProposalContent, ProposedBlock,
 };
 use skein_execution::{ChainOwnership, Operation, SystemOperation};
 use skein_views::{KeyValueStore, RegisterView, View};
@@ -235,13 +233,18 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// Brings the local node up to date with the validators: the chain's blocks and the
     /// bundles waiting in its inboxes.
     pub async fn synchronize(&self) -> Result<ChainInfo, ClientError> {
-        let info = self.client.synchronize_from_validators(self.chain_id).await?;
+        let info = self
+            .client
+            .synchronize_from_validators(self.chain_id)
+            .await?;
         self.client.fetch_incoming_bundles(self.chain_id).await?;
         Ok(info)
     }
 
     /// Completes a block signed earlier and not certified (after a restart or a failure).
-    pub async fn retry_signed_block(&self) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
+    pub async fn retry_signed_block(
+        &self,
+    ) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;
         self.finish_signed_block().await
@@ -256,7 +259,10 @@ impl<S: KeyValueStore> ChainClient<S> {
             return Ok(None);
         }
         // The validators may have certified it while we were away.
-        let info = self.client.synchronize_from_validators(self.chain_id).await?;
+        let info = self
+            .client
+            .synchronize_from_validators(self.chain_id)
+            .await?;
         if proposal.content.block.height < info.next_block_height {
             return Ok(None);
         }
@@ -275,7 +281,10 @@ impl<S: KeyValueStore> ChainClient<S> {
     ) -> Result<ProposedBlock, ClientError> {
         let mut info = self.chain_info().await?;
         if !info.is_active() {
-            info = self.client.synchronize_from_validators(self.chain_id).await?;
+            info = self
+                .client
+                .synchronize_from_validators(self.chain_id)
+                .await?;
         }
         if !info.ownership.is_owner(&self.owner()) {
             return Err(ClientError::NotAnOwner {
@@ -313,7 +322,10 @@ impl<S: KeyValueStore> ChainClient<S> {
         );
         let mut record = self.load_signed_record().await?;
         record.set(Some(proposal.clone()));
-        record.save().await.map_err(|error| WorkerError::Storage(error.to_string()))?;
+        record
+            .save()
+            .await
+            .map_err(|error| WorkerError::Storage(error.to_string()))?;
         self.certify(proposal, value).await
     }
 
@@ -323,7 +335,11 @@ impl<S: KeyValueStore> ChainClient<S> {
         value: Hashed<ConfirmedBlock>,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
         let certificate = self.client.communicate_proposal(proposal, value).await?;
-        let (_, effects) = self.client.local.handle_checked_certificate(&certificate).await?;
+        let (_, effects) = self
+            .client
+            .local
+            .handle_checked_certificate(&certificate)
+            .await?;
         self.client.deliver_locally(effects).await?;
         Ok(certificate)
     }

@@ -45,7 +45,9 @@ impl<S: KeyValueStore> Client<S> {
                     // asking and hand it the certificate instead.
                     let proposing = client.propose_to(&validator, &proposal);
                     let certified = certificate_receiver.clone();
-                    if let Either::Left((vote, _)) = future::select(Box::pin(proposing), certified).await {
+                    if let Either::Left((vote, _)) =
+                        future::select(Box::pin(proposing), certified).await
+                    {
                         // The receiver is gone once a quorum voted: this vote is not needed.
                         let _ = vote_sender.unbounded_send((validator.public_key, vote));
                     }
@@ -134,7 +136,9 @@ impl<S: KeyValueStore> Client<S> {
                 | NodeError::Chain(ChainError::InactiveChain(chain_id)) => {
                     self.sync_chain_at(validator, *chain_id, height).await?;
                 }
-                NodeError::Chain(ChainError::MissingCrossChainUpdate { origin, height, .. }) => {
+                NodeError::Chain(ChainError::MissingCrossChainUpdate {
+                    origin, height, ..
+                }) => {
                     let target = height.try_add_one().map_err(ChainError::from)?;
                     self.sync_chain_at(validator, *origin, target).await?;
                     // Delivery between the validator's shards may take a moment.

@@ -15,7 +15,10 @@ impl<S: KeyValueStore> Client<S> {
     /// Asks the validators which bundles wait in the inboxes of `chain_id`, checks each one
     /// against the certificate of its sending block, and adds the new ones to the local
     /// inboxes. Returns how many bundles were checked.
-    pub(crate) async fn fetch_incoming_bundles(&self, chain_id: ChainId) -> Result<usize, ClientError> {
+    pub(crate) async fn fetch_incoming_bundles(
+        &self,
+        chain_id: ChainId,
+    ) -> Result<usize, ClientError> {
         let known = self.local.inbox_cursors(chain_id).await?;
         let mut candidates: BTreeMap<ChainId, BTreeMap<Cursor, MessageBundle>> = BTreeMap::new();
         let query = ChainInfoQuery {
@@ -32,7 +35,11 @@ impl<S: KeyValueStore> Client<S> {
                 if known.get(&origin).is_some_and(|next| cursor < *next) {
                     continue;
                 }
-                candidates.entry(origin).or_default().entry(cursor).or_insert(bundle);
+                candidates
+                    .entry(origin)
+                    .or_default()
+                    .entry(cursor)
+                    .or_insert(bundle);
             }
         }
         let hashes: BTreeSet<CryptoHash> = candidates

@@ -156,7 +156,11 @@ impl<S: KeyValueStore> Client<S> {
     }
 
     /// A client for one chain, proposing with `key`.
-    pub fn chain(self: &Arc<Self>, chain_id: ChainId, key: skein_base::crypto::SecretKey) -> ChainClient<S> {
+    pub fn chain(
+        self: &Arc<Self>,
+        chain_id: ChainId,
+        key: skein_base::crypto::SecretKey,
+    ) -> ChainClient<S> {
         ChainClient::new(self.clone(), chain_id, Arc::new(key))
     }
 

@@ -24,7 +24,11 @@ impl<S: KeyValueStore> Client<S> {
     ) -> BoxFuture<'a, Result<(), NodeError>> {
         async move {
             let mut info = self
-                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .with_timeout(
+                    validator
+                        .node
+                        .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
+                )
                 .await?;
             if !info.is_active() {
                 let Some(ChainDescription::Child { parent, height, .. }) =
@@ -37,7 +41,11 @@ impl<S: KeyValueStore> Client<S> {
                 // The opening message travels between the validator's shards.
                 for _ in 0..self.config.sync_attempts {
                     info = self
-                        .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                        .with_timeout(
+                            validator
+                                .node
+                                .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
+                        )
                         .await?;
                     if info.is_active() {
                         break;
@@ -74,13 +82,14 @@ impl<S: KeyValueStore> Client<S> {
             .local
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?;
-        let results = futures::future::join_all(self.validators.iter().map(|validator| async move {
-            let result = self
-                .sync_chain_at(validator, chain_id, local.next_block_height)
-                .await;
-            (validator.public_key, result)
-        }))
-        .await;
+        let results =
+            futures::future::join_all(self.validators.iter().map(|validator| async move {
+                let result = self
+                    .sync_chain_at(validator, chain_id, local.next_block_height)
+                    .await;
+                (validator.public_key, result)
+            }))
+            .await;
         Ok(results
             .into_iter()
             .filter_map(|(validator, result)| result.err().map(|error| (validator, error)))
@@ -154,7 +163,11 @@ impl<S: KeyValueStore> Client<S> {
         }
         for validator in &self.validators {
             if let Ok(info) = self
-                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .with_timeout(
+                    validator
+                        .node
+                        .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
+                )
                 .await
             {
                 if let Some(description) = info.description.filter(|d| d.id() == chain_id) {
@@ -190,7 +203,11 @@ impl<S: KeyValueStore> Client<S> {
         let mut highest = local.next_block_height;
         for validator in &self.validators {
             if let Ok(info) = self
-                .with_timeout(validator.node.handle_chain_info_query(ChainInfoQuery::new(chain_id)))
+                .with_timeout(
+                    validator
+                        .node
+                        .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
+                )
                 .await
             {
                 highest = highest.max(info.next_block_height);
@@ -199,9 +216,10 @@ impl<S: KeyValueStore> Client<S> {
         let mut next = local.next_block_height;
         while next < highest {
             let end = BlockHeight(
-                highest
-                    .0
-                    .min(next.0.saturating_add(limits::CERTIFICATES_PER_QUERY_MAX as u64)),
+                highest.0.min(
+                    next.0
+                        .saturating_add(limits::CERTIFICATES_PER_QUERY_MAX as u64),
+                ),
             );
             let certificates = match self.certificates(chain_id, next, end).await {
                 Ok(certificates) => certificates,

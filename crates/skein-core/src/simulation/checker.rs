@@ -92,15 +92,15 @@ pub async fn check_exactly_once_delivery<S: KeyValueStore>(
             let hash = certificate.value.hash();
             for (recipient, bundles) in certificate.value.bundles(hash) {
                 for bundle in bundles {
-                    sent.entry(recipient).or_default().insert((*chain_id, bundle.cursor()));
+                    sent.entry(recipient)
+                        .or_default()
+                        .insert((*chain_id, bundle.cursor()));
                 }
             }
             for incoming in &certificate.value.block.incoming_bundles {
                 let entry = (incoming.origin, incoming.bundle.cursor());
                 if !consumed.entry(*chain_id).or_default().insert(entry) {
-                    return Err(format!(
-                        "{chain_id:?} consumed the bundle {entry:?} twice"
-                    ));
+                    return Err(format!("{chain_id:?} consumed the bundle {entry:?} twice"));
                 }
             }
         }
@@ -123,14 +123,20 @@ pub async fn check_exactly_once_delivery<S: KeyValueStore>(
         let sent = sent.remove(chain_id).unwrap_or_default();
         let consumed = consumed.remove(chain_id).unwrap_or_default();
         if let Some(missing) = sent.difference(&consumed).next() {
-            return Err(format!("{chain_id:?} never consumed the bundle {missing:?} sent to it"));
+            return Err(format!(
+                "{chain_id:?} never consumed the bundle {missing:?} sent to it"
+            ));
         }
         if let Some(invented) = consumed.difference(&sent).next() {
-            return Err(format!("{chain_id:?} consumed {invented:?}, which no certified block sent"));
+            return Err(format!(
+                "{chain_id:?} consumed {invented:?}, which no certified block sent"
+            ));
         }
     }
     if let Some((chain_id, _)) = sent.iter().find(|(_, bundles)| !bundles.is_empty()) {
-        return Err(format!("bundles were sent to {chain_id:?}, a chain outside the simulation"));
+        return Err(format!(
+            "bundles were sent to {chain_id:?}, a chain outside the simulation"
+        ));
     }
     Ok(())
 }

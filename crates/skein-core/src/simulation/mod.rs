@@ -85,7 +85,11 @@ impl SimulationConfig {
                 drop_percent: rng.gen_range(0..=5),
                 duplicate_percent: rng.gen_range(0..=5),
             },
-            max_crashed: if byzantine { rng.gen_range(0..=1) } else { rng.gen_range(0..=2) },
+            max_crashed: if byzantine {
+                rng.gen_range(0..=1)
+            } else {
+                rng.gen_range(0..=2)
+            },
             byzantine,
         }
     }
@@ -187,7 +191,7 @@ async fn orchestrate(
                 network_address: String::new(),
                 votes: 1,
             };
-            (ValidatorPublicKey(key.public()), state)
+            (ValidatorPublicKey::from(&key.public()), state)
         })
         .collect();
     let genesis_balance = Amount::from_attos(1_000_000);
@@ -209,7 +213,10 @@ async fn orchestrate(
         let store = MemoryStore::new();
         let worker = Worker::new(Storage::new(store.clone()), None, Arc::new(clock.clone()));
         for chain in genesis.chain_configs() {
-            worker.initialize_chain(chain).await.map_err(|error| error.to_string())?;
+            worker
+                .initialize_chain(chain)
+                .await
+                .map_err(|error| error.to_string())?;
         }
         stores.push(store);
     }
@@ -230,12 +237,16 @@ async fn orchestrate(
                 network: network.clone(),
                 index,
             });
-            let faulty = FaultyNode::new(node as Arc<dyn ValidatorNode>, key.clone(), Arc::new(clock.clone()));
+            let faulty = FaultyNode::new(
+                node as Arc<dyn ValidatorNode>,
+                key.clone(),
+                Arc::new(clock.clone()),
+            );
             if config.byzantine && index == 0 {
                 faulty.set_fault(Fault::VoteForDifferentBlock);
             }
             ValidatorEntry {
-                public_key: ValidatorPublicKey(key.public()),
+                public_key: ValidatorPublicKey::from(&key.public()),
                 node: Arc::new(faulty) as Arc<dyn ValidatorNode>,
             }
         })
@@ -297,9 +308,13 @@ async fn orchestrate(
                         break;
                     }
                     let index = first_crashable
-                        + usize::try_from(network.random_below((network.len() - first_crashable) as u64))
-                            .unwrap_or(0);
-                    let down = (0..network.len()).filter(|i| !network.is_running(*i)).count();
+                        + usize::try_from(
+                            network.random_below((network.len() - first_crashable) as u64),
+                        )
+                        .unwrap_or(0);
+                    let down = (0..network.len())
+                        .filter(|i| !network.is_running(*i))
+                        .count();
                     if network.is_running(index) {
                         if down < max_crashed {
                             network.crash(index);
@@ -350,7 +365,9 @@ async fn orchestrate(
     }
     let mut operations = UserStats::default();
     for handle in handles {
-        let stats = handle.await.map_err(|_| "a user task vanished".to_string())?;
+        let stats = handle
+            .await
+            .map_err(|_| "a user task vanished".to_string())?;
         operations.succeeded += stats.succeeded;
         operations.failed += stats.failed;
     }
@@ -368,7 +385,9 @@ async fn orchestrate(
     let mut blocks = 0;
     for chain_id in &chains {
         let validator = network.validator(0).ok_or("validator 0 is down")?;
-        blocks += checker::certificates_of(validator.worker(chain_id), *chain_id).await?.len() as u64;
+        blocks += checker::certificates_of(validator.worker(chain_id), *chain_id)
+            .await?
+            .len() as u64;
     }
     Ok(SimulationReport {
         chains: chains.len(),
@@ -407,7 +426,10 @@ async fn settle(
         let mut pending = false;
         for index in 0..network.len() {
             if let Some(validator) = network.validator(index) {
-                pending |= validator.has_pending_outboxes().await.map_err(|e| e.to_string())?;
+                pending |= validator
+                    .has_pending_outboxes()
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         if !moved && !pending {
@@ -420,7 +442,9 @@ async fn settle(
                         .await
                         .map_err(|error| error.to_string())?;
                     if let Some((validator, error)) = failures.first() {
-                        return Err(format!("could not update {validator:?} on {chain_id:?}: {error}"));
+                        return Err(format!(
+                            "could not update {validator:?} on {chain_id:?}: {error}"
+                        ));
                     }
                 }
             }
@@ -429,7 +453,9 @@ async fn settle(
             return Ok(chains);
         }
     }
-    Err(format!("the network did not settle in {SETTLE_ROUNDS_MAX} rounds"))
+    Err(format!(
+        "the network did not settle in {SETTLE_ROUNDS_MAX} rounds"
+    ))
 }
 
 /// Adds chains that users opened without learning it (the opening block was certified
@@ -461,7 +487,11 @@ async fn check(
 ) -> Result<(), String> {
     let validators: Vec<Arc<LocalValidator<SimStore>>> = honest
         .iter()
-        .map(|index| network.validator(*index).ok_or(format!("validator {index} is down")))
+        .map(|index| {
+            network
+                .validator(*index)
+                .ok_or(format!("validator {index} is down"))
+        })
         .collect::<Result<_, _>>()?;
     // Invariant 1, over validators' shards and clients' local nodes.
     for (index, validator) in validators.iter().enumerate() {

@@ -17,7 +17,7 @@ use skein_base::{
     TimeDelta,
 };
 use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
-use skein_views::{Batch, KeyValueStore, MemoryStore, StoreError};
+use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use super::executor::{Executor, SimClock};
 use crate::{
@@ -62,11 +62,14 @@ impl KeyValueStore for SimStore {
         self.inner.read_value(key).await
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.inner.read_multi_values(keys).await
     }
 
-    async fn find_key_values_by_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    async fn find_key_values_by_prefix(&self, prefix: &[u8]) -> Result<KeyValues, StoreError> {
         self.inner.find_key_values_by_prefix(prefix).await
     }
 
@@ -221,12 +224,17 @@ impl SimNetwork {
                             if network.chance(faults.drop_percent) {
                                 return;
                             }
-                            let copies = if network.chance(faults.duplicate_percent) { 2 } else { 1 };
+                            let copies = if network.chance(faults.duplicate_percent) {
+                                2
+                            } else {
+                                1
+                            };
                             for _ in 0..copies {
                                 if let Some(validator) = network.validator(index) {
                                     // A failure (say, a crash) leaves the request to the
                                     // sender's retries.
-                                    let _ = validator.handle_cross_chain_request(request.clone()).await;
+                                    let _ =
+                                        validator.handle_cross_chain_request(request.clone()).await;
                                 }
                             }
                         }
@@ -326,7 +334,10 @@ impl ValidatorNode for SimNode {
             .boxed()
     }
 
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         self.network
             .call(self.index, move |validator| {
                 let query = query.clone();

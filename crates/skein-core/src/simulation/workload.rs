@@ -12,7 +12,7 @@ use skein_execution::ChainOwnership;
 use skein_views::MemoryStore;
 
 use super::executor::SimClock;
-use crate::{clock::Clock, client::Client};
+use crate::{client::Client, clock::Clock};
 
 /// Every chain of the simulation, for picking recipients and for the final checks.
 #[derive(Clone, Default)]
@@ -54,7 +54,11 @@ pub struct User {
 impl User {
     /// The chains this user owns.
     pub fn chain_ids(&self) -> Vec<ChainId> {
-        self.chains.lock().iter().map(|(chain_id, _)| *chain_id).collect()
+        self.chains
+            .lock()
+            .iter()
+            .map(|(chain_id, _)| *chain_id)
+            .collect()
     }
 }
 
@@ -90,7 +94,11 @@ pub async fn run_user(
                 .await
                 .map(|_| ()),
             58..=62 => chain
-                .claim(random_chain, Amount::from_attos(1), Account::chain(chain_id))
+                .claim(
+                    random_chain,
+                    Amount::from_attos(1),
+                    Account::chain(chain_id),
+                )
                 .await
                 .map(|_| ()),
             63..=87 => chain.process_inbox().await.map(|_| ()),

@@ -23,7 +23,10 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        if let Some(answer) = self.answer_before_commit(&mut chain, &certificate.value).await? {
+        if let Some(answer) = self
+            .answer_before_commit(&mut chain, &certificate.value)
+            .await?
+        {
             return Ok(answer);
         }
         let committee = chain
@@ -57,7 +60,9 @@ impl<S: KeyValueStore> Worker<S> {
         let block = &value.block;
         let tip = chain.tip();
         if block.height < tip.next_block_height {
-            let info = self.chain_info(chain, &ChainInfoQuery::new(block.chain_id)).await?;
+            let info = self
+                .chain_info(chain, &ChainInfoQuery::new(block.chain_id))
+                .await?;
             return Ok(Some((info, Effects::default())));
         }
         if !chain.execution_state().is_active() {
@@ -117,7 +122,9 @@ impl<S: KeyValueStore> Worker<S> {
                 hash: value.hash(),
             },
         });
-        let info = self.chain_info(chain, &ChainInfoQuery::new(chain_id)).await?;
+        let info = self
+            .chain_info(chain, &ChainInfoQuery::new(chain_id))
+            .await?;
         Ok((info, effects))
     }
 
@@ -141,7 +148,9 @@ impl<S: KeyValueStore> Worker<S> {
         }
         let recipients = chain.apply_confirmed_block(value.hash(), value)?;
         for recipient in &recipients {
-            chain.schedule_outgoing(*recipient, value.block.height).await?;
+            chain
+                .schedule_outgoing(*recipient, value.block.height)
+                .await?;
         }
         Ok(recipients)
     }
@@ -175,12 +184,13 @@ impl<S: KeyValueStore> Worker<S> {
                         .block_hashes(height, 1)
                         .await?
                         .first()
-                        .ok_or_else(|| WorkerError::Storage(format!("no block at outbox height {height}")))?;
-                    let stored: UncheckedCertificate<ConfirmedBlock> = self
-                        .storage
-                        .read_certificate(&hash)
-                        .await?
-                        .ok_or_else(|| WorkerError::Storage(format!("missing certificate {hash}")))?;
+                        .ok_or_else(|| {
+                            WorkerError::Storage(format!("no block at outbox height {height}"))
+                        })?;
+                    let stored: UncheckedCertificate<ConfirmedBlock> =
+                        self.storage.read_certificate(&hash).await?.ok_or_else(|| {
+                            WorkerError::Storage(format!("missing certificate {hash}"))
+                        })?;
                     bundles.extend(stored.value.bundles_for(recipient, hash));
                 }
             }

@@ -47,7 +47,9 @@ impl<S: KeyValueStore> Worker<S> {
         bundles: Vec<MessageBundle>,
     ) -> Result<Effects, WorkerError> {
         let Some(last) = bundles.last() else {
-            return Err(WorkerError::InvalidRequest("a cross-chain update without bundles".into()));
+            return Err(WorkerError::InvalidRequest(
+                "a cross-chain update without bundles".into(),
+            ));
         };
         let latest_height = last.height;
         if bundles.len() > BUNDLES_PER_REQUEST_HARD_MAX {
@@ -77,13 +79,15 @@ impl<S: KeyValueStore> Worker<S> {
         let mut effects = Effects::default();
         if added > 0 {
             self.save(&mut chain, Batch::new()).await?;
-            effects.notifications.extend(heights.into_iter().map(|height| Notification {
-                chain_id: recipient,
-                reason: NotificationReason::NewIncomingBundle {
-                    origin: sender,
-                    height,
-                },
-            }));
+            effects
+                .notifications
+                .extend(heights.into_iter().map(|height| Notification {
+                    chain_id: recipient,
+                    reason: NotificationReason::NewIncomingBundle {
+                        origin: sender,
+                        height,
+                    },
+                }));
         }
         effects
             .cross_chain_requests

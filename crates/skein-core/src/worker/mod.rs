@@ -72,13 +72,17 @@ impl<S> std::ops::Deref for ChainGuard<S> {
     type Target = ChainStateView<S>;
 
     fn deref(&self) -> &ChainStateView<S> {
-        self.guard.as_ref().expect("a guard always holds a loaded chain")
+        self.guard
+            .as_ref()
+            .expect("a guard always holds a loaded chain")
     }
 }
 
 impl<S> std::ops::DerefMut for ChainGuard<S> {
     fn deref_mut(&mut self) -> &mut ChainStateView<S> {
-        self.guard.as_mut().expect("a guard always holds a loaded chain")
+        self.guard
+            .as_mut()
+            .expect("a guard always holds a loaded chain")
     }
 }
 
@@ -104,7 +108,9 @@ impl<S: KeyValueStore> Worker<S> {
 
     /// The validator this worker votes as.
     pub fn validator(&self) -> Option<ValidatorPublicKey> {
-        self.key.as_ref().map(|key| ValidatorPublicKey(key.public()))
+        self.key
+            .as_ref()
+            .map(|key| ValidatorPublicKey::from(&key.public()))
     }
 
     /// The storage.
@@ -162,7 +168,11 @@ impl<S: KeyValueStore> Worker<S> {
 
     /// Saves the chain's changes together with `batch`, atomically. On a storage failure the
     /// in-memory chain is dropped, to be reloaded from what the store holds.
-    pub(crate) async fn save(&self, chain: &mut ChainGuard<S>, mut batch: Batch) -> Result<(), WorkerError> {
+    pub(crate) async fn save(
+        &self,
+        chain: &mut ChainGuard<S>,
+        mut batch: Batch,
+    ) -> Result<(), WorkerError> {
         chain.pre_save(&mut batch)?;
         if let Err(error) = self.storage.store().write_batch(batch).await {
             *chain.guard = None;

@@ -21,7 +21,7 @@ impl<S: KeyValueStore> Worker<S> {
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
         match check_proposal(&chain, &proposal, now)? {
-            Verdict::RepeatVote(vote) => return Ok(vote),
+            Verdict::RepeatVote(vote) => return Ok(*vote),
             Verdict::Execute => {}
         }
         let outcome = chain.execute_block(block, ExecutionMode::Proposal).await;

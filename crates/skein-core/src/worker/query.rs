@@ -9,7 +9,10 @@ use crate::requests::{ChainInfo, ChainInfoQuery};
 
 impl<S: KeyValueStore> Worker<S> {
     /// Answers a query. A chain this node has never seen is described as inactive.
-    pub async fn handle_chain_info_query(&self, query: ChainInfoQuery) -> Result<ChainInfo, WorkerError> {
+    pub async fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> Result<ChainInfo, WorkerError> {
         let mut chain = self.lock_chain(query.chain_id).await?;
         self.chain_info(&mut chain, &query).await
     }
@@ -44,7 +47,10 @@ impl<S: KeyValueStore> Worker<S> {
             chain.block_hashes(from, count).await?
         };
         let certificates = self.storage.read_certificates(&hashes).await?;
-        Ok(certificates.into_iter().map_while(|certificate| certificate).collect())
+        Ok(certificates
+            .into_iter()
+            .map_while(|certificate| certificate)
+            .collect())
     }
 
     /// Everything a chain holds: its balance plus every owner's. For audits and tests.
@@ -64,7 +70,8 @@ impl<S: KeyValueStore> Worker<S> {
     pub async fn inbox_cursors(
         &self,
         chain_id: skein_base::ChainId,
-    ) -> Result<std::collections::BTreeMap<skein_base::ChainId, skein_chain::Cursor>, WorkerError> {
+    ) -> Result<std::collections::BTreeMap<skein_base::ChainId, skein_chain::Cursor>, WorkerError>
+    {
         let mut chain = self.lock_chain(chain_id).await?;
         let mut cursors = std::collections::BTreeMap::new();
         for origin in chain.inbox_origins().await? {
@@ -139,9 +146,7 @@ impl<S: KeyValueStore> Worker<S> {
             if remaining == 0 {
                 break;
             }
-            let bundles = chain
-                .inbox_bundles(&origin, remaining)
-                .await?;
+            let bundles = chain.inbox_bundles(&origin, remaining).await?;
             pending.extend(bundles.into_iter().map(|bundle| (origin, bundle)));
         }
         Ok(pending)

@@ -19,7 +19,10 @@ async fn test_child_chain_lifecycle() {
         .open_chain(ChainOwnership::single(child_owner), tokens(30))
         .await
         .unwrap();
-    assert_eq!(child_id, skein_base::ChainId::child(root, certificate.value().block.height, 0));
+    assert_eq!(
+        child_id,
+        skein_base::ChainId::child(root, certificate.value().block.height, 0)
+    );
     assert_eq!(parent.chain_balance().await.unwrap(), tokens(70));
 
     // Another client, holding only the child's key, finds and uses the chain.
@@ -54,9 +57,18 @@ async fn test_child_chain_lifecycle() {
             amount: tokens(1),
         })],
     };
-    let proposal = BlockProposal::new(ProposalContent { block, round: Round::Fast }, &child_key);
+    let proposal = BlockProposal::new(
+        ProposalContent {
+            block,
+            round: Round::Fast,
+        },
+        &child_key,
+    );
     for node in &network.nodes {
-        let error = node.handle_block_proposal(proposal.clone()).await.unwrap_err();
+        let error = node
+            .handle_block_proposal(proposal.clone())
+            .await
+            .unwrap_err();
         assert_eq!(error, NodeError::Chain(ChainError::ClosedChain));
     }
 
@@ -64,7 +76,10 @@ async fn test_child_chain_lifecycle() {
     send(&parent, child_id, 20).await;
     assert_eq!(parent.chain_balance().await.unwrap(), tokens(55));
     let certificates = child.process_inbox().await.unwrap();
-    assert_eq!(certificates[0].value().block.incoming_bundles[0].action, MessageAction::Reject);
+    assert_eq!(
+        certificates[0].value().block.incoming_bundles[0].action,
+        MessageAction::Reject
+    );
     parent.process_inbox().await.unwrap();
     assert_eq!(parent.chain_balance().await.unwrap(), tokens(75));
     assert_eq!(child.chain_balance().await.unwrap(), tokens(25));

@@ -39,7 +39,11 @@ pub fn tokens(count: u128) -> Amount {
 }
 
 /// Everything chain `chain_id` holds at validator `index`.
-pub async fn total_at<S: KeyValueStore>(network: &InProcessNetwork<S>, index: usize, chain_id: ChainId) -> Amount {
+pub async fn total_at<S: KeyValueStore>(
+    network: &InProcessNetwork<S>,
+    index: usize,
+    chain_id: ChainId,
+) -> Amount {
     network
         .validator(index)
         .worker(&chain_id)
@@ -49,10 +53,16 @@ pub async fn total_at<S: KeyValueStore>(network: &InProcessNetwork<S>, index: us
 }
 
 /// The sum over `chains` at validator `index`.
-pub async fn supply_at<S: KeyValueStore>(network: &InProcessNetwork<S>, index: usize, chains: &[ChainId]) -> Amount {
+pub async fn supply_at<S: KeyValueStore>(
+    network: &InProcessNetwork<S>,
+    index: usize,
+    chains: &[ChainId],
+) -> Amount {
     let mut total = Amount::ZERO;
     for chain_id in chains {
-        total = total.try_add(total_at(network, index, *chain_id).await).unwrap();
+        total = total
+            .try_add(total_at(network, index, *chain_id).await)
+            .unwrap();
     }
     total
 }
@@ -95,7 +105,9 @@ pub async fn assert_validators_agree<S: KeyValueStore>(
                 break;
             };
             if std::time::Instant::now() > deadline {
-                panic!("validator {index} disagrees on chain {chain_id:?}: {state:?} vs {reference:?}");
+                panic!(
+                    "validator {index} disagrees on chain {chain_id:?}: {state:?} vs {reference:?}"
+                );
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -111,7 +123,10 @@ pub async fn wait_for_height<S: KeyValueStore>(
 ) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while state_at(network, index, chain_id).await.0 < height {
-        assert!(std::time::Instant::now() < deadline, "validator {index} never reached {height:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "validator {index} never reached {height:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

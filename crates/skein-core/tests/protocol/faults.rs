@@ -32,7 +32,11 @@ async fn test_one_faulty_validator_does_not_stop_anything() {
                 "the client does not wait for the slow validator"
             );
         }
-        assert_eq!(receiver.chain_balance().await.unwrap(), tokens(103), "{fault:?}");
+        assert_eq!(
+            receiver.chain_balance().await.unwrap(),
+            tokens(103),
+            "{fault:?}"
+        );
         assert_validators_agree(&network, &[0, 1, 3], &chains).await;
     }
 }
@@ -56,15 +60,26 @@ async fn test_two_offline_validators_fail_clearly_and_lose_nothing() {
         panic!("expected NoQuorum, got {error:?}");
     };
     assert_eq!(errors.len(), 2);
-    assert!(errors.iter().all(|(_, error)| matches!(error, NodeError::Unreachable(_))));
-    assert!(error.to_string().contains("not enough validators"), "{error}");
-    assert_eq!(state_at(&network, 1, chains[0]).await.0, skein_base::BlockHeight(1));
+    assert!(errors
+        .iter()
+        .all(|(_, error)| matches!(error, NodeError::Unreachable(_))));
+    assert!(
+        error.to_string().contains("not enough validators"),
+        "{error}"
+    );
+    assert_eq!(
+        state_at(&network, 1, chains[0]).await.0,
+        skein_base::BlockHeight(1)
+    );
 
     network.nodes[0].set_fault(Fault::Honest);
     network.nodes[3].set_fault(Fault::Honest);
     // The next operation first completes the signed transfer of 10, then sends 5.
     send(&sender, chains[1], 5).await;
-    assert_eq!(sender.chain_info().await.unwrap().next_block_height, skein_base::BlockHeight(3));
+    assert_eq!(
+        sender.chain_info().await.unwrap().next_block_height,
+        skein_base::BlockHeight(3)
+    );
     let receiver = network.chain_client(&client, 1);
     receiver.process_inbox().await.unwrap();
     assert_eq!(receiver.chain_balance().await.unwrap(), tokens(116));
@@ -83,13 +98,17 @@ async fn test_lagging_validator_is_brought_up_to_date() {
     let other = network.chain_client(&client, 1);
     network.nodes[3].set_fault(Fault::Offline);
     let child_key = skein_base::crypto::SecretKey::from_test_seed(77);
-    let ownership = skein_execution::ChainOwnership::single(skein_base::AccountOwner::from(child_key.public()));
+    let ownership =
+        skein_execution::ChainOwnership::single(skein_base::AccountOwner::from(child_key.public()));
     let (child_id, _) = parent.open_chain(ownership, tokens(10)).await.unwrap();
     let child = client.chain(child_id, child_key);
     send(&child, network.chain_id(1), 1).await;
     send(&other, child_id, 4).await;
     let chains = [network.chain_id(0), network.chain_id(1), child_id];
-    assert_eq!(state_at(&network, 3, child_id).await.0, skein_base::BlockHeight(0));
+    assert_eq!(
+        state_at(&network, 3, child_id).await.0,
+        skein_base::BlockHeight(0)
+    );
 
     // Validators 0 and 1 go offline: blocks now need validator 3, which lacks everything.
     network.nodes[3].set_fault(Fault::Honest);
@@ -112,28 +131,49 @@ async fn test_consumed_by_anticipation_then_reconciled() {
     let sender = network.chain_client(&client, 0);
     let receiver = network.chain_client(&client, 1);
     let lossy = network.validator(3);
-    lossy.set_cross_chain_faults(CrossChainFaults { drop_one_in: Some(1), duplicate_one_in: None }, 1);
+    lossy.set_cross_chain_faults(
+        CrossChainFaults {
+            drop_one_in: Some(1),
+            duplicate_one_in: None,
+        },
+        1,
+    );
     send(&sender, chains[1], 7).await;
     receiver.process_inbox().await.unwrap();
     wait_for_height(&network, 3, chains[1], skein_base::BlockHeight(1)).await;
     // Validator 3 never received the bundle but executed the certified block.
     let info = lossy
         .worker(&chains[1])
-        .handle_chain_info_query(skein_core::ChainInfoQuery { request_pending_bundles: true, ..skein_core::ChainInfoQuery::new(chains[1]) })
+        .handle_chain_info_query(skein_core::ChainInfoQuery {
+            request_pending_bundles: true,
+            ..skein_core::ChainInfoQuery::new(chains[1])
+        })
         .await
         .unwrap();
     assert_eq!(info.next_block_height, skein_base::BlockHeight(1));
     assert!(info.requested_pending_bundles.is_empty());
     assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
 
-    lossy.set_cross_chain_faults(CrossChainFaults { drop_one_in: None, duplicate_one_in: Some(1) }, 2);
+    lossy.set_cross_chain_faults(
+        CrossChainFaults {
+            drop_one_in: None,
+            duplicate_one_in: Some(1),
+        },
+        2,
+    );
     assert!(lossy.retry_pending().await.unwrap() > 0);
     let info = lossy
         .worker(&chains[1])
-        .handle_chain_info_query(skein_core::ChainInfoQuery { request_pending_bundles: true, ..skein_core::ChainInfoQuery::new(chains[1]) })
+        .handle_chain_info_query(skein_core::ChainInfoQuery {
+            request_pending_bundles: true,
+            ..skein_core::ChainInfoQuery::new(chains[1])
+        })
         .await
         .unwrap();
-    assert!(info.requested_pending_bundles.is_empty(), "the late bundle is reconciled, not queued");
+    assert!(
+        info.requested_pending_bundles.is_empty(),
+        "the late bundle is reconciled, not queued"
+    );
     assert_eq!(lossy.retry_pending().await.unwrap(), 0, "and acknowledged");
     assert_eq!(total_at(&network, 3, chains[1]).await, tokens(107));
 }
@@ -154,7 +194,10 @@ async fn test_missing_cross_chain_update_is_reported() {
     receiver.synchronize().await.unwrap();
     let info = client
         .local_node()
-        .handle_chain_info_query(skein_core::ChainInfoQuery { request_pending_bundles: true, ..skein_core::ChainInfoQuery::new(chains[1]) })
+        .handle_chain_info_query(skein_core::ChainInfoQuery {
+            request_pending_bundles: true,
+            ..skein_core::ChainInfoQuery::new(chains[1])
+        })
         .await
         .unwrap();
     let (origin, bundle) = info.requested_pending_bundles[0].clone();
@@ -165,15 +208,25 @@ async fn test_missing_cross_chain_update_is_reported() {
         timestamp: bundle.timestamp,
         authenticated_signer: None,
         previous_block_hash: None,
-        incoming_bundles: vec![skein_chain::IncomingBundle { origin, bundle, action: skein_chain::MessageAction::Accept }],
+        incoming_bundles: vec![skein_chain::IncomingBundle {
+            origin,
+            bundle,
+            action: skein_chain::MessageAction::Accept,
+        }],
         operations: Vec::new(),
     };
     let proposal = skein_chain::BlockProposal::new(
-        skein_chain::ProposalContent { block, round: skein_base::Round::Fast },
+        skein_chain::ProposalContent {
+            block,
+            round: skein_base::Round::Fast,
+        },
         &network.owner_keys[1],
     );
     use skein_core::ValidatorNode;
-    let error = network.nodes[3].handle_block_proposal(proposal).await.unwrap_err();
+    let error = network.nodes[3]
+        .handle_block_proposal(proposal)
+        .await
+        .unwrap_err();
     assert_eq!(
         error,
         NodeError::Chain(ChainError::MissingCrossChainUpdate {

@@ -16,14 +16,21 @@ async fn test_validators_restart_from_disk_and_agree() {
     let factory = Box::new(move |index: usize| {
         EmbeddedStore::open(&root.join(format!("validator-{index}")), false).expect("open store")
     });
-    let config = NetworkConfig { validators: 4, shards: 2, chains: 3, balance: Amount::from_tokens(100) };
+    let config = NetworkConfig {
+        validators: 4,
+        shards: 2,
+        chains: 3,
+        balance: Amount::from_tokens(100),
+    };
     let network = InProcessNetwork::new(config, Arc::new(SystemClock), factory).await;
     let chains: Vec<_> = (0..3).map(|index| network.chain_id(index)).collect();
     let client = network
         .client(MemoryStore::new(), tokio_spawner(), client_config())
         .await
         .unwrap();
-    let clients: Vec<_> = (0..3).map(|index| network.chain_client(&client, index)).collect();
+    let clients: Vec<_> = (0..3)
+        .map(|index| network.chain_client(&client, index))
+        .collect();
     for round in 0..4 {
         for (index, sender) in clients.iter().enumerate() {
             send(sender, chains[(index + 1) % 3], 1).await;
@@ -46,18 +53,27 @@ async fn test_validators_restart_from_disk_and_agree() {
 async fn test_client_completes_signed_block_after_restart() {
     let network = network(4, 1, 2).await;
     let store = MemoryStore::new();
-    let first_run = network.client(store.clone(), tokio_spawner(), client_config()).await.unwrap();
+    let first_run = network
+        .client(store.clone(), tokio_spawner(), client_config())
+        .await
+        .unwrap();
     let chain = network.chain_client(&first_run, 0);
     for node in &network.nodes {
         node.set_fault(Fault::Offline);
     }
-    assert!(chain.transfer(None, tokens(7), Account::chain(network.chain_id(1))).await.is_err());
+    assert!(chain
+        .transfer(None, tokens(7), Account::chain(network.chain_id(1)))
+        .await
+        .is_err());
     drop(chain);
     drop(first_run);
     for node in &network.nodes {
         node.set_fault(Fault::Honest);
     }
-    let second_run = network.client(store, tokio_spawner(), client_config()).await.unwrap();
+    let second_run = network
+        .client(store, tokio_spawner(), client_config())
+        .await
+        .unwrap();
     let chain = network.chain_client(&second_run, 0);
     let certificate = chain
         .transfer(None, tokens(1), Account::chain(network.chain_id(1)))
@@ -66,5 +82,9 @@ async fn test_client_completes_signed_block_after_restart() {
     assert_eq!(certificate.value().block.height, BlockHeight(1));
     let receiver = network.chain_client(&second_run, 1);
     receiver.process_inbox().await.unwrap();
-    assert_eq!(receiver.chain_balance().await.unwrap(), tokens(108), "both transfers, once each");
+    assert_eq!(
+        receiver.chain_balance().await.unwrap(),
+        tokens(108),
+        "both transfers, once each"
+    );
 }

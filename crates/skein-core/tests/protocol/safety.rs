@@ -1,7 +1,6 @@
 use skein_base::{crypto::SecretKey, Account, BlockHeight, Epoch, Round, Timestamp};
 use skein_chain::{
-    BlockProposal, ChainError, ConfirmedBlock, ProposalContent, ProposedBlock, Vote,
-    VoteAggregator,
+    BlockProposal, ChainError, ConfirmedBlock, ProposalContent, ProposedBlock, Vote, VoteAggregator,
 };
 use skein_core::{NodeError, ValidatorNode};
 use skein_execution::{Operation, SystemOperation};
@@ -27,7 +26,13 @@ fn transfer_block(network: &Network, tokens_sent: u128) -> ProposedBlock {
 
 fn sign(network: &Network, block: ProposedBlock, key: &SecretKey) -> BlockProposal {
     let _ = network;
-    BlockProposal::new(ProposalContent { block, round: Round::Fast }, key)
+    BlockProposal::new(
+        ProposalContent {
+            block,
+            round: Round::Fast,
+        },
+        key,
+    )
 }
 
 /// An owner who signs two different blocks at one height can never get both certified:
@@ -35,32 +40,62 @@ fn sign(network: &Network, block: ProposedBlock, key: &SecretKey) -> BlockPropos
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_two_blocks_at_one_height_never_both_certified() {
     let network = network(4, 1, 2).await;
-    let first = sign(&network, transfer_block(&network, 1), &network.owner_keys[0]);
-    let second = sign(&network, transfer_block(&network, 2), &network.owner_keys[0]);
+    let first = sign(
+        &network,
+        transfer_block(&network, 1),
+        &network.owner_keys[0],
+    );
+    let second = sign(
+        &network,
+        transfer_block(&network, 2),
+        &network.owner_keys[0],
+    );
     let mut first_votes: Vec<Vote<ConfirmedBlock>> = Vec::new();
     let mut second_votes = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
-        let (mine, theirs) = if index < 2 { (&first, &second) } else { (&second, &first) };
+        let (mine, theirs) = if index < 2 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
         let vote = node.handle_block_proposal(mine.clone()).await.unwrap();
         // The same proposal again gets the same vote.
-        assert_eq!(node.handle_block_proposal(mine.clone()).await.unwrap(), vote);
+        assert_eq!(
+            node.handle_block_proposal(mine.clone()).await.unwrap(),
+            vote
+        );
         // The other block at this height gets none.
         assert_eq!(
-            node.handle_block_proposal(theirs.clone()).await.unwrap_err(),
-            NodeError::Chain(ChainError::AlreadyVotedAtHeight { height: BlockHeight(0) })
+            node.handle_block_proposal(theirs.clone())
+                .await
+                .unwrap_err(),
+            NodeError::Chain(ChainError::AlreadyVotedAtHeight {
+                height: BlockHeight(0)
+            })
         );
-        if index < 2 { first_votes.push(vote) } else { second_votes.push(vote) }
+        if index < 2 {
+            first_votes.push(vote)
+        } else {
+            second_votes.push(vote)
+        }
     }
     let committee = &network.genesis.committee;
     for votes in [first_votes, second_votes] {
         let mut aggregator = VoteAggregator::new(votes[0].value.clone(), Round::Fast, committee);
         for vote in votes {
-            assert_eq!(aggregator.add_vote(vote), Ok(None), "two votes are no quorum");
+            assert_eq!(
+                aggregator.add_vote(vote),
+                Ok(None),
+                "two votes are no quorum"
+            );
         }
     }
     // Votes survive a restart: validators still refuse the other block.
     network.restart_validator(0).await;
-    assert!(network.nodes[0].handle_block_proposal(second.clone()).await.is_err());
+    assert!(network.nodes[0]
+        .handle_block_proposal(second.clone())
+        .await
+        .is_err());
 }
 
 /// A proposal signed by someone who does not own the chain is refused and changes nothing.
@@ -72,13 +107,36 @@ async fn test_non_owner_proposal_refused() {
     let mut block = transfer_block(&network, 1);
     block.authenticated_signer = None;
     let proposal = sign(&network, block.clone(), &intruder);
-    let error = network.nodes[0].handle_block_proposal(proposal).await.unwrap_err();
-    assert!(matches!(error, NodeError::Chain(ChainError::NotAllowedToPropose { .. })), "{error:?}");
+    let error = network.nodes[0]
+        .handle_block_proposal(proposal)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            NodeError::Chain(ChainError::NotAllowedToPropose { .. })
+        ),
+        "{error:?}"
+    );
     // A forged signature: the owner's key named, someone else's signature.
     let mut forged = sign(&network, block, &network.owner_keys[0]);
-    forged.signature = sign(&network, transfer_block(&network, 9), &network.owner_keys[0]).signature;
-    let error = network.nodes[0].handle_block_proposal(forged).await.unwrap_err();
-    assert!(matches!(error, NodeError::Chain(ChainError::InvalidProposalSignature(_))), "{error:?}");
+    forged.signature = sign(
+        &network,
+        transfer_block(&network, 9),
+        &network.owner_keys[0],
+    )
+    .signature;
+    let error = network.nodes[0]
+        .handle_block_proposal(forged)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            NodeError::Chain(ChainError::InvalidProposalSignature(_))
+        ),
+        "{error:?}"
+    );
     assert_eq!(state_at(&network, 0, network.chain_id(0)).await, before);
     let info = network.nodes[0]
         .handle_chain_info_query(skein_core::ChainInfoQuery::new(network.chain_id(0)))
@@ -100,15 +158,27 @@ async fn test_replayed_certificate_changes_nothing() {
         .unwrap();
     let receiver = network.chain_client(&client, 1);
     receiver.process_inbox().await.unwrap();
-    let before = [state_at(&network, 0, chains[0]).await, state_at(&network, 0, chains[1]).await];
+    let before = [
+        state_at(&network, 0, chains[0]).await,
+        state_at(&network, 0, chains[1]).await,
+    ];
     for _ in 0..3 {
         for node in &network.nodes {
-            let info = node.handle_certificate(certificate.as_unchecked().clone()).await.unwrap();
+            let info = node
+                .handle_certificate(certificate.as_unchecked().clone())
+                .await
+                .unwrap();
             assert_eq!(info.next_block_height, BlockHeight(1));
         }
     }
     network.validator(0).retry_pending().await.unwrap();
-    assert_eq!(before, [state_at(&network, 0, chains[0]).await, state_at(&network, 0, chains[1]).await]);
+    assert_eq!(
+        before,
+        [
+            state_at(&network, 0, chains[0]).await,
+            state_at(&network, 0, chains[1]).await
+        ]
+    );
     assert_eq!(total_at(&network, 0, chains[1]).await, tokens(103));
     assert!(receiver.process_inbox().await.unwrap().is_empty());
 }
@@ -117,9 +187,18 @@ async fn test_replayed_certificate_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_forged_certificates_refused() {
     let network = network(4, 1, 2).await;
-    let proposal = sign(&network, transfer_block(&network, 1), &network.owner_keys[0]);
-    let vote = network.nodes[0].handle_block_proposal(proposal).await.unwrap();
-    let outsiders: Vec<SecretKey> = (0..3).map(|seed| SecretKey::from_test_seed(9_000 + seed)).collect();
+    let proposal = sign(
+        &network,
+        transfer_block(&network, 1),
+        &network.owner_keys[0],
+    );
+    let vote = network.nodes[0]
+        .handle_block_proposal(proposal)
+        .await
+        .unwrap();
+    let outsiders: Vec<SecretKey> = (0..3)
+        .map(|seed| SecretKey::from_test_seed(9_000 + seed))
+        .collect();
     let forged = skein_chain::UncheckedCertificate {
         value: vote.value.clone(),
         round: Round::Fast,
@@ -131,14 +210,29 @@ async fn test_forged_certificates_refused() {
             })
             .collect(),
     };
-    let error = network.nodes[1].handle_certificate(forged).await.unwrap_err();
-    assert!(matches!(error, NodeError::Chain(ChainError::Certificate(_))), "{error:?}");
+    let error = network.nodes[1]
+        .handle_certificate(forged)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, NodeError::Chain(ChainError::Certificate(_))),
+        "{error:?}"
+    );
     let lonely = skein_chain::UncheckedCertificate {
         value: vote.value.clone(),
         round: Round::Fast,
         signatures: vec![(vote.validator, vote.signature)],
     };
-    let error = network.nodes[1].handle_certificate(lonely).await.unwrap_err();
-    assert!(matches!(error, NodeError::Chain(ChainError::Certificate(_))), "{error:?}");
-    assert_eq!(state_at(&network, 1, network.chain_id(0)).await.0, BlockHeight(0));
+    let error = network.nodes[1]
+        .handle_certificate(lonely)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, NodeError::Chain(ChainError::Certificate(_))),
+        "{error:?}"
+    );
+    assert_eq!(
+        state_at(&network, 1, network.chain_id(0)).await.0,
+        BlockHeight(0)
+    );
 }

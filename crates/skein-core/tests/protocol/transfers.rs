@@ -1,6 +1,6 @@
 use skein_base::{Account, Amount};
-use skein_core::{ClientError, WorkerError};
 use skein_chain::ChainError;
+use skein_core::{ClientError, WorkerError};
 use skein_execution::ExecutionError;
 
 use super::common::*;
@@ -34,8 +34,16 @@ async fn test_transfers_between_chains_on_different_shards() {
     assert!(receiver.process_inbox().await.unwrap().is_empty());
     assert_eq!(receiver.chain_balance().await.unwrap(), tokens(106));
     for index in 0..4 {
-        assert_eq!(total_at(&network, index, chains[b]).await, tokens(106), "validator {index}");
-        assert_eq!(supply_at(&network, index, &chains).await, supply, "validator {index}");
+        assert_eq!(
+            total_at(&network, index, chains[b]).await,
+            tokens(106),
+            "validator {index}"
+        );
+        assert_eq!(
+            supply_at(&network, index, &chains).await,
+            supply,
+            "validator {index}"
+        );
     }
     assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
 }
@@ -50,16 +58,26 @@ async fn test_transfer_to_owner_account_and_claim_back() {
     // Chain 0 pays the owner of chain 1 into an account on chain 0 itself.
     let account = Account::owner(network.chain_id(0), second.owner());
     first.transfer(None, tokens(5), account).await.unwrap();
-    assert_eq!(first.owner_balance(second.owner()).await.unwrap(), tokens(5));
+    assert_eq!(
+        first.owner_balance(second.owner()).await.unwrap(),
+        tokens(5)
+    );
     // The owner claims it from their own chain: a withdraw message to chain 0, then a
     // credit back to chain 1.
     second
-        .claim(network.chain_id(0), tokens(3), Account::chain(network.chain_id(1)))
+        .claim(
+            network.chain_id(0),
+            tokens(3),
+            Account::chain(network.chain_id(1)),
+        )
         .await
         .unwrap();
     first.process_inbox().await.unwrap();
     second.process_inbox().await.unwrap();
-    assert_eq!(first.owner_balance(second.owner()).await.unwrap(), tokens(2));
+    assert_eq!(
+        first.owner_balance(second.owner()).await.unwrap(),
+        tokens(2)
+    );
     assert_eq!(second.chain_balance().await.unwrap(), tokens(103));
     assert_eq!(first.chain_balance().await.unwrap(), tokens(95));
 }
@@ -109,11 +127,23 @@ async fn test_overflowing_credit_bounces_back() {
     let first = network.chain_client(&client, 0);
     let second = network.chain_client(&client, 1);
     let half = Amount::from_attos(u128::MAX / 2);
-    first.transfer(None, half, Account::chain(network.chain_id(1))).await.unwrap();
+    first
+        .transfer(None, half, Account::chain(network.chain_id(1)))
+        .await
+        .unwrap();
     let certificates = second.process_inbox().await.unwrap();
     let block = &certificates[0].value().block;
-    assert_eq!(block.incoming_bundles[0].action, skein_chain::MessageAction::Reject);
-    assert_eq!(second.chain_balance().await.unwrap(), Amount::from_attos(u128::MAX / 2 + 2));
+    assert_eq!(
+        block.incoming_bundles[0].action,
+        skein_chain::MessageAction::Reject
+    );
+    assert_eq!(
+        second.chain_balance().await.unwrap(),
+        Amount::from_attos(u128::MAX / 2 + 2)
+    );
     first.process_inbox().await.unwrap();
-    assert_eq!(first.chain_balance().await.unwrap(), Amount::from_attos(u128::MAX / 2 + 2));
+    assert_eq!(
+        first.chain_balance().await.unwrap(),
+        Amount::from_attos(u128::MAX / 2 + 2)
+    );
 }

@@ -207,13 +207,14 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
         amount: Amount,
     ) -> Result<(), ExecutionError> {
         let available = self.balance_of(owner).await?;
-        let remaining = available
-            .try_sub(amount)
-            .map_err(|_| ExecutionError::InsufficientBalance {
-                owner,
-                available,
-                requested: amount,
-            })?;
+        let remaining =
+            available
+                .try_sub(amount)
+                .map_err(|_| ExecutionError::InsufficientBalance {
+                    owner,
+                    available,
+                    requested: amount,
+                })?;
         match owner {
             None => self.balance.set(remaining),
             Some(owner) if remaining.is_zero() => self.balances.remove(&owner),

@@ -10,7 +10,9 @@ mod state;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use skein_base::{Account, AccountOwner, Amount, ChainDescription, ChainId, Committee, Epoch, Timestamp};
+use skein_base::{
+    Account, AccountOwner, Amount, ChainDescription, ChainId, Committee, Epoch, Timestamp,
+};
 
 pub use state::SystemExecutionStateView;
 

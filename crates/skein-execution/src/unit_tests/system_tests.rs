@@ -68,13 +68,22 @@ fn test_transfer_within_chain_moves_tokens() {
         let mut state = new_state(10).await;
         let alice = Account::owner(ChainId::root(0), owner(2));
         let messages = state
-            .execute_operation(&operation_context(Some(owner(1))), &transfer(None, alice, 3))
+            .execute_operation(
+                &operation_context(Some(owner(1))),
+                &transfer(None, alice, 3),
+            )
             .await
             .unwrap();
         assert!(messages.is_empty());
         assert_eq!(state.chain_balance(), Amount::from_tokens(7));
-        assert_eq!(state.owner_balance(&owner(2)).await.unwrap(), Amount::from_tokens(3));
-        assert_eq!(state.total_balance().await.unwrap(), Amount::from_tokens(10));
+        assert_eq!(
+            state.owner_balance(&owner(2)).await.unwrap(),
+            Amount::from_tokens(3)
+        );
+        assert_eq!(
+            state.total_balance().await.unwrap(),
+            Amount::from_tokens(10)
+        );
     });
 }
 
@@ -84,7 +93,10 @@ fn test_transfer_to_other_chain_sends_tracked_credit() {
         let mut state = new_state(10).await;
         let recipient = Account::owner(ChainId::root(5), owner(2));
         let messages = state
-            .execute_operation(&operation_context(Some(owner(1))), &transfer(None, recipient, 4))
+            .execute_operation(
+                &operation_context(Some(owner(1))),
+                &transfer(None, recipient, 4),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -111,13 +123,27 @@ fn test_overdraft_and_unauthorized_transfers_change_nothing() {
         let hash_before = state.hash().unwrap();
         let elsewhere = Account::chain(ChainId::root(5));
         let result = state
-            .execute_operation(&operation_context(Some(owner(1))), &transfer(None, elsewhere, 11))
+            .execute_operation(
+                &operation_context(Some(owner(1))),
+                &transfer(None, elsewhere, 11),
+            )
             .await;
-        assert!(matches!(result, Err(ExecutionError::InsufficientBalance { owner: None, .. })));
+        assert!(matches!(
+            result,
+            Err(ExecutionError::InsufficientBalance { owner: None, .. })
+        ));
         let result = state
-            .execute_operation(&operation_context(Some(owner(9))), &transfer(None, elsewhere, 1))
+            .execute_operation(
+                &operation_context(Some(owner(9))),
+                &transfer(None, elsewhere, 1),
+            )
             .await;
-        assert_eq!(result, Err(ExecutionError::NotChainOwner { signer: Some(owner(9)) }));
+        assert_eq!(
+            result,
+            Err(ExecutionError::NotChainOwner {
+                signer: Some(owner(9))
+            })
+        );
         let result = state
             .execute_operation(&operation_context(None), &transfer(None, elsewhere, 1))
             .await;
@@ -130,10 +156,17 @@ fn test_overdraft_and_unauthorized_transfers_change_nothing() {
             .await;
         assert!(matches!(result, Err(ExecutionError::Unauthorized { .. })));
         let result = state
-            .execute_operation(&operation_context(Some(owner(1))), &transfer(None, elsewhere, 0))
+            .execute_operation(
+                &operation_context(Some(owner(1))),
+                &transfer(None, elsewhere, 0),
+            )
             .await;
         assert_eq!(result, Err(ExecutionError::ZeroAmount));
-        assert_eq!(state.hash().unwrap(), hash_before, "refused operations change nothing");
+        assert_eq!(
+            state.hash().unwrap(),
+            hash_before,
+            "refused operations change nothing"
+        );
     });
 }
 
@@ -144,14 +177,22 @@ fn test_credit_overflow_is_refused() {
         state
             .execute_message(
                 &message_context(None, MessageKind::Tracked),
-                &SystemMessage::Credit { source: None, target: None, amount: Amount::MAX },
+                &SystemMessage::Credit {
+                    source: None,
+                    target: None,
+                    amount: Amount::MAX,
+                },
             )
             .await
             .unwrap();
         let result = state
             .execute_message(
                 &message_context(None, MessageKind::Tracked),
-                &SystemMessage::Credit { source: None, target: None, amount: Amount::from_attos(1) },
+                &SystemMessage::Credit {
+                    source: None,
+                    target: None,
+                    amount: Amount::from_attos(1),
+                },
             )
             .await;
         assert!(matches!(result, Err(ExecutionError::Arithmetic(_))));
@@ -172,7 +213,10 @@ fn test_bouncing_credit_returns_to_source() {
             .execute_message(&message_context(None, MessageKind::Bouncing), &credit)
             .await
             .unwrap();
-        assert_eq!(state.owner_balance(&owner(1)).await.unwrap(), Amount::from_tokens(2));
+        assert_eq!(
+            state.owner_balance(&owner(1)).await.unwrap(),
+            Amount::from_tokens(2)
+        );
         assert_eq!(state.owner_balance(&owner(2)).await.unwrap(), Amount::ZERO);
     });
 }
@@ -202,15 +246,24 @@ fn test_claim_sends_authenticated_withdraw_and_withdraw_checks_signer() {
             recipient: Account::chain(ChainId::root(3)),
         };
         let forged = state
-            .execute_message(&message_context(Some(owner(3)), MessageKind::Simple), &withdraw)
+            .execute_message(
+                &message_context(Some(owner(3)), MessageKind::Simple),
+                &withdraw,
+            )
             .await;
         assert!(matches!(forged, Err(ExecutionError::Unauthorized { .. })));
         let messages = state
-            .execute_message(&message_context(Some(owner(2)), MessageKind::Simple), &withdraw)
+            .execute_message(
+                &message_context(Some(owner(2)), MessageKind::Simple),
+                &withdraw,
+            )
             .await
             .unwrap();
         assert_eq!(messages.len(), 1);
-        assert_eq!(state.owner_balance(&owner(2)).await.unwrap(), Amount::from_tokens(4));
+        assert_eq!(
+            state.owner_balance(&owner(2)).await.unwrap(),
+            Amount::from_tokens(4)
+        );
     });
 }
 
@@ -235,8 +288,13 @@ fn test_open_chain_derives_child_id_and_funds_it() {
         assert_eq!(config.balance, Amount::from_tokens(4));
         assert_eq!(state.chain_balance(), Amount::from_tokens(6));
 
-        let empty = SystemOperation::OpenChain { ownership: ChainOwnership::default(), balance: Amount::ZERO };
-        let result = state.execute_operation(&operation_context(Some(owner(1))), &empty).await;
+        let empty = SystemOperation::OpenChain {
+            ownership: ChainOwnership::default(),
+            balance: Amount::ZERO,
+        };
+        let result = state
+            .execute_operation(&operation_context(Some(owner(1))), &empty)
+            .await;
         assert_eq!(result, Err(ExecutionError::NoOwners));
     });
 }
@@ -246,7 +304,10 @@ fn test_closed_chain_refuses_operations() {
     block_on(async {
         let mut state = new_state(10).await;
         state
-            .execute_operation(&operation_context(Some(owner(1))), &SystemOperation::CloseChain)
+            .execute_operation(
+                &operation_context(Some(owner(1))),
+                &SystemOperation::CloseChain,
+            )
             .await
             .unwrap();
         assert!(state.is_closed());
@@ -272,7 +333,10 @@ fn test_initialize_twice_is_refused() {
             balance: Amount::from_tokens(100),
             timestamp: Timestamp::default(),
         };
-        assert_eq!(state.initialize(again), Err(ExecutionError::AlreadyInitialized));
+        assert_eq!(
+            state.initialize(again),
+            Err(ExecutionError::AlreadyInitialized)
+        );
         assert_eq!(state.chain_balance(), Amount::ONE);
     });
 }

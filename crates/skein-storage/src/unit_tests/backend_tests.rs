@@ -24,9 +24,15 @@ async fn check_store_semantics<S: KeyValueStore>(store: S) {
     );
     assert_eq!(
         store.find_key_values_by_prefix(b"a").await.unwrap(),
-        vec![(b"1".to_vec(), b"x".to_vec()), (b"2".to_vec(), b"y".to_vec())]
+        vec![
+            (b"1".to_vec(), b"x".to_vec()),
+            (b"2".to_vec(), b"y".to_vec())
+        ]
     );
-    assert_eq!(store.find_keys_by_prefix(&[0xff]).await.unwrap(), vec![vec![0xff]]);
+    assert_eq!(
+        store.find_keys_by_prefix(&[0xff]).await.unwrap(),
+        vec![vec![0xff]]
+    );
 
     // Within one batch, operations apply in order: a prefix deletion removes keys stored
     // before and keys put earlier in the batch, but not keys put after it.
@@ -36,12 +42,17 @@ async fn check_store_semantics<S: KeyValueStore>(store: S) {
     batch.put(b"a4".to_vec(), b"v".to_vec());
     batch.delete(b"b1".to_vec());
     store.write_batch(batch).await.unwrap();
-    assert_eq!(store.find_keys_by_prefix(b"a").await.unwrap(), vec![b"4".to_vec()]);
+    assert_eq!(
+        store.find_keys_by_prefix(b"a").await.unwrap(),
+        vec![b"4".to_vec()]
+    );
     assert_eq!(store.read_value(b"b1").await.unwrap(), None);
 
     // Views work on top of the backend.
     let context = ViewContext::new(store.clone(), vec![9]);
-    let mut map = MapView::<S, u32, String>::load(context.clone()).await.unwrap();
+    let mut map = MapView::<S, u32, String>::load(context.clone())
+        .await
+        .unwrap();
     map.insert(&1, "one".into());
     map.save().await.unwrap();
     let map = MapView::<S, u32, String>::load(context).await.unwrap();
@@ -71,11 +82,15 @@ fn test_embedded_store_semantics_and_persistence() {
 #[test]
 fn test_any_store_from_uri() {
     let directory = tempfile::tempdir().unwrap();
-    let uri: StorageUri = format!("embedded:{}?sync", directory.path().display()).parse().unwrap();
+    let uri: StorageUri = format!("embedded:{}?sync", directory.path().display())
+        .parse()
+        .unwrap();
     assert!(matches!(uri, StorageUri::Embedded { sync: true, .. }));
     assert_eq!(uri.to_string().parse::<StorageUri>().unwrap(), uri);
     block_on(check_store_semantics(AnyStore::open(&uri).unwrap()));
-    block_on(check_store_semantics(AnyStore::open(&"memory".parse().unwrap()).unwrap()));
+    block_on(check_store_semantics(
+        AnyStore::open(&"memory".parse().unwrap()).unwrap(),
+    ));
     assert!("embedded:".parse::<StorageUri>().is_err());
     assert!("rocksdb:/tmp".parse::<StorageUri>().is_err());
 }

@@ -61,7 +61,10 @@ fn test_derived_view_saves_and_reloads_every_field() {
         assert_eq!(*inbox.cursor.get(), 9);
         assert_eq!(inbox.pending.front().await.unwrap(), Some("m1".to_string()));
         inbox.pending.delete_front();
-        assert_eq!(inbox.pending.elements().await.unwrap(), vec!["m2".to_string()]);
+        assert_eq!(
+            inbox.pending.elements().await.unwrap(),
+            vec!["m2".to_string()]
+        );
     });
 }
 
@@ -72,7 +75,13 @@ fn test_rollback_restores_the_stored_state() {
         let mut chain = load(&store).await;
         chain.height.set(1);
         chain.balances.insert(&"bob".into(), 2);
-        chain.inboxes.load_entry_mut(&4).await.unwrap().cursor.set(1);
+        chain
+            .inboxes
+            .load_entry_mut(&4)
+            .await
+            .unwrap()
+            .cursor
+            .set(1);
         chain.save().await.unwrap();
         let stored_keys = store.len();
 
@@ -80,16 +89,29 @@ fn test_rollback_restores_the_stored_state() {
         chain.log.push(5);
         chain.balances.remove(&"bob".into());
         chain.inboxes.remove_entry(&4);
-        chain.inboxes.load_entry_mut(&5).await.unwrap().cursor.set(7);
+        chain
+            .inboxes
+            .load_entry_mut(&5)
+            .await
+            .unwrap()
+            .cursor
+            .set(7);
         chain.rollback();
         assert!(!chain.has_pending_changes());
         assert_eq!(*chain.height.get(), 1);
         assert_eq!(chain.log.count(), 0);
         assert_eq!(chain.balances.get(&"bob".into()).await.unwrap(), Some(2));
         assert_eq!(chain.inboxes.indices().await.unwrap(), vec![4]);
-        assert_eq!(*chain.inboxes.load_entry_mut(&4).await.unwrap().cursor.get(), 1);
+        assert_eq!(
+            *chain.inboxes.load_entry_mut(&4).await.unwrap().cursor.get(),
+            1
+        );
         chain.save().await.unwrap();
-        assert_eq!(store.len(), stored_keys, "a rolled-back view writes nothing");
+        assert_eq!(
+            store.len(),
+            stored_keys,
+            "a rolled-back view writes nothing"
+        );
     });
 }
 
@@ -112,7 +134,10 @@ fn test_collection_removal_erases_the_sub_view() {
 
         let mut chain = load(&store).await;
         let inbox = chain.inboxes.load_entry_mut(&2).await.unwrap();
-        assert_eq!(inbox.pending.elements().await.unwrap(), vec!["new".to_string()]);
+        assert_eq!(
+            inbox.pending.elements().await.unwrap(),
+            vec!["new".to_string()]
+        );
 
         chain.inboxes.remove_entry(&2);
         chain.save().await.unwrap();
@@ -136,7 +161,13 @@ fn test_clear_then_save_empties_everything() {
         let mut chain = load(&store).await;
         chain.log.push(1);
         chain.balances.insert(&"x".into(), 1);
-        chain.inboxes.load_entry_mut(&1).await.unwrap().cursor.set(3);
+        chain
+            .inboxes
+            .load_entry_mut(&1)
+            .await
+            .unwrap()
+            .cursor
+            .set(3);
         chain.save().await.unwrap();
         chain.clear();
         chain.save().await.unwrap();
@@ -144,7 +175,10 @@ fn test_clear_then_save_empties_everything() {
         assert_eq!(chain.log.count(), 0);
         assert!(chain.balances.key_values().await.unwrap().is_empty());
         assert!(chain.inboxes.indices().await.unwrap().is_empty());
-        assert_eq!(*chain.inboxes.load_entry_mut(&1).await.unwrap().cursor.get(), 0);
+        assert_eq!(
+            *chain.inboxes.load_entry_mut(&1).await.unwrap().cursor.get(),
+            0
+        );
     });
 }
 
@@ -154,8 +188,12 @@ fn test_hashed_view_agrees_across_replicas_and_ignores_location() {
         type Hashed = HashedView<MemoryStore, Chain<MemoryStore>>;
         let first_store = MemoryStore::new();
         let second_store = MemoryStore::new();
-        let mut first = Hashed::load(ViewContext::new(first_store.clone(), vec![1])).await.unwrap();
-        let mut second = Hashed::load(ViewContext::new(second_store, vec![2, 2, 2])).await.unwrap();
+        let mut first = Hashed::load(ViewContext::new(first_store.clone(), vec![1]))
+            .await
+            .unwrap();
+        let mut second = Hashed::load(ViewContext::new(second_store, vec![2, 2, 2]))
+            .await
+            .unwrap();
         assert_eq!(first.hash().unwrap(), second.hash().unwrap());
         let initial = first.hash().unwrap();
 
@@ -168,9 +206,15 @@ fn test_hashed_view_agrees_across_replicas_and_ignores_location() {
         assert_eq!(pending, second.hash().unwrap());
         first.save().await.unwrap();
         second.save().await.unwrap();
-        assert_eq!(first.hash().unwrap(), pending, "saving keeps the announced hash");
+        assert_eq!(
+            first.hash().unwrap(),
+            pending,
+            "saving keeps the announced hash"
+        );
 
-        let reloaded = Hashed::load(ViewContext::new(first_store, vec![1])).await.unwrap();
+        let reloaded = Hashed::load(ViewContext::new(first_store, vec![1]))
+            .await
+            .unwrap();
         assert_eq!(reloaded.hash().unwrap(), pending);
 
         first.balances.insert(&"a".into(), 11);

@@ -105,7 +105,10 @@ impl<S: KeyValueStore, V: View<S>> View<S> for HashedView<S, V> {
             Some(Some(bytes)) => Some(from_bytes(&context.key(&[HASH_TAG]), bytes)?),
             _ => None,
         };
-        let inner = V::post_load(context.child(&[INNER_TAG]), values.get(1..).unwrap_or_default())?;
+        let inner = V::post_load(
+            context.child(&[INNER_TAG]),
+            values.get(1..).unwrap_or_default(),
+        )?;
         Ok(Self {
             context,
             inner,

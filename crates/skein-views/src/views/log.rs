@@ -141,7 +141,10 @@ where
         }
         let base = self.base_count();
         for (offset, value) in self.new_values.iter().enumerate() {
-            batch.put(entry_key(&self.context, base + offset as u64), to_bytes(value));
+            batch.put(
+                entry_key(&self.context, base + offset as u64),
+                to_bytes(value),
+            );
         }
         if self.has_pending_changes() {
             batch.put(self.context.key(&[COUNT_TAG]), to_bytes(&self.count()));

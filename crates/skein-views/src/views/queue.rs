@@ -173,7 +173,10 @@ where
             }
         }
         for (offset, value) in self.new_back_values.iter().enumerate() {
-            batch.put(entry_key(&self.context, end + offset as u64), to_bytes(value));
+            batch.put(
+                entry_key(&self.context, end + offset as u64),
+                to_bytes(value),
+            );
         }
         let new_end = end + self.new_back_values.len() as u64;
         // An emptied queue keeps counting from where it was, so indices are never reused.
