@@ -247,3 +247,7 @@ mod inbox_tests;
 #[cfg(test)]
 #[path = "unit_tests/certificate_tests.rs"]
 mod certificate_tests;
+
+#[cfg(test)]
+#[path = "unit_tests/formats_tests.rs"]
+mod formats_tests;

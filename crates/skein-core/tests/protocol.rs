@@ -8,5 +8,6 @@ mod protocol {
     mod restart;
     mod safety;
     mod simulation;
+    mod tidy;
     mod transfers;
 }
