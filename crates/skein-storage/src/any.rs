@@ -4,10 +4,11 @@ use std::{fmt, path::PathBuf, str::FromStr};
 
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
-use crate::embedded::EmbeddedStore;
+use crate::{embedded::EmbeddedStore, postgres::PostgresStore};
 
 /// Where a node keeps its data, as written on a command line or in a config file:
-/// `memory` or `embedded:PATH` (add `?sync` to force every batch to disk).
+/// `memory`, `embedded:PATH` (add `?sync` to force every batch to disk), or a
+/// `postgres://` URL (add `?table=NAME` to pick the table; the default is `skein`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageUri {
     /// Nothing survives the process.
@@ -19,6 +20,42 @@ pub enum StorageUri {
         /// Whether every batch is forced to disk.
         sync: bool,
     },
+    /// A table in a PostgreSQL database, shared by several processes.
+    Postgres {
+        /// The connection URL, without the table parameter.
+        url: String,
+        /// The table.
+        table: String,
+    },
+}
+
+/// The table of a Postgres store when the URI names none.
+const DEFAULT_TABLE: &str = "skein";
+
+fn parse_postgres(text: &str) -> Result<StorageUri, String> {
+    let (base, query) = match text.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => (text, ""),
+    };
+    let mut table = DEFAULT_TABLE.to_string();
+    let mut kept = Vec::new();
+    for parameter in query.split('&').filter(|parameter| !parameter.is_empty()) {
+        match parameter.strip_prefix("table=") {
+            Some(name) => table = name.to_string(),
+            None => kept.push(parameter),
+        }
+    }
+    if !crate::postgres::is_valid_table_name(&table) {
+        return Err(format!(
+            "invalid table name {table:?}: use lowercase letters, digits and underscores"
+        ));
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok(StorageUri::Postgres { url, table })
 }
 
 impl FromStr for StorageUri {
@@ -27,6 +64,9 @@ impl FromStr for StorageUri {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text == "memory" {
             return Ok(StorageUri::Memory);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return parse_postgres(text);
         }
         if let Some(rest) = text.strip_prefix("embedded:") {
             let (path, sync) = match rest.strip_suffix("?sync") {
@@ -42,7 +82,7 @@ impl FromStr for StorageUri {
             });
         }
         Err(format!(
-            "unknown storage {text:?}: expected `memory` or `embedded:PATH`"
+            "unknown storage {text:?}: expected `memory`, `embedded:PATH` or `postgres://…`"
         ))
     }
 }
@@ -58,6 +98,10 @@ impl fmt::Display for StorageUri {
                 }
                 Ok(())
             }
+            StorageUri::Postgres { url, table } => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                write!(formatter, "{url}{separator}table={table}")
+            }
         }
     }
 }
@@ -69,15 +113,20 @@ pub enum AnyStore {
     Memory(MemoryStore),
     /// On local disk.
     Embedded(EmbeddedStore),
+    /// In PostgreSQL.
+    Postgres(PostgresStore),
 }
 
 impl AnyStore {
     /// Opens the store a URI names.
-    pub fn open(uri: &StorageUri) -> Result<Self, StoreError> {
+    pub async fn open(uri: &StorageUri) -> Result<Self, StoreError> {
         match uri {
             StorageUri::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
             StorageUri::Embedded { path, sync } => {
                 Ok(AnyStore::Embedded(EmbeddedStore::open(path, *sync)?))
+            }
+            StorageUri::Postgres { url, table } => {
+                Ok(AnyStore::Postgres(PostgresStore::connect(url, table).await?))
             }
         }
     }
@@ -88,6 +137,7 @@ macro_rules! dispatch {
         match $self {
             AnyStore::Memory($store) => $call,
             AnyStore::Embedded($store) => $call,
+            AnyStore::Postgres($store) => $call,
         }
     };
 }

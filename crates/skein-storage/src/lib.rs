@@ -2,14 +2,18 @@
 //! blobs inside a store.
 //!
 //! Backends: [`MemoryStore`] for tests and the simulator, [`EmbeddedStore`] for a node on one
-//! machine. [`AnyStore`] picks one at run time from a [`StorageUri`].
+//! machine, [`PostgresStore`] for a validator whose shards run as separate processes.
+//! [`AnyStore`] picks one at run time from a [`StorageUri`].
 
 mod any;
 mod embedded;
 mod layout;
+mod postgres;
+pub mod test_postgres;
 
 pub use any::{AnyStore, StorageUri};
 pub use embedded::EmbeddedStore;
+pub use postgres::PostgresStore;
 pub use layout::Storage;
 pub use skein_views::{KeyValueStore, MemoryStore, StoreError};
 

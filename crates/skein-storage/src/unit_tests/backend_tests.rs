@@ -87,10 +87,44 @@ fn test_any_store_from_uri() {
         .unwrap();
     assert!(matches!(uri, StorageUri::Embedded { sync: true, .. }));
     assert_eq!(uri.to_string().parse::<StorageUri>().unwrap(), uri);
-    block_on(check_store_semantics(AnyStore::open(&uri).unwrap()));
-    block_on(check_store_semantics(
-        AnyStore::open(&"memory".parse().unwrap()).unwrap(),
-    ));
+    block_on(async {
+        check_store_semantics(AnyStore::open(&uri).await.unwrap()).await;
+        check_store_semantics(AnyStore::open(&"memory".parse().unwrap()).await.unwrap()).await;
+    });
+    let postgres: StorageUri = "postgres://me@localhost:5432/db?sslmode=disable&table=validator_1"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        postgres,
+        StorageUri::Postgres {
+            url: "postgres://me@localhost:5432/db?sslmode=disable".into(),
+            table: "validator_1".into()
+        }
+    );
+    assert_eq!(postgres.to_string().parse::<StorageUri>().unwrap(), postgres);
+    assert!("postgres://h/db?table=Robert'); DROP".parse::<StorageUri>().is_err());
     assert!("embedded:".parse::<StorageUri>().is_err());
     assert!("rocksdb:/tmp".parse::<StorageUri>().is_err());
+}
+
+/// The same checks against a real PostgreSQL server that the test starts, plus several
+/// stores (shards) sharing one table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_postgres_store_semantics() {
+    let server = crate::test_postgres::TestPostgres::start().expect("a PostgreSQL server for the test");
+    let store = crate::PostgresStore::connect(&server.url(), "semantics").await.unwrap();
+    check_store_semantics(store.clone()).await;
+    // A second connection pool on the same table sees the same data.
+    let other = crate::PostgresStore::connect(&server.url(), "semantics").await.unwrap();
+    assert_eq!(other.read_value(b"a4").await.unwrap(), Some(b"v".to_vec()));
+    // Another table is another store.
+    let separate = crate::PostgresStore::connect(&server.url(), "other_table").await.unwrap();
+    assert_eq!(separate.read_value(b"a4").await.unwrap(), None);
+    // Large batches commit whole.
+    let mut batch = Batch::new();
+    for index in 0u32..2_000 {
+        batch.put(index.to_be_bytes().to_vec(), vec![7; 100]);
+    }
+    separate.write_batch(batch).await.unwrap();
+    assert_eq!(separate.find_keys_by_prefix(&[]).await.unwrap().len(), 2_000);
 }
