@@ -30,5 +30,5 @@ pub use node::{NodeError, ValidatorNode};
 pub use requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
 };
-pub use validator::{CrossChainFaults, CrossChainTransport, LocalValidator};
+pub use validator::{shard_of, CrossChainFaults, CrossChainTransport, LocalValidator};
 pub use worker::{WithEffects, Worker, WorkerError};

@@ -37,6 +37,13 @@ pub struct CrossChainFaults {
     pub duplicate_one_in: Option<u32>,
 }
 
+/// Which of `shard_count` shards owns a chain: the same rule for every validator layout, in
+/// process or across processes.
+pub fn shard_of(chain_id: &ChainId, shard_count: usize) -> usize {
+    let count = shard_count.max(1) as u64;
+    usize::try_from(chain_id.0.prefix_u64() % count).expect("a shard index fits usize")
+}
+
 /// Cross-chain requests handled per delivery round at most: bounds the work one call does.
 const CROSS_CHAIN_DELIVERIES_MAX: usize = 100_000;
 
@@ -97,8 +104,7 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Which shard owns a chain.
     pub fn shard_of(&self, chain_id: &ChainId) -> usize {
-        let count = self.shards.len() as u64;
-        usize::try_from(chain_id.0.prefix_u64() % count).expect("a shard index fits usize")
+        shard_of(chain_id, self.shards.len())
     }
 
     /// The shard that owns a chain.

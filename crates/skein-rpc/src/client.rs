@@ -1,0 +1,183 @@
+//! [`GrpcValidatorNode`]: a validator reached over gRPC, as a [`ValidatorNode`].
+
+use std::time::Duration;
+
+use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
+use skein_base::{crypto::CryptoHash, limits, ChainId};
+use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_core::{ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode};
+use tonic::{transport::Channel, Code, Status};
+
+use crate::{
+    generated::{shard_client::ShardClient, validator_client::ValidatorClient},
+    wire::{DownloadCertificatesRequest, SubscribeRequest},
+};
+
+/// How long a client waits to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Maps a transport failure to the error clients handle.
+pub fn status_to_error(status: Status) -> NodeError {
+    match status.code() {
+        Code::InvalidArgument | Code::ResourceExhausted | Code::OutOfRange => {
+            NodeError::InvalidRequest(status.message().to_string())
+        }
+        Code::DeadlineExceeded => NodeError::Timeout,
+        _ => NodeError::Unreachable(format!("{}: {}", status.code(), status.message())),
+    }
+}
+
+/// A channel to `address` (`host:port`), connecting on first use and reconnecting after
+/// failures.
+pub fn channel(address: &str) -> Result<Channel, NodeError> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|error| NodeError::Unreachable(format!("invalid address {address:?}: {error}")))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30));
+    Ok(endpoint.connect_lazy())
+}
+
+/// Implements [`ValidatorNode`] for a wrapper of a generated gRPC client with a `client`
+/// field: the public and the internal services share these four methods.
+macro_rules! impl_validator_node {
+    ($node:ty) => {
+        impl ValidatorNode for $node {
+            fn handle_block_proposal(
+                &self,
+                proposal: BlockProposal,
+            ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .handle_block_proposal(proposal)
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+
+            fn handle_certificate(
+                &self,
+                certificate: UncheckedCertificate<ConfirmedBlock>,
+            ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .handle_certificate(certificate)
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+
+            fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .handle_chain_info_query(query)
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+
+            fn download_certificates(
+                &self,
+                hashes: Vec<CryptoHash>,
+            ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .download_certificates(DownloadCertificatesRequest { hashes })
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+        }
+    };
+}
+
+impl_validator_node!(GrpcValidatorNode);
+impl_validator_node!(GrpcShard);
+
+/// A validator's public endpoint.
+#[derive(Clone)]
+pub struct GrpcValidatorNode {
+    client: ValidatorClient<Channel>,
+    address: String,
+}
+
+impl GrpcValidatorNode {
+    /// A node at `address`; nothing is sent until the first request.
+    pub fn new(address: &str) -> Result<Self, NodeError> {
+        let client = ValidatorClient::new(channel(address)?)
+            .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
+            .max_encoding_message_size(limits::REQUEST_BYTES_MAX);
+        Ok(Self {
+            client,
+            address: address.to_string(),
+        })
+    }
+
+    /// Where the node is.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Notifications about `chain_ids` (all chains if empty), until the connection drops.
+    pub async fn subscribe(
+        &self,
+        chain_ids: Vec<ChainId>,
+    ) -> Result<impl Stream<Item = Result<Notification, NodeError>>, NodeError> {
+        let mut client = self.client.clone();
+        let stream = client
+            .subscribe(SubscribeRequest { chain_ids })
+            .await
+            .map_err(status_to_error)?
+            .into_inner();
+        Ok(stream.map(|item| item.map_err(status_to_error)))
+    }
+}
+
+/// One shard of a validator, as the proxy and the other shards reach it.
+#[derive(Clone)]
+pub struct GrpcShard {
+    client: ShardClient<Channel>,
+}
+
+impl GrpcShard {
+    /// A shard at `address`; nothing is sent until the first request.
+    pub fn new(address: &str) -> Result<Self, NodeError> {
+        let client = ShardClient::new(channel(address)?)
+            .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
+            .max_encoding_message_size(limits::REQUEST_BYTES_MAX);
+        Ok(Self { client })
+    }
+
+    /// Delivers a cross-chain request.
+    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), NodeError> {
+        let mut client = self.client.clone();
+        client
+            .handle_cross_chain_request(request)
+            .await
+            .map_err(status_to_error)?
+            .into_inner()
+    }
+
+    /// The shard's notifications, until the connection drops.
+    pub async fn notifications(&self) -> Result<impl Stream<Item = Result<Notification, NodeError>>, NodeError> {
+        let mut client = self.client.clone();
+        let stream = client
+            .notifications(SubscribeRequest::default())
+            .await
+            .map_err(status_to_error)?
+            .into_inner();
+        Ok(stream.map(|item| item.map_err(status_to_error)))
+    }
+}

@@ -1,0 +1,188 @@
+//! The files that describe a validator and a network: a validator's key, its server
+//! configuration (TOML), and the genesis configuration (JSON).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use skein_base::{crypto::SecretKey, ValidatorPublicKey};
+use skein_core::GenesisConfig;
+use skein_storage::StorageUri;
+
+/// Why a configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        error: std::io::Error,
+    },
+    /// The file's content is not what was expected.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+fn invalid(path: &Path, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Writes a file atomically: a temporary file in the same directory, then a rename, so a
+/// crash never leaves half a file.
+pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
+    let io = |error| ConfigError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let directory = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory).map_err(io)?;
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, content).map_err(io)?;
+    let file = std::fs::File::open(&temporary).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&temporary, path).map_err(io)
+}
+
+/// A validator's key pair, as `skein keygen` writes it.
+#[derive(Serialize, Deserialize)]
+pub struct KeyFile {
+    /// The public key, for the committee.
+    pub public_key: ValidatorPublicKey,
+    /// The secret key.
+    pub secret_key: SecretKey,
+}
+
+impl KeyFile {
+    /// A fresh key.
+    pub fn generate() -> Self {
+        let secret_key = SecretKey::generate();
+        Self {
+            public_key: ValidatorPublicKey::from(&secret_key.public()),
+            secret_key,
+        }
+    }
+
+    /// Reads a key file, checking that its two halves match.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file: KeyFile = serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
+        if ValidatorPublicKey::from(&file.secret_key.public()) != file.public_key {
+            return Err(invalid(path, "the public key does not match the secret key"));
+        }
+        Ok(file)
+    }
+
+    /// Writes the key file (readable by its owner only, where the system allows).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = serde_json::to_string_pretty(self).map_err(|error| invalid(path, error))?;
+        write_atomically(path, text.as_bytes())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(())
+    }
+}
+
+/// One shard of a validator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardConfig {
+    /// Where the shard listens for the proxy and the other shards (`host:port`).
+    pub address: String,
+}
+
+/// How to run one validator: its proxy, its shards and its storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorConfig {
+    /// A name for logs.
+    pub name: String,
+    /// The key file, relative to this file's directory.
+    pub key_file: PathBuf,
+    /// Where the proxy (or the single-process validator) listens for clients (`host:port`).
+    pub public_address: String,
+    /// Where data lives: `memory`, `embedded:PATH` or a `postgres://` URL. Shards in separate
+    /// processes need a shared database.
+    pub storage: String,
+    /// The shards, numbered in order.
+    pub shards: Vec<ShardConfig>,
+    /// The genesis file, relative to this file's directory.
+    pub genesis_file: PathBuf,
+}
+
+/// A validator configuration with its files read.
+pub struct LoadedValidatorConfig {
+    /// The configuration.
+    pub config: ValidatorConfig,
+    /// The validator's key.
+    pub key: SecretKey,
+    /// The network's genesis.
+    pub genesis: GenesisConfig,
+    /// Where data lives, relative paths resolved.
+    pub storage: StorageUri,
+}
+
+impl ValidatorConfig {
+    /// Reads a configuration file and the files it names.
+    pub fn load(path: &Path) -> Result<LoadedValidatorConfig, ConfigError> {
+        let config: ValidatorConfig = toml::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
+        if config.shards.is_empty() {
+            return Err(invalid(path, "a validator needs at least one shard"));
+        }
+        let directory = path.parent().unwrap_or(Path::new("."));
+        let key = KeyFile::load(&directory.join(&config.key_file))?.secret_key;
+        let genesis = load_genesis(&directory.join(&config.genesis_file))?;
+        let mut storage: StorageUri = config.storage.parse().map_err(|error: String| invalid(path, error))?;
+        if let StorageUri::Embedded { path: data, .. } = &mut storage {
+            if data.is_relative() {
+                *data = directory.join(&*data);
+            }
+        }
+        let public = ValidatorPublicKey::from(&key.public());
+        if !genesis.committee.is_member(&public) {
+            return Err(invalid(path, format!("validator {public} is not in the genesis committee")));
+        }
+        Ok(LoadedValidatorConfig {
+            config,
+            key,
+            genesis,
+            storage,
+        })
+    }
+
+    /// Writes the configuration as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(|error| invalid(path, error))?;
+        write_atomically(path, text.as_bytes())
+    }
+}
+
+/// Reads a genesis file.
+pub fn load_genesis(path: &Path) -> Result<GenesisConfig, ConfigError> {
+    serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))
+}
+
+/// Writes a genesis file.
+pub fn save_genesis(genesis: &GenesisConfig, path: &Path) -> Result<(), ConfigError> {
+    let text = serde_json::to_string_pretty(genesis).map_err(|error| invalid(path, error))?;
+    write_atomically(path, text.as_bytes())
+}

@@ -1,0 +1,187 @@
+//! Running validators: a whole validator in one process, one shard, or a proxy. Each runs
+//! until `shutdown` completes.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use skein_base::limits;
+use skein_core::{LocalValidator, SystemClock, ValidatorNode, Worker};
+use skein_storage::{AnyStore, Storage};
+
+use crate::{
+    config::LoadedValidatorConfig,
+    generated::{shard_server::ShardServer, validator_server::ValidatorServer},
+    proxy::ProxyNode,
+    service::{PublicService, ShardService},
+    shard::ShardNode,
+};
+
+/// How often validators re-send messages their recipients have not acknowledged.
+const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Why a server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address to listen on is not valid.
+    #[error("cannot listen on {address}: {reason}")]
+    Address {
+        /// The address.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The store could not be opened or initialised.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The gRPC server failed.
+    #[error("server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+async fn resolve(address: &str) -> Result<SocketAddr, ServerError> {
+    let error = |reason: String| ServerError::Address {
+        address: address.to_string(),
+        reason,
+    };
+    tokio::net::lookup_host(address)
+        .await
+        .map_err(|io| error(io.to_string()))?
+        .next()
+        .ok_or_else(|| error("no such host".into()))
+}
+
+/// Runs a whole validator — proxy and every shard — in this process, on `config`'s storage.
+pub async fn run_validator(
+    config: LoadedValidatorConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let address = resolve(&config.config.public_address).await?;
+    let store = AnyStore::open(&config.storage)
+        .await
+        .map_err(|error| ServerError::Storage(error.to_string()))?;
+    let validator = Arc::new(LocalValidator::new(
+        store,
+        config.config.shards.len(),
+        config.key,
+        Arc::new(SystemClock),
+    ));
+    for chain in config.genesis.chain_configs() {
+        validator
+            .initialize_chain(chain)
+            .await
+            .map_err(|error| ServerError::Storage(error.to_string()))?;
+    }
+    let retrying = validator.clone();
+    let retries = tokio::spawn(async move {
+        loop {
+            if let Err(error) = retrying.retry_pending().await {
+                tracing::warn!(%error, "re-sending unacknowledged messages failed");
+            }
+            tokio::time::sleep(RETRY_INTERVAL).await;
+        }
+    });
+    let notifications = validator.clone();
+    let service = PublicService::new(
+        validator as Arc<dyn ValidatorNode>,
+        Arc::new(move || notifications.subscribe()),
+    );
+    tracing::info!(name = %config.config.name, %address, "validator listening");
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(public_server(service))
+        .serve_with_shutdown(address, shutdown)
+        .await;
+    retries.abort();
+    Ok(result?)
+}
+
+fn public_server(service: PublicService) -> ValidatorServer<PublicService> {
+    ValidatorServer::new(service)
+        .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
+        .max_encoding_message_size(limits::REQUEST_BYTES_MAX)
+}
+
+/// Runs shard `index` of a validator whose shards share a database.
+pub async fn run_shard(
+    config: LoadedValidatorConfig,
+    index: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let shard_address = config
+        .config
+        .shards
+        .get(index)
+        .ok_or_else(|| ServerError::Address {
+            address: format!("shard {index}"),
+            reason: format!("the configuration has {} shards", config.config.shards.len()),
+        })?
+        .address
+        .clone();
+    let address = resolve(&shard_address).await?;
+    let store = AnyStore::open(&config.storage)
+        .await
+        .map_err(|error| ServerError::Storage(error.to_string()))?;
+    let worker = Worker::new(
+        Storage::new(store),
+        Some(Arc::new(config.key)),
+        Arc::new(SystemClock),
+    );
+    let peers: Vec<String> = config.config.shards.iter().map(|shard| shard.address.clone()).collect();
+    let shard = ShardNode::new(worker, index, &peers).map_err(|error| ServerError::Address {
+        address: shard_address.clone(),
+        reason: error.to_string(),
+    })?;
+    for chain in config.genesis.chain_configs() {
+        if shard.owns(&chain.description.id()) {
+            shard
+                .worker()
+                .initialize_chain(chain)
+                .await
+                .map_err(|error| ServerError::Storage(error.to_string()))?;
+        }
+    }
+    let retrying = shard.clone();
+    let retries = tokio::spawn(async move {
+        loop {
+            if let Err(error) = retrying.retry_pending().await {
+                tracing::warn!(%error, "re-sending unacknowledged messages failed");
+            }
+            tokio::time::sleep(RETRY_INTERVAL).await;
+        }
+    });
+    tracing::info!(name = %config.config.name, index, %address, "shard listening");
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(
+            ShardServer::new(ShardService::new(shard))
+                .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
+                .max_encoding_message_size(limits::REQUEST_BYTES_MAX),
+        )
+        .serve_with_shutdown(address, shutdown)
+        .await;
+    retries.abort();
+    Ok(result?)
+}
+
+/// Runs the proxy of a validator whose shards run as separate processes.
+pub async fn run_proxy(
+    config: LoadedValidatorConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let address = resolve(&config.config.public_address).await?;
+    let shards: Vec<String> = config.config.shards.iter().map(|shard| shard.address.clone()).collect();
+    let proxy = ProxyNode::new(&shards).map_err(|error| ServerError::Address {
+        address: config.config.public_address.clone(),
+        reason: error.to_string(),
+    })?;
+    let notifications = proxy.clone();
+    let service = PublicService::new(
+        proxy as Arc<dyn ValidatorNode>,
+        Arc::new(move || notifications.subscribe()),
+    );
+    tracing::info!(name = %config.config.name, %address, "proxy listening");
+    Ok(tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(public_server(service))
+        .serve_with_shutdown(address, shutdown)
+        .await?)
+}

@@ -1,0 +1,227 @@
+//! [`ShardNode`]: one shard of a validator running in its own process, sending cross-chain
+//! requests to its peers over the internal network with retries.
+
+use std::{
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use futures::{future::BoxFuture, FutureExt};
+use skein_base::{crypto::CryptoHash, ChainId};
+use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_core::{
+    shard_of, ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, NodeError, Notification,
+    ValidatorNode, Worker,
+};
+use skein_views::KeyValueStore;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::client::GrpcShard;
+
+/// Requests waiting for one peer at most; beyond that they are dropped, and the periodic
+/// re-sending of unacknowledged messages brings them back.
+const QUEUE_CAPACITY: usize = 10_000;
+
+/// The first and the longest pause between attempts to reach a peer.
+const BACKOFF_FIRST: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Sends cross-chain requests to one peer shard, in order, retrying each with exponential
+/// backoff until the peer has taken it.
+pub struct CrossChainQueue {
+    sender: mpsc::Sender<CrossChainRequest>,
+}
+
+impl CrossChainQueue {
+    /// Starts the queue's task.
+    pub fn spawn(peer: GrpcShard) -> Self {
+        let (sender, mut receiver) = mpsc::channel::<CrossChainRequest>(QUEUE_CAPACITY);
+        tokio::spawn(async move {
+            while let Some(request) = receiver.recv().await {
+                let mut pause = BACKOFF_FIRST;
+                loop {
+                    match peer.handle_cross_chain_request(request.clone()).await {
+                        Ok(()) => break,
+                        // A refusal will not change with retries; the periodic re-sending
+                        // covers requests that failed for a reason that passes.
+                        Err(error @ (NodeError::InvalidRequest(_) | NodeError::Chain(_))) => {
+                            tracing::warn!(%error, "a peer refused a cross-chain request");
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::debug!(%error, "cross-chain request not delivered; retrying");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(BACKOFF_MAX);
+                        }
+                    }
+                }
+            }
+        });
+        Self { sender }
+    }
+
+    /// Queues a request (dropping it if the queue is full).
+    pub fn push(&self, request: CrossChainRequest) {
+        if self.sender.try_send(request).is_err() {
+            tracing::warn!("cross-chain queue full; the request will be re-sent later");
+        }
+    }
+}
+
+/// One shard in this process, its peers over the network.
+pub struct ShardNode<S> {
+    /// This node, for handing work to background tasks.
+    this: Weak<ShardNode<S>>,
+    worker: Worker<S>,
+    index: usize,
+    shard_count: usize,
+    peers: Vec<Option<CrossChainQueue>>,
+    notifications: broadcast::Sender<Notification>,
+}
+
+impl<S: KeyValueStore> ShardNode<S> {
+    /// Shard `index` running `worker`, its peers at `peer_addresses` (all shards, itself
+    /// included, in order).
+    pub fn new(worker: Worker<S>, index: usize, peer_addresses: &[String]) -> Result<Arc<Self>, NodeError> {
+        let mut peers = Vec::new();
+        for (position, address) in peer_addresses.iter().enumerate() {
+            if position == index {
+                peers.push(None);
+            } else {
+                peers.push(Some(CrossChainQueue::spawn(GrpcShard::new(address)?)));
+            }
+        }
+        let (notifications, _) = broadcast::channel(4096);
+        Ok(Arc::new_cyclic(|this| Self {
+            this: this.clone(),
+            worker,
+            index,
+            shard_count: peer_addresses.len(),
+            peers,
+            notifications,
+        }))
+    }
+
+    /// The worker.
+    pub fn worker(&self) -> &Worker<S> {
+        &self.worker
+    }
+
+    /// Whether this shard owns the chain.
+    pub fn owns(&self, chain_id: &ChainId) -> bool {
+        shard_of(chain_id, self.shard_count) == self.index
+    }
+
+    /// New receiver of this shard's notifications.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.notifications.subscribe()
+    }
+
+    /// Publishes notifications and sends cross-chain requests on: to peers through their
+    /// queues, to this shard in the background.
+    pub fn deliver(&self, effects: Effects) {
+        for notification in effects.notifications {
+            let _ = self.notifications.send(notification);
+        }
+        for request in effects.cross_chain_requests {
+            let target = shard_of(&request.target_chain(), self.shard_count);
+            match self.peers.get(target) {
+                Some(Some(queue)) => queue.push(request),
+                _ => {
+                    let Some(shard) = self.this.upgrade() else {
+                        return;
+                    };
+                    tokio::spawn(async move {
+                        if let Err(error) = shard.handle_cross_chain_request(request).await {
+                            tracing::warn!(%error, "local cross-chain request failed; it will be re-sent");
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Handles a cross-chain request for one of this shard's chains.
+    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), NodeError> {
+        if !self.owns(&request.target_chain()) {
+            return Err(NodeError::InvalidRequest(format!(
+                "chain {} does not belong to shard {}",
+                request.target_chain(),
+                self.index
+            )));
+        }
+        let effects = self.worker.handle_cross_chain_request(request).await?;
+        self.deliver(effects);
+        Ok(())
+    }
+
+    /// Re-sends what this shard's chains sent and was not acknowledged.
+    pub async fn retry_pending(&self) -> Result<usize, NodeError> {
+        let mut count = 0;
+        for chain_id in self.worker.chains_with_pending_outboxes().await? {
+            if !self.owns(&chain_id) {
+                continue;
+            }
+            let requests = self.worker.pending_cross_chain_requests(chain_id).await?;
+            count += requests.len();
+            self.deliver(Effects {
+                cross_chain_requests: requests,
+                notifications: Vec::new(),
+            });
+        }
+        Ok(count)
+    }
+
+    fn check_owner(&self, chain_id: &ChainId) -> Result<(), NodeError> {
+        if self.owns(chain_id) {
+            Ok(())
+        } else {
+            Err(NodeError::InvalidRequest(format!(
+                "chain {chain_id} does not belong to shard {}",
+                self.index
+            )))
+        }
+    }
+}
+
+impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
+    fn handle_block_proposal(
+        &self,
+        proposal: BlockProposal,
+    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+        async move {
+            self.check_owner(&proposal.content.block.chain_id)?;
+            Ok(self.worker.handle_block_proposal(proposal).await?)
+        }
+        .boxed()
+    }
+
+    fn handle_certificate(
+        &self,
+        certificate: UncheckedCertificate<ConfirmedBlock>,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            self.check_owner(&certificate.value.block.chain_id)?;
+            let (info, effects) = self.worker.handle_certificate(certificate).await?;
+            self.deliver(effects);
+            Ok(info)
+        }
+        .boxed()
+    }
+
+    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async move {
+            self.check_owner(&query.chain_id)?;
+            Ok(self.worker.handle_chain_info_query(query).await?)
+        }
+        .boxed()
+    }
+
+    fn download_certificates(
+        &self,
+        hashes: Vec<CryptoHash>,
+    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+        // Certificates are in the store all shards share.
+        async move { Ok(self.worker.handle_download_certificates(hashes).await?) }.boxed()
+    }
+}
