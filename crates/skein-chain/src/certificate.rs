@@ -132,6 +132,44 @@ impl<V: BcsHashable> Vote<V> {
     }
 }
 
+impl<V> Vote<V> {
+    /// The vote without its value, as validators send it back to the proposer (who has the
+    /// value already).
+    pub fn lite(&self) -> LiteVote {
+        LiteVote {
+            value_hash: self.value.hash(),
+            round: self.round,
+            validator: self.validator,
+            signature: self.signature,
+        }
+    }
+}
+
+/// A vote without its value: the hash it signs, the round, who signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiteVote {
+    /// The hash of the value voted for.
+    pub value_hash: CryptoHash,
+    /// The round of the vote.
+    pub round: Round,
+    /// Who voted.
+    pub validator: ValidatorPublicKey,
+    /// The signature on the hash and the round.
+    pub signature: Signature,
+}
+
+impl LiteVote {
+    /// Checks this one signature.
+    pub fn check(&self) -> Result<(), CertificateError> {
+        let content = VoteContent {
+            value_hash: self.value_hash,
+            round: self.round,
+        };
+        let key = self.validator.to_public_key()?;
+        Ok(self.signature.check(&content, &key)?)
+    }
+}
+
 /// A value with signatures, not yet checked against a committee.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: BcsHashable + DeserializeOwned"))]
@@ -184,6 +222,13 @@ impl<V: CertificateValue> UncheckedCertificate<V> {
         Ok(Certificate(self))
     }
 
+    /// Accepts a certificate that validators holding more than the Byzantine stake (the
+    /// validity threshold) have committed: at least one of them is honest and checked it.
+    /// This spares a proposer the signature checks every honest validator does anyway.
+    pub fn vouched_for_by_validators(self) -> Certificate<V> {
+        Certificate(self)
+    }
+
     /// Accepts a certificate this node checked before storing it. Only for certificates
     /// read back from the node's own store, never for anything from the network.
     pub fn trusted_from_own_storage(self) -> Certificate<V> {
@@ -231,9 +276,10 @@ impl<V> Certificate<V> {
 /// A certificate of a confirmed block: the proof that a block is final.
 pub type ConfirmedBlockCertificate = Certificate<ConfirmedBlock>;
 
-/// Collects votes for one value until they weigh a quorum. A vote with a bad signature is
-/// dropped without spoiling the others, so a Byzantine validator cannot stop a certificate
-/// from forming.
+/// Collects votes for one value until they weigh a quorum. Collecting does no signature
+/// checks: every honest validator checks the certificate anyway, so a proposer forms it
+/// first and checks signatures (with [`VoteAggregator::drop_invalid_votes`]) only if the
+/// validators refuse it.
 pub struct VoteAggregator<'a, V> {
     committee: &'a Committee,
     value: Hashed<V>,
@@ -254,18 +300,14 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
         }
     }
 
-    /// Adds a vote. Returns the certificate once the votes weigh a quorum and verify;
+    /// Adds a vote. Returns the (unchecked) certificate once the votes weigh a quorum;
     /// `Ok(None)` while more are needed. Votes for another value or round, from
     /// non-members, or repeated, are refused.
-    pub fn add_vote(&mut self, vote: Vote<V>) -> Result<Option<Certificate<V>>, CertificateError> {
-        if vote.value.hash() != self.value.hash() || vote.round != self.round {
+    pub fn add_vote(&mut self, vote: LiteVote) -> Result<Option<UncheckedCertificate<V>>, CertificateError> {
+        if vote.value_hash != self.value.hash() || vote.round != self.round {
             return Err(CertificateError::WrongValue);
         }
-        if self
-            .signatures
-            .iter()
-            .any(|(key, _)| *key == vote.validator)
-        {
+        if self.signatures.iter().any(|(key, _)| *key == vote.validator) {
             return Err(CertificateError::DuplicateSigner(vote.validator));
         }
         let votes = self.committee.weight(&vote.validator);
@@ -274,42 +316,41 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
         }
         self.signatures.push((vote.validator, vote.signature));
         self.weight = self.weight.saturating_add(votes);
-        self.try_certify()
+        Ok(self.certificate())
     }
 
-    fn try_certify(&mut self) -> Result<Option<Certificate<V>>, CertificateError> {
-        if self.weight < self.committee.quorum_threshold() {
-            return Ok(None);
-        }
-        let candidate = UncheckedCertificate {
+    /// The certificate, if the votes collected weigh a quorum.
+    pub fn certificate(&self) -> Option<UncheckedCertificate<V>> {
+        (self.weight >= self.committee.quorum_threshold()).then(|| UncheckedCertificate {
             value: self.value.clone(),
             round: self.round,
             signatures: self.signatures.clone(),
-        };
-        let error = match candidate.check(self.committee) {
-            Ok(certificate) => return Ok(Some(certificate)),
-            Err(error) => error,
-        };
-        // The batch failed: keep only the votes that verify alone, and certify with those
-        // if they still weigh a quorum.
+        })
+    }
+
+    /// Checks every collected signature and drops the invalid ones. Returns the validators
+    /// whose votes were dropped.
+    pub fn drop_invalid_votes(&mut self) -> Vec<ValidatorPublicKey> {
         let content = VoteContent {
             value_hash: self.value.hash(),
             round: self.round,
         };
         let committee = self.committee;
+        let mut dropped = Vec::new();
         self.signatures.retain(|(validator, signature)| {
-            committee
+            let valid = committee
                 .public_key(validator)
-                .is_some_and(|key| signature.check(&content, key).is_ok())
+                .is_some_and(|key| signature.check(&content, key).is_ok());
+            if !valid {
+                dropped.push(*validator);
+            }
+            valid
         });
         self.weight = self
             .signatures
             .iter()
-            .map(|(key, _)| committee.weight(key))
+            .map(|(validator, _)| committee.weight(validator))
             .fold(0, u64::saturating_add);
-        if self.weight >= committee.quorum_threshold() {
-            return self.try_certify();
-        }
-        Err(error)
+        dropped
     }
 }

@@ -136,11 +136,6 @@ impl<S: KeyValueStore> ChainStateView<S> {
             })
     }
 
-    /// Forgets the outbox of `recipient`, once it is empty.
-    pub fn remove_outbox(&mut self, recipient: &ChainId) {
-        self.outboxes.remove_entry(recipient);
-    }
-
     /// The recipients with unacknowledged messages.
     pub async fn outbox_recipients(&self) -> Result<Vec<ChainId>, ChainError> {
         Ok(self.outboxes.indices().await?)

@@ -30,7 +30,7 @@ pub use block::{
 };
 pub use certificate::{
     Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate,
-    UncheckedCertificate, Vote, VoteAggregator,
+    LiteVote, UncheckedCertificate, Vote, VoteAggregator,
 };
 pub use chain::{ChainStateView, ChainTip, ExecutionMode};
 pub use check::{check_proposal, Verdict};

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use futures::{future::BoxFuture, FutureExt};
 use parking_lot::Mutex;
 use skein_base::{
-    crypto::{CryptoHash, SecretKey},
+    crypto::{BcsSignable, CryptoHash, SecretKey, Signature},
     TimeDelta,
 };
-use skein_chain::{BlockProposal, ConfirmedBlock, Hashed, UncheckedCertificate, Vote};
+use skein_chain::{
+    BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote, UncheckedCertificate, Vote,
+};
 
 use crate::{
     clock::Clock,
@@ -30,6 +32,8 @@ pub enum Fault {
     RefuseVotes,
     /// It votes, with a valid signature, for a different outcome than the proposed block's.
     VoteForDifferentBlock,
+    /// It votes for the right block with a signature that does not verify.
+    ForgedSignature,
 }
 
 /// A validator wrapped with a fault that can change at any time.
@@ -77,7 +81,7 @@ impl FaultyNode {
                 self.clock.sleep(delay).await;
                 Ok(())
             }
-            Fault::Honest | Fault::RefuseVotes | Fault::VoteForDifferentBlock => Ok(()),
+            Fault::Honest | Fault::RefuseVotes | Fault::VoteForDifferentBlock | Fault::ForgedSignature => Ok(()),
         }
     }
 }
@@ -86,7 +90,7 @@ impl ValidatorNode for FaultyNode {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         async move {
             self.before_request().await?;
             match self.fault() {
@@ -94,10 +98,21 @@ impl ValidatorNode for FaultyNode {
                     "this validator refuses to vote".into(),
                 )),
                 Fault::VoteForDifferentBlock => {
-                    let honest = self.inner().handle_block_proposal(proposal).await?;
-                    let mut value = (*honest.value).clone();
-                    value.outcome.state_hash = CryptoHash::of_bytes(b"a different state");
-                    Ok(Vote::new(Hashed::new(value), honest.round, &self.key))
+                    let honest = self.inner().handle_block_proposal(proposal.clone()).await?;
+                    let value = ConfirmedBlock {
+                        block: proposal.content.block,
+                        outcome: BlockExecutionOutcome {
+                            messages: Vec::new(),
+                            state_hash: CryptoHash::of_bytes(b"a different state"),
+                        },
+                    };
+                    Ok(Vote::new(Hashed::new(value), honest.round, &self.key).lite())
+                }
+                Fault::ForgedSignature => {
+                    let mut vote = self.inner().handle_block_proposal(proposal).await?;
+                    let other = SecretKey::from_test_seed(u64::MAX);
+                    vote.signature = Signature::new(&NotAVote, &other);
+                    Ok(vote)
                 }
                 _ => self.inner().handle_block_proposal(proposal).await,
             }
@@ -147,7 +162,7 @@ impl ValidatorNode for StoppedNode {
     fn handle_block_proposal(
         &self,
         _proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 
@@ -171,4 +186,12 @@ impl ValidatorNode for StoppedNode {
     ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
+}
+
+/// Something that is not a vote, for forging signatures.
+#[derive(serde::Serialize)]
+struct NotAVote;
+
+impl BcsSignable for NotAVote {
+    const TYPE_TAG: &'static str = "NotAVote";
 }

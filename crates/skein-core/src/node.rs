@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use skein_base::crypto::CryptoHash;
-use skein_chain::{BlockProposal, ChainError, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ChainError, ConfirmedBlock, LiteVote, UncheckedCertificate};
 
 use crate::{
     requests::{ChainInfo, ChainInfoQuery},
@@ -52,7 +52,7 @@ pub trait ValidatorNode: Send + Sync {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>>;
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>>;
 
     /// Submits a certificate for the validator to commit.
     fn handle_certificate(

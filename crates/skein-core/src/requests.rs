@@ -8,7 +8,7 @@ use skein_base::{
     crypto::CryptoHash, AccountOwner, Amount, BlockHeight, ChainDescription, ChainId, Committee,
     Epoch, Timestamp,
 };
-use skein_chain::{ChainAndHeight, ConfirmedBlock, MessageBundle, UncheckedCertificate, Vote};
+use skein_chain::{ChainAndHeight, ConfirmedBlock, LiteVote, MessageBundle, UncheckedCertificate};
 use skein_execution::ChainOwnership;
 
 /// A question about a chain. The flags ask for more than the summary; each answer is
@@ -67,7 +67,7 @@ pub struct ChainInfo {
     /// The hash of its execution state.
     pub state_hash: CryptoHash,
     /// This validator's vote at the next height, if any.
-    pub pending_vote: Option<Vote<ConfirmedBlock>>,
+    pub pending_vote: Option<LiteVote>,
     /// The balance asked for.
     pub requested_owner_balance: Option<Amount>,
     /// The bundles asked for, by sender, in inbox order.

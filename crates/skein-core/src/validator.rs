@@ -15,7 +15,7 @@ use skein_base::{
     crypto::{CryptoHash, SecretKey},
     ChainId, ValidatorPublicKey,
 };
-use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
 use skein_views::KeyValueStore;
@@ -242,7 +242,7 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         async move {
             let worker = self.worker(&proposal.content.block.chain_id);
             Ok(worker.handle_block_proposal(proposal).await?)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
 use skein_base::{crypto::CryptoHash, limits, ChainId};
-use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode};
 use tonic::{transport::Channel, Code, Status};
 
@@ -46,7 +46,7 @@ macro_rules! impl_validator_node {
             fn handle_block_proposal(
                 &self,
                 proposal: BlockProposal,
-            ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+            ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
                 let mut client = self.client.clone();
                 async move {
                     client

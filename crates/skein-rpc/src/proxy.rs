@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use skein_base::crypto::CryptoHash;
-use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{shard_of, ChainInfo, ChainInfoQuery, NodeError, Notification, ValidatorNode};
 use tokio::sync::broadcast;
 
@@ -70,7 +70,7 @@ impl ValidatorNode for ProxyNode {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         let shard = self.shard(&proposal.content.block.chain_id).clone();
         async move { shard.handle_block_proposal(proposal).await }.boxed()
     }

@@ -8,7 +8,7 @@ use std::{
 
 use futures::{future::BoxFuture, FutureExt};
 use skein_base::{crypto::CryptoHash, ChainId};
-use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{
     shard_of, ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, NodeError, Notification,
     ValidatorNode, Worker,
@@ -188,7 +188,7 @@ impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         async move {
             self.check_owner(&proposal.content.block.chain_id)?;
             Ok(self.worker.handle_block_proposal(proposal).await?)

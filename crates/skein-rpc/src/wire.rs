@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use skein_base::{crypto::CryptoHash, ChainId};
-use skein_chain::{ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{ChainInfo, NodeError};
 
 pub use skein_chain::BlockProposal;
@@ -15,7 +15,7 @@ pub use skein_core::{ChainInfoQuery, CrossChainRequest, Notification};
 pub type CertificateRequest = UncheckedCertificate<ConfirmedBlock>;
 
 /// The answer to a proposal.
-pub type ProposalResponse = Result<Vote<ConfirmedBlock>, NodeError>;
+pub type ProposalResponse = Result<LiteVote, NodeError>;
 
 /// The answer to a certificate or a query.
 pub type ChainInfoResponse = Result<ChainInfo, NodeError>;

@@ -141,38 +141,33 @@ fn test_certificate_refuses_duplicates_non_members_and_bad_signatures() {
 }
 
 #[test]
-fn test_vote_aggregator_drops_bad_votes_and_certifies() {
+fn test_vote_aggregator_forms_then_drops_bad_votes() {
     let keys = secrets(4, 0);
     let committee = committee(&keys, &[1, 1, 1, 1]);
     let value = value(3);
+    let vote = |key: &SecretKey| Vote::new(value.clone(), Round::Fast, key).lite();
     let mut aggregator = VoteAggregator::new(value.clone(), Round::Fast, &committee);
-    assert_eq!(
-        aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[0])),
-        Ok(None)
-    );
+    assert_eq!(aggregator.add_vote(vote(&keys[0])), Ok(None));
     // A Byzantine validator signs something else but claims it is for this value.
-    let mut forged = Vote::new(value.clone(), Round::Fast, &keys[1]);
+    let mut forged = vote(&keys[1]);
     forged.signature = Vote::new(self::value(9), Round::Fast, &keys[1]).signature;
     assert_eq!(aggregator.add_vote(forged), Ok(None));
-    assert!(matches!(
-        aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[2])),
-        Err(CertificateError::InvalidSignature(_))
-    ));
+    // Collecting checks no signature: a quorum of weight forms a candidate...
+    let candidate = aggregator.add_vote(vote(&keys[2])).unwrap().expect("a quorum of weight");
+    // ...which the committee check refuses.
+    assert!(matches!(candidate.check(&committee), Err(CertificateError::InvalidSignature(_))));
     assert_eq!(
-        aggregator.add_vote(Vote::new(value.clone(), Round::Fast, &keys[2])),
-        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(
-            &keys[2].public()
-        )))
+        aggregator.add_vote(vote(&keys[2])),
+        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(&keys[2].public())))
     );
     assert_eq!(
-        aggregator.add_vote(Vote::new(self::value(4), Round::Fast, &keys[3])),
+        aggregator.add_vote(Vote::new(self::value(4), Round::Fast, &keys[3]).lite()),
         Err(CertificateError::WrongValue)
     );
-    let certificate = aggregator
-        .add_vote(Vote::new(value.clone(), Round::Fast, &keys[3]))
-        .unwrap()
-        .expect("three honest votes");
-    assert_eq!(certificate.signatures().len(), 3);
+    assert_eq!(aggregator.drop_invalid_votes(), vec![ValidatorPublicKey::from(&keys[1].public())]);
+    assert!(aggregator.certificate().is_none(), "two good votes are no quorum");
+    let certificate = aggregator.add_vote(vote(&keys[3])).unwrap().expect("three good votes");
+    assert_eq!(certificate.check(&committee).unwrap().signatures().len(), 3);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use skein_chain::{
     MessageAction, ProposalContent, ProposedBlock,
 };
 use skein_execution::{ChainOwnership, Operation, SystemOperation};
-use skein_views::{KeyValueStore, RegisterView, View};
+use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{Client, ClientError};
 use crate::{
@@ -59,6 +59,15 @@ impl<S: KeyValueStore> ChainClient<S> {
             .local
             .handle_chain_info_query(ChainInfoQuery::new(self.chain_id))
             .await?)
+    }
+
+    /// The chain as the local node knows it, with the bundles waiting in its inboxes.
+    pub async fn chain_info_with_pending(&self) -> Result<ChainInfo, ClientError> {
+        let query = ChainInfoQuery {
+            request_pending_bundles: true,
+            ..ChainInfoQuery::new(self.chain_id)
+        };
+        Ok(self.client.local.handle_chain_info_query(query).await?)
     }
 
     /// The chain's own balance, as the local node knows it.
@@ -320,10 +329,18 @@ impl<S: KeyValueStore> ChainClient<S> {
             },
             &self.key,
         );
-        let mut record = self.load_signed_record().await?;
-        record.set(Some(proposal.clone()));
-        record
-            .save()
+        // Written straight to the store, in the encoding of the record's register, without
+        // reading the previous record first.
+        let mut batch = Batch::new();
+        batch.put(
+            self.signed_record_context().base_key().to_vec(),
+            skein_base::encoding::encode(&Some(&proposal)),
+        );
+        self.client
+            .local
+            .storage()
+            .store()
+            .write_batch(batch)
             .await
             .map_err(|error| WorkerError::Storage(error.to_string()))?;
         self.certify(proposal, value).await
@@ -344,14 +361,18 @@ impl<S: KeyValueStore> ChainClient<S> {
         Ok(certificate)
     }
 
+    /// Where the durable record of the last block this client signed on the chain lives.
+    fn signed_record_context(&self) -> ViewContext<S> {
+        let mut name = b"signed-proposal/".to_vec();
+        name.extend_from_slice(self.chain_id.0.as_bytes());
+        self.client.local.storage().record_context(&name)
+    }
+
     /// The durable record of the last block this client signed on the chain.
     async fn load_signed_record(
         &self,
     ) -> Result<RegisterView<S, Option<BlockProposal>>, ClientError> {
-        let mut name = b"signed-proposal/".to_vec();
-        name.extend_from_slice(self.chain_id.0.as_bytes());
-        let context = self.client.local.storage().record_context(&name);
-        RegisterView::load(context)
+        RegisterView::load(self.signed_record_context())
             .await
             .map_err(|error| ClientError::Local(WorkerError::Storage(error.to_string())))
     }

@@ -9,8 +9,8 @@ use futures::{
     FutureExt, StreamExt,
 };
 use skein_chain::{
-    BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed,
-    UncheckedCertificate, Vote, VoteAggregator,
+    BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed, LiteVote,
+    UncheckedCertificate, VoteAggregator,
 };
 use skein_views::KeyValueStore;
 
@@ -65,35 +65,12 @@ impl<S: KeyValueStore> Client<S> {
         drop(commit_sender);
 
         let mut aggregator = VoteAggregator::new(value, proposal.content.round, &self.committee);
-        let mut errors = Vec::new();
-        let mut failed_weight = 0;
-        let certificate = loop {
-            let Some((validator, result)) = votes.next().await else {
-                return Err(ClientError::NoQuorum {
-                    action: "voted for the block",
-                    errors,
-                });
-            };
-            let error = match result {
-                Ok(vote) => match aggregator.add_vote(vote) {
-                    Ok(Some(certificate)) => break certificate,
-                    Ok(None) => continue,
-                    Err(error) => NodeError::InvalidRequest(format!("unusable vote: {error}")),
-                },
-                Err(error) => error,
-            };
-            tracing::debug!(?validator, %error, "no vote");
-            failed_weight += self.weight(&validator);
-            errors.push((validator, error));
-            if failed_weight > self.tolerated_failures() {
-                return Err(ClientError::NoQuorum {
-                    action: "voted for the block",
-                    errors,
-                });
-            }
-        };
+        let mut tally = Tally::default();
+        let candidate = self
+            .collect_votes(&mut votes, &mut aggregator, &mut tally, false)
+            .await?;
         // The validators' tasks are waiting for this; if they are all gone, nobody needs it.
-        let _ = certificate_sender.send(certificate.as_unchecked().clone());
+        let _ = certificate_sender.send(candidate.clone());
 
         let mut committed_weight = 0;
         while committed_weight < self.committee.quorum_threshold() {
@@ -102,12 +79,72 @@ impl<S: KeyValueStore> Client<S> {
                 Some((validator, Err(error))) => {
                     tracing::debug!(?validator, %error, "certificate not committed");
                 }
-                // Every validator answered: the certificate is final anyway, and lagging
-                // validators will be brought up to date by whoever needs them next.
+                // Every validator answered: lagging ones will be brought up to date by
+                // whoever needs them next.
                 None => break,
             }
         }
+        if committed_weight >= self.committee.validity_threshold() {
+            // An honest validator checked it.
+            return Ok(candidate.vouched_for_by_validators());
+        }
+        // Too few validators committed it to vouch for it: check it here.
+        if let Ok(certificate) = candidate.clone().check(&self.committee) {
+            return Ok(certificate);
+        }
+        // Some votes were forged. Drop them, gather honest ones, and hand the corrected
+        // certificate to every validator.
+        for validator in aggregator.drop_invalid_votes() {
+            tally.fail(self, validator, NodeError::InvalidRequest("invalid vote signature".into()));
+        }
+        let candidate = match aggregator.certificate() {
+            Some(candidate) => candidate,
+            None => {
+                self.collect_votes(&mut votes, &mut aggregator, &mut tally, true)
+                    .await?
+            }
+        };
+        // Every vote added since was checked, and the forged ones are gone.
+        let certificate = candidate
+            .check(&self.committee)
+            .map_err(|_| tally.no_quorum())?;
+        futures::future::join_all(self.validators.iter().map(|validator| {
+            self.upload_certificate_to(validator, certificate.as_unchecked().clone())
+        }))
+        .await;
         Ok(certificate)
+    }
+
+    /// Reads votes until they weigh a quorum, returning the (unchecked) certificate. With
+    /// `check_each`, every vote's signature is checked as it arrives (after forged votes
+    /// were seen). Fails once the failures make a quorum impossible.
+    async fn collect_votes(
+        &self,
+        votes: &mut mpsc::UnboundedReceiver<(skein_base::ValidatorPublicKey, Result<LiteVote, NodeError>)>,
+        aggregator: &mut VoteAggregator<'_, ConfirmedBlock>,
+        tally: &mut Tally,
+        check_each: bool,
+    ) -> Result<UncheckedCertificate<ConfirmedBlock>, ClientError> {
+        loop {
+            let Some((validator, result)) = votes.next().await else {
+                return Err(tally.no_quorum());
+            };
+            let error = match result {
+                Ok(vote) => match if check_each { vote.check().map(|()| vote) } else { Ok(vote) } {
+                    Ok(vote) => match aggregator.add_vote(vote) {
+                        Ok(Some(candidate)) => return Ok(candidate),
+                        Ok(None) => continue,
+                        Err(error) => NodeError::InvalidRequest(format!("unusable vote: {error}")),
+                    },
+                    Err(error) => NodeError::InvalidRequest(format!("invalid vote: {error}")),
+                },
+                Err(error) => error,
+            };
+            tally.fail(self, validator, error);
+            if tally.failed_weight > self.tolerated_failures() {
+                return Err(tally.no_quorum());
+            }
+        }
     }
 
     /// Asks one validator for a vote, bringing it up to date when it says it lacks blocks
@@ -116,7 +153,7 @@ impl<S: KeyValueStore> Client<S> {
         &self,
         validator: &ValidatorEntry,
         proposal: &BlockProposal,
-    ) -> Result<Vote<ConfirmedBlock>, NodeError> {
+    ) -> Result<LiteVote, NodeError> {
         let height = proposal.content.block.height;
         let mut attempts = 0;
         loop {
@@ -190,6 +227,28 @@ impl<S: KeyValueStore> Client<S> {
         match future::select(Box::pin(request), sleep).await {
             Either::Left((result, _)) => result,
             Either::Right(((), _)) => Err(NodeError::Timeout),
+        }
+    }
+}
+
+/// The validators that failed to vote, and their weight.
+#[derive(Default)]
+struct Tally {
+    errors: Vec<(skein_base::ValidatorPublicKey, NodeError)>,
+    failed_weight: u64,
+}
+
+impl Tally {
+    fn fail<S: KeyValueStore>(&mut self, client: &Client<S>, validator: skein_base::ValidatorPublicKey, error: NodeError) {
+        tracing::debug!(?validator, %error, "no vote");
+        self.failed_weight += client.weight(&validator);
+        self.errors.push((validator, error));
+    }
+
+    fn no_quorum(&mut self) -> ClientError {
+        ClientError::NoQuorum {
+            action: "voted for the block",
+            errors: std::mem::take(&mut self.errors),
         }
     }
 }

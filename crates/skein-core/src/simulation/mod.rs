@@ -64,7 +64,8 @@ pub struct SimulationConfig {
     pub faults: NetworkFaults,
     /// At most this many validators down at once (0: no crashes).
     pub max_crashed: usize,
-    /// Whether validator 0 votes for blocks nobody proposed.
+    /// Whether validator 0 is Byzantine: it votes for blocks nobody proposed (even seeds) or
+    /// sends votes with forged signatures (odd seeds).
     pub byzantine: bool,
 }
 
@@ -243,7 +244,12 @@ async fn orchestrate(
                 Arc::new(clock.clone()),
             );
             if config.byzantine && index == 0 {
-                faulty.set_fault(Fault::VoteForDifferentBlock);
+                // Half the Byzantine runs sign other blocks, half forge signatures.
+                faulty.set_fault(if config.seed % 2 == 0 {
+                    Fault::VoteForDifferentBlock
+                } else {
+                    Fault::ForgedSignature
+                });
             }
             ValidatorEntry {
                 public_key: ValidatorPublicKey::from(&key.public()),

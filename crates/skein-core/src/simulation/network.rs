@@ -16,7 +16,7 @@ use skein_base::{
     crypto::{CryptoHash, SecretKey},
     TimeDelta,
 };
-use skein_chain::{BlockProposal, ConfirmedBlock, UncheckedCertificate, Vote};
+use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use super::executor::{Executor, SimClock};
@@ -313,7 +313,7 @@ impl ValidatorNode for SimNode {
     fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<Vote<ConfirmedBlock>, NodeError>> {
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         self.network
             .call(self.index, move |validator| {
                 let proposal = proposal.clone();

@@ -110,23 +110,19 @@ impl<S: KeyValueStore> Worker<S> {
         if outbox.is_empty() {
             return Ok(());
         }
-        let result = outbox.mark_received(latest_height).await;
-        if let Err(error) = result {
+        // An emptied outbox stays (two keys): removing it would cost a prefix deletion on
+        // every acknowledgement. The chain's pending-outbox mark is cleared lazily, by
+        // `pending_cross_chain_requests` when it finds nothing to send.
+        if let Err(error) = outbox.mark_received(latest_height).await {
             chain.rollback();
             return Err(error.into());
         }
-        let mut batch = Batch::new();
-        if chain.outbox(&recipient).await?.is_empty() {
-            chain.remove_outbox(&recipient);
-            if chain.outbox_recipients().await?.is_empty() {
-                Storage::<S>::mark_pending_outboxes(&mut batch, &sender, false);
-            }
-        }
-        self.save(&mut chain, batch).await
+        self.save(&mut chain, Batch::new()).await
     }
 
     /// The requests that re-send every unacknowledged bundle of a chain: after a restart, or
-    /// when acknowledgements are late.
+    /// when acknowledgements are late. A chain found with nothing left to send loses its
+    /// pending-outbox mark.
     pub async fn pending_cross_chain_requests(
         &self,
         chain_id: ChainId,
@@ -140,6 +136,15 @@ impl<S: KeyValueStore> Worker<S> {
             {
                 requests.push(request);
             }
+        }
+        if requests.is_empty() {
+            let mut batch = Batch::new();
+            Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, false);
+            self.storage
+                .store()
+                .write_batch(batch)
+                .await
+                .map_err(|error| WorkerError::Storage(error.to_string()))?;
         }
         Ok(requests)
     }

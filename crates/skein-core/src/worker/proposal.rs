@@ -1,8 +1,8 @@
 //! Handling a block proposal: check, execute on a copy, vote, remember the vote.
 
 use skein_chain::{
-    check_proposal, BlockProposal, ChainManager, ConfirmedBlock, ExecutionMode, Hashed, Verdict,
-    Vote,
+    check_proposal, BlockProposal, ChainManager, ConfirmedBlock, ExecutionMode, Hashed, LiteVote,
+    Verdict, Vote,
 };
 use skein_views::{Batch, KeyValueStore, View};
 
@@ -15,13 +15,13 @@ impl<S: KeyValueStore> Worker<S> {
     pub async fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
-    ) -> Result<Vote<ConfirmedBlock>, WorkerError> {
+    ) -> Result<LiteVote, WorkerError> {
         let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
         let block = &proposal.content.block;
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
         match check_proposal(&chain, &proposal, now)? {
-            Verdict::RepeatVote(vote) => return Ok(*vote),
+            Verdict::RepeatVote(vote) => return Ok(vote.lite()),
             Verdict::Execute => {}
         }
         let outcome = chain.execute_block(block, ExecutionMode::Proposal).await;
@@ -32,11 +32,12 @@ impl<S: KeyValueStore> Worker<S> {
             outcome,
         });
         let vote = Vote::new(value, proposal.content.round, &key);
+        let answer = vote.lite();
         chain.set_manager(ChainManager {
-            pending_vote: Some(vote.clone()),
+            pending_vote: Some(vote),
         });
         self.save(&mut chain, Batch::new()).await?;
-        Ok(vote)
+        Ok(answer)
     }
 
     /// Executes a block on a copy of the chain's state and returns what the certified value

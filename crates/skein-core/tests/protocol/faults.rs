@@ -12,6 +12,7 @@ async fn test_one_faulty_validator_does_not_stop_anything() {
         Fault::Offline,
         Fault::RefuseVotes,
         Fault::VoteForDifferentBlock,
+        Fault::ForgedSignature,
         Fault::Slow(TimeDelta::from_millis(300)),
     ];
     for fault in faults {

@@ -1,6 +1,7 @@
 use skein_base::{crypto::SecretKey, Account, BlockHeight, Epoch, Round, Timestamp};
 use skein_chain::{
-    BlockProposal, ChainError, ConfirmedBlock, ProposalContent, ProposedBlock, Vote, VoteAggregator,
+    BlockProposal, ChainError, ConfirmedBlock, Hashed, LiteVote, ProposalContent, ProposedBlock,
+    Vote,
 };
 use skein_core::{NodeError, ValidatorNode};
 use skein_execution::{Operation, SystemOperation};
@@ -50,7 +51,7 @@ async fn test_two_blocks_at_one_height_never_both_certified() {
         transfer_block(&network, 2),
         &network.owner_keys[0],
     );
-    let mut first_votes: Vec<Vote<ConfirmedBlock>> = Vec::new();
+    let mut first_votes: Vec<LiteVote> = Vec::new();
     let mut second_votes = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
         let (mine, theirs) = if index < 2 {
@@ -80,15 +81,14 @@ async fn test_two_blocks_at_one_height_never_both_certified() {
         }
     }
     let committee = &network.genesis.committee;
+    assert_ne!(first_votes[0].value_hash, second_votes[0].value_hash);
     for votes in [first_votes, second_votes] {
-        let mut aggregator = VoteAggregator::new(votes[0].value.clone(), Round::Fast, committee);
-        for vote in votes {
-            assert_eq!(
-                aggregator.add_vote(vote),
-                Ok(None),
-                "two votes are no quorum"
-            );
-        }
+        assert_eq!(votes[0].value_hash, votes[1].value_hash);
+        let weight: u64 = votes
+            .iter()
+            .map(|vote| committee.weight(&vote.validator))
+            .sum();
+        assert!(weight < committee.quorum_threshold(), "two votes are no quorum");
     }
     // Votes survive a restart: validators still refuse the other block.
     network.restart_validator(0).await;
@@ -193,19 +193,27 @@ async fn test_forged_certificates_refused() {
         &network.owner_keys[0],
     );
     let vote = network.nodes[0]
-        .handle_block_proposal(proposal)
+        .handle_block_proposal(proposal.clone())
         .await
         .unwrap();
+    // Any value will do: certificates are checked before their block is executed.
+    let value = Hashed::new(ConfirmedBlock {
+        block: proposal.content.block,
+        outcome: skein_chain::BlockExecutionOutcome {
+            messages: Vec::new(),
+            state_hash: skein_base::crypto::CryptoHash::of_bytes(b"any"),
+        },
+    });
     let outsiders: Vec<SecretKey> = (0..3)
         .map(|seed| SecretKey::from_test_seed(9_000 + seed))
         .collect();
     let forged = skein_chain::UncheckedCertificate {
-        value: vote.value.clone(),
+        value: value.clone(),
         round: Round::Fast,
         signatures: outsiders
             .iter()
             .map(|key| {
-                let vote = Vote::new(vote.value.clone(), Round::Fast, key);
+                let vote = Vote::new(value.clone(), Round::Fast, key);
                 (vote.validator, vote.signature)
             })
             .collect(),
@@ -219,7 +227,7 @@ async fn test_forged_certificates_refused() {
         "{error:?}"
     );
     let lonely = skein_chain::UncheckedCertificate {
-        value: vote.value.clone(),
+        value,
         round: Round::Fast,
         signatures: vec![(vote.validator, vote.signature)],
     };

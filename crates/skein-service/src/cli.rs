@@ -1,0 +1,231 @@
+//! The `skein` command line: its arguments and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use skein_base::{crypto::PublicKey, Account, Amount, BlockHeight, ChainId};
+
+use crate::wallet::WALLET_ENV;
+
+/// Skein: microchains owned by their users, served by elastic validators.
+#[derive(Parser)]
+#[command(name = "skein", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The wallet file (also from the SKEIN_WALLET environment variable).
+    #[arg(long, global = true, env = WALLET_ENV)]
+    pub wallet: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start a whole local network on 127.0.0.1 and write a funded wallet; runs until Ctrl-C.
+    ///
+    /// Example: skein net up --validators 4 --shards 2 --path /tmp/my-net
+    #[command(subcommand)]
+    Net(NetCommand),
+
+    /// Manage the wallet.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+
+    /// Generate a key pair, add it to the wallet and print the public key (or write a
+    /// validator key file with --output).
+    ///
+    /// Example: skein keygen
+    Keygen {
+        /// Write a validator key file here instead of adding a key to the wallet.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+
+    /// Show the balance of an account (`owner@chain`) or of a chain (the default chain if
+    /// none is given).
+    ///
+    /// Example: skein balance 0b9d…e1
+    Balance {
+        /// The account or chain.
+        account: Option<Account>,
+    },
+
+    /// Transfer tokens between accounts. From a chain of the wallet, or from your account
+    /// on any chain (then the tokens are claimed from there).
+    ///
+    /// Example: skein transfer 1.5 --from 0b9d…e1 --to 77ac…02
+    Transfer {
+        /// How many tokens, with up to 18 decimals ("1.5").
+        amount: Amount,
+        /// The account to debit (`owner@chain` or a chain); the default chain if omitted.
+        #[arg(long)]
+        from: Option<Account>,
+        /// The account to credit (`owner@chain` or a chain).
+        #[arg(long)]
+        to: Account,
+    },
+
+    /// Open a new chain, funded from a chain of the wallet, for a key of this wallet (a new
+    /// one if --owner is omitted) or of someone else.
+    ///
+    /// Example: skein open-chain --owner 5f2c…9a --initial-balance 10
+    OpenChain {
+        /// The chain paying for it; the default chain if omitted.
+        #[arg(long)]
+        from: Option<ChainId>,
+        /// The public key of the new chain's owner; a fresh key of this wallet if omitted.
+        #[arg(long)]
+        owner: Option<PublicKey>,
+        /// Tokens moved to the new chain.
+        #[arg(long, default_value = "0")]
+        initial_balance: Amount,
+    },
+
+    /// Close a chain of the wallet for good: it will only reject incoming messages, so
+    /// transfers to it bounce back.
+    ///
+    /// Example: skein close-chain 77ac…02
+    CloseChain {
+        /// The chain.
+        chain: ChainId,
+    },
+
+    /// Hand a chain of the wallet to another key.
+    ///
+    /// Example: skein change-ownership 77ac…02 --owner 5f2c…9a
+    ChangeOwnership {
+        /// The chain.
+        chain: ChainId,
+        /// The new owner's public key.
+        #[arg(long)]
+        owner: PublicKey,
+    },
+
+    /// Bring the wallet's view of a chain up to date with the validators; a chain owned by
+    /// one of the wallet's keys is added to the wallet.
+    ///
+    /// Example: skein sync 77ac…02
+    Sync {
+        /// The chain; the default chain if omitted.
+        chain: Option<ChainId>,
+    },
+
+    /// Receive what other chains sent: pick every pending message into blocks.
+    ///
+    /// Example: skein process-inbox 77ac…02
+    ProcessInbox {
+        /// The chain; the default chain if omitted.
+        chain: Option<ChainId>,
+    },
+
+    /// Check every validator of the committee: reachable, how fast, how far it is.
+    ///
+    /// Example: skein query-validators
+    QueryValidators,
+
+    /// Show a block of a chain.
+    ///
+    /// Example: skein show-block 77ac…02 3
+    ShowBlock {
+        /// The chain.
+        chain: ChainId,
+        /// The height.
+        height: u64,
+    },
+
+    /// Print notifications (new blocks, incoming messages) as they arrive, until Ctrl-C.
+    ///
+    /// Example: skein watch 77ac…02
+    Watch {
+        /// The chain; every chain of the wallet if omitted.
+        chain: Option<ChainId>,
+    },
+
+    /// Load a running network with transfers between many chains, and report throughput
+    /// and latency.
+    ///
+    /// Example: skein benchmark --chains 16 --transfers 20000
+    Benchmark(BenchmarkOptions),
+}
+
+/// `skein net …`
+#[derive(Subcommand)]
+pub enum NetCommand {
+    /// Start validators on 127.0.0.1, write a funded wallet, print how to use it, and run
+    /// until Ctrl-C; then stop every process started.
+    ///
+    /// Example: skein net up --validators 4 --shards 2 --initial-chains 10
+    Up(NetUpOptions),
+}
+
+/// Options of `skein net up`.
+#[derive(Args, Clone)]
+pub struct NetUpOptions {
+    /// How many validators.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Shards per validator.
+    #[arg(long, default_value_t = 2)]
+    pub shards: usize,
+    /// `memory`, `embedded` (under --path) or a `postgres://` URL; with PostgreSQL every
+    /// shard is its own process.
+    #[arg(long, default_value = "embedded")]
+    pub storage: String,
+    /// Genesis chains, all owned by the new wallet.
+    #[arg(long, default_value_t = 10)]
+    pub initial_chains: usize,
+    /// Tokens on each genesis chain.
+    #[arg(long, default_value = "1000000")]
+    pub initial_balance: Amount,
+    /// Where to put configurations, data, logs and the wallet; a new temporary directory
+    /// if omitted.
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+}
+
+/// `skein wallet …`
+#[derive(Subcommand)]
+pub enum WalletCommand {
+    /// Create an empty wallet for the network of a genesis file.
+    ///
+    /// Example: skein --wallet me.json wallet init --genesis genesis.json
+    Init {
+        /// The network's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Show the wallet's chains and keys.
+    ///
+    /// Example: skein wallet show
+    Show,
+}
+
+/// Options of `skein benchmark`.
+#[derive(Args, Clone)]
+pub struct BenchmarkOptions {
+    /// Chains to open and fund for the benchmark.
+    #[arg(long, default_value_t = 16)]
+    pub chains: usize,
+    /// Transfers in all.
+    #[arg(long, default_value_t = 10_000)]
+    pub transfers: usize,
+    /// Transfers in each block.
+    #[arg(long, default_value_t = 1)]
+    pub transfers_per_block: usize,
+    /// Blocks proposed concurrently (by different chains).
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Transfers per second to aim for; as fast as possible if omitted.
+    #[arg(long)]
+    pub target_tps: Option<u64>,
+    /// The chain that funds the benchmark chains; the default chain if omitted.
+    #[arg(long)]
+    pub from: Option<ChainId>,
+}
+
+/// The height argument as a [`BlockHeight`].
+pub fn height(value: u64) -> BlockHeight {
+    BlockHeight(value)
+}

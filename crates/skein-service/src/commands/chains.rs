@@ -1,0 +1,214 @@
+//! Commands that make blocks, or bring chains up to date.
+
+use anyhow::{anyhow, bail};
+use skein_base::{crypto::{PublicKey, SecretKey}, Account, AccountOwner, Amount, ChainId};
+use skein_core::{ChainInfo, ChainInfoQuery};
+use skein_execution::ChainOwnership;
+
+use crate::context::Context;
+
+/// `skein balance [ACCOUNT]`
+pub async fn balance(context: &mut Context, account: Option<Account>) -> anyhow::Result<()> {
+    let account = match account {
+        Some(account) => account,
+        None => Account::chain(context.chain_or_default(None)?),
+    };
+    let (amount, height) = if context.wallet.key_for_chain(&account.chain_id).is_some() {
+        let chain = context.chain_client(account.chain_id)?;
+        let info = chain.synchronize().await?;
+        let amount = match account.owner {
+            Some(owner) => chain.owner_balance(owner).await?,
+            None => info.chain_balance,
+        };
+        (amount, info.next_block_height)
+    } else {
+        let info = query_highest(context, account).await?;
+        let amount = match account.owner {
+            Some(_) => info.requested_owner_balance.unwrap_or_default(),
+            None => info.chain_balance,
+        };
+        (amount, info.next_block_height)
+    };
+    println!("{amount}");
+    tracing::info!(%account, %height, "balance");
+    Ok(())
+}
+
+/// The most advanced answer about a chain that isn't in the wallet, among the validators.
+async fn query_highest(context: &Context, account: Account) -> anyhow::Result<ChainInfo> {
+    let query = ChainInfoQuery {
+        request_owner_balance: account.owner,
+        ..ChainInfoQuery::new(account.chain_id)
+    };
+    let answers = futures::future::join_all(
+        context
+            .client
+            .validators()
+            .iter()
+            .map(|validator| validator.node.handle_chain_info_query(query.clone())),
+    )
+    .await;
+    let mut errors = Vec::new();
+    let mut best: Option<ChainInfo> = None;
+    for answer in answers {
+        match answer {
+            Ok(info) if info.is_active() => {
+                if best.as_ref().is_none_or(|best| info.next_block_height > best.next_block_height) {
+                    best = Some(info);
+                }
+            }
+            Ok(_) => {}
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    match best {
+        Some(info) => Ok(info),
+        None if errors.len() == context.client.validators().len() => {
+            bail!("no validator could be reached: {}", errors.join("; "))
+        }
+        None => bail!("chain {} is unknown to the validators", account.chain_id),
+    }
+}
+
+/// `skein transfer AMOUNT --from ACCOUNT --to ACCOUNT`
+pub async fn transfer(context: &mut Context, amount: Amount, from: Option<Account>, to: Account) -> anyhow::Result<()> {
+    let from = match from {
+        Some(from) => from,
+        None => Account::chain(context.chain_or_default(None)?),
+    };
+    if context.wallet.key_for_chain(&from.chain_id).is_some() {
+        let chain = context.chain_client(from.chain_id)?;
+        if let Some(owner) = from.owner {
+            if owner != chain.owner() {
+                bail!("only {owner} can spend from the account {from}; this wallet signs for chain {} as {}", from.chain_id, chain.owner());
+            }
+        }
+        let certificate = chain.transfer(from.owner, amount, to).await?;
+        println!(
+            "transferred {amount} from {from} to {to} in block {} of chain {}",
+            certificate.value().block.height,
+            from.chain_id
+        );
+        return Ok(());
+    }
+    // From the user's account on a chain the wallet does not own: claim it from there.
+    let Some(owner) = from.owner else {
+        bail!("chain {} is not in the wallet; to spend from your account on it, write OWNER@{}", from.chain_id, from.chain_id);
+    };
+    let key = context
+        .wallet
+        .key_for_owner(&owner)
+        .ok_or_else(|| anyhow!("the wallet holds no key for the owner {owner}"))?;
+    let public_key = key.public();
+    let signer_chain = context
+        .wallet
+        .chains()
+        .iter()
+        .find(|chain| chain.public_key == public_key)
+        .map(|chain| chain.chain_id)
+        .ok_or_else(|| anyhow!("to claim from {from}, the wallet needs a chain owned by {owner}"))?;
+    let chain = context.chain_client(signer_chain)?;
+    let certificate = chain.claim(from.chain_id, amount, to).await?;
+    println!(
+        "claimed {amount} from {from} to {to} in block {} of chain {signer_chain}; it arrives once {} processes its inbox",
+        certificate.value().block.height,
+        from.chain_id
+    );
+    Ok(())
+}
+
+/// `skein open-chain`
+pub async fn open_chain(
+    context: &mut Context,
+    from: Option<ChainId>,
+    owner: Option<PublicKey>,
+    initial_balance: Amount,
+) -> anyhow::Result<()> {
+    let from = context.chain_or_default(from)?;
+    let chain = context.chain_client(from)?;
+    let (public_key, fresh) = match owner {
+        Some(owner) => (owner, false),
+        None => (context.wallet.add_key(SecretKey::generate()), true),
+    };
+    if fresh {
+        context.wallet.save()?;
+    }
+    let ownership = ChainOwnership::single(AccountOwner::from(public_key));
+    let (chain_id, certificate) = chain.open_chain(ownership, initial_balance).await?;
+    if context.wallet.key_for_public(&public_key).is_some() {
+        context.wallet.add_chain(chain_id, public_key);
+        context.wallet.save()?;
+    }
+    println!("{chain_id}");
+    tracing::info!(height = %certificate.value().block.height, %from, "opened chain");
+    Ok(())
+}
+
+/// `skein close-chain CHAIN`
+pub async fn close_chain(context: &mut Context, chain_id: ChainId) -> anyhow::Result<()> {
+    let chain = context.chain_client(chain_id)?;
+    let certificate = chain.close_chain().await?;
+    println!("closed chain {chain_id} in block {}", certificate.value().block.height);
+    Ok(())
+}
+
+/// `skein change-ownership CHAIN --owner KEY`
+pub async fn change_ownership(context: &mut Context, chain_id: ChainId, owner: PublicKey) -> anyhow::Result<()> {
+    let chain = context.chain_client(chain_id)?;
+    chain
+        .change_ownership(ChainOwnership::single(AccountOwner::from(owner)))
+        .await?;
+    if context.wallet.key_for_public(&owner).is_some() {
+        context.wallet.add_chain(chain_id, owner);
+        context.wallet.save()?;
+    }
+    println!("chain {chain_id} now belongs to {owner}");
+    Ok(())
+}
+
+/// `skein sync [CHAIN]`
+pub async fn sync(context: &mut Context, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let chain_id = context.chain_or_default(chain)?;
+    if context.wallet.key_for_chain(&chain_id).is_none() {
+        // Find which of the wallet's keys owns it, then track it.
+        let info = query_highest(context, Account::chain(chain_id)).await?;
+        let key = context
+            .wallet
+            .keys()
+            .iter()
+            .find(|key| info.ownership.is_owner(&AccountOwner::from(&key.public_key)))
+            .map(|key| key.public_key)
+            .ok_or_else(|| anyhow!("no key of this wallet owns chain {chain_id}"))?;
+        context.wallet.add_chain(chain_id, key);
+        context.wallet.save()?;
+    }
+    let chain = context.chain_client(chain_id)?;
+    let info = chain.synchronize().await?;
+    let pending = chain
+        .chain_info_with_pending()
+        .await?
+        .requested_pending_bundles
+        .len();
+    println!(
+        "chain {chain_id}: height {}, balance {}, {pending} incoming bundles waiting",
+        info.next_block_height, info.chain_balance
+    );
+    Ok(())
+}
+
+/// `skein process-inbox [CHAIN]`
+pub async fn process_inbox(context: &mut Context, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let chain_id = context.chain_or_default(chain)?;
+    let chain = context.chain_client(chain_id)?;
+    let certificates = chain.process_inbox().await?;
+    let bundles: usize = certificates
+        .iter()
+        .map(|certificate| certificate.value().block.incoming_bundles.len())
+        .sum();
+    println!(
+        "processed {bundles} incoming bundles in {} blocks; balance {}",
+        certificates.len(),
+        chain.chain_balance().await?
+    );
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Commands that look, and the wallet's own commands.
+
+use std::{path::{Path, PathBuf}, sync::Arc, time::Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use futures::StreamExt;
+use skein_base::{crypto::SecretKey, BlockHeight, ChainId};
+use skein_core::{ChainInfoQuery, NotificationReason, ValidatorNode};
+use skein_execution::Operation;
+use skein_rpc::{config::{load_genesis, KeyFile}, GrpcValidatorNode};
+
+use crate::{context::{wallet_path, Context}, wallet::Wallet};
+
+/// `skein keygen [--output FILE]`
+pub fn keygen(wallet: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(output) = output {
+        if output.exists() {
+            bail!("{} exists already", output.display());
+        }
+        let key = KeyFile::generate();
+        key.save(&output)?;
+        println!("{}", key.public_key);
+        return Ok(());
+    }
+    let mut wallet = Wallet::open(&wallet_path(wallet)?)?;
+    let public_key = wallet.add_key(SecretKey::generate());
+    wallet.save()?;
+    println!("{public_key}");
+    Ok(())
+}
+
+/// `skein wallet init --genesis FILE`
+pub fn wallet_init(wallet: Option<PathBuf>, genesis: &Path) -> anyhow::Result<()> {
+    let path = wallet_path(wallet)?;
+    let genesis = load_genesis(genesis)?;
+    Wallet::create(&path, genesis)?;
+    println!("created the wallet {}", path.display());
+    Ok(())
+}
+
+/// `skein wallet show`
+pub fn wallet_show(wallet: Option<PathBuf>) -> anyhow::Result<()> {
+    let wallet = Wallet::open(&wallet_path(wallet)?)?;
+    println!("wallet {}", wallet.path().display());
+    println!(
+        "network: {} validators, {} genesis chains",
+        wallet.genesis().committee.validators().len(),
+        wallet.genesis().chains.len()
+    );
+    let default = wallet.default_chain();
+    println!("chains:");
+    for chain in wallet.chains() {
+        let marker = if Some(chain.chain_id) == default { " (default)" } else { "" };
+        println!("  {}  owner key {}{marker}", chain.chain_id, chain.public_key);
+    }
+    println!("keys:");
+    for key in wallet.keys() {
+        println!("  {}  owner {}", key.public_key, skein_base::AccountOwner::from(&key.public_key));
+    }
+    Ok(())
+}
+
+/// `skein query-validators`
+pub async fn query_validators(context: &Context) -> anyhow::Result<()> {
+    let chain_id = context.wallet.default_chain().unwrap_or(ChainId::root(0));
+    let mut reachable = 0;
+    let entries = context.validator_addresses();
+    for (public_key, address) in &entries {
+        let node = GrpcValidatorNode::new(address).map_err(|error| anyhow!("{error}"))?;
+        let started = Instant::now();
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            node.handle_chain_info_query(ChainInfoQuery::new(chain_id)),
+        )
+        .await;
+        let votes = context.wallet.genesis().committee.weight(public_key);
+        match answer {
+            Ok(Ok(info)) => {
+                reachable += 1;
+                println!(
+                    "{address:<22} {public_key}  votes {votes}  ok in {:.1} ms  chain {chain_id} at height {}",
+                    started.elapsed().as_secs_f64() * 1_000.0,
+                    info.next_block_height
+                );
+            }
+            Ok(Err(error)) => println!("{address:<22} {public_key}  votes {votes}  error: {error}"),
+            Err(_) => println!("{address:<22} {public_key}  votes {votes}  no answer in 5 s"),
+        }
+    }
+    println!("{reachable} of {} validators reachable", entries.len());
+    Ok(())
+}
+
+/// `skein show-block CHAIN HEIGHT`
+pub async fn show_block(context: &Context, chain_id: ChainId, height: BlockHeight) -> anyhow::Result<()> {
+    let query = ChainInfoQuery {
+        request_certificates_from: Some(height),
+        ..ChainInfoQuery::new(chain_id)
+    };
+    let mut last_error = None;
+    for validator in context.client.validators() {
+        match validator.node.handle_chain_info_query(query.clone()).await {
+            Ok(info) => {
+                let Some(certificate) = info.requested_certificates.into_iter().next() else {
+                    last_error = Some(anyhow!(
+                        "chain {chain_id} has no block at height {height} (its next height is {})",
+                        info.next_block_height
+                    ));
+                    continue;
+                };
+                let certificate = certificate
+                    .check(context.client.committee())
+                    .context("a validator served an invalid certificate")?;
+                let block = &certificate.value().block;
+                println!("block {} of chain {chain_id} at height {height}", certificate.hash());
+                println!("  timestamp   {}", block.timestamp);
+                println!("  epoch       {}", block.epoch);
+                if let Some(signer) = block.authenticated_signer {
+                    println!("  signer      {signer}");
+                }
+                if let Some(previous) = block.previous_block_hash {
+                    println!("  previous    {previous}");
+                }
+                println!("  state hash  {}", certificate.value().outcome.state_hash);
+                println!("  signatures  {} of the committee", certificate.signatures().len());
+                for incoming in &block.incoming_bundles {
+                    println!(
+                        "  {:?} bundle from {} height {} ({} messages)",
+                        incoming.action,
+                        incoming.origin,
+                        incoming.bundle.height,
+                        incoming.bundle.messages.len()
+                    );
+                }
+                for operation in &block.operations {
+                    let Operation::System(operation) = operation;
+                    println!("  operation   {operation:?}");
+                }
+                return Ok(());
+            }
+            Err(error) => last_error = Some(anyhow!("{error}")),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("no validator answered")))
+}
+
+/// `skein watch [CHAIN]`
+pub async fn watch(context: &Context, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let chains: Vec<ChainId> = match chain {
+        Some(chain) => vec![chain],
+        None => context.wallet.chains().iter().map(|chain| chain.chain_id).collect(),
+    };
+    if chains.is_empty() {
+        bail!("the wallet has no chains to watch; name one");
+    }
+    let addresses: Vec<String> = context.validator_addresses().into_iter().map(|(_, address)| address).collect();
+    let nodes: Vec<Arc<GrpcValidatorNode>> = addresses
+        .iter()
+        .map(|address| GrpcValidatorNode::new(address).map(Arc::new).map_err(|error| anyhow!("{error}")))
+        .collect::<Result<_, _>>()?;
+    println!("watching {} chains (Ctrl-C to stop)", chains.len());
+    // Follow one validator; when it goes away, the next.
+    let mut index = 0;
+    let mut failures = 0;
+    loop {
+        let node = &nodes[index % nodes.len()];
+        match node.subscribe(chains.clone()).await {
+            Ok(mut stream) => {
+                failures = 0;
+                while let Some(Ok(notification)) = stream.next().await {
+                    match notification.reason {
+                        NotificationReason::NewBlock { height, hash } => {
+                            println!("{}  new block at height {height}: {hash}", notification.chain_id)
+                        }
+                        NotificationReason::NewIncomingBundle { origin, height } => println!(
+                            "{}  incoming messages from {origin} (its height {height})",
+                            notification.chain_id
+                        ),
+                    }
+                }
+                eprintln!("lost the connection to {}; switching validator", node.address());
+            }
+            Err(error) => {
+                failures += 1;
+                if failures >= nodes.len() {
+                    bail!("no validator accepts subscriptions: {error}");
+                }
+            }
+        }
+        index += 1;
+    }
+}
