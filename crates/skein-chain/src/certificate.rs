@@ -319,6 +319,11 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
         Ok(self.certificate())
     }
 
+    /// The validators whose votes were collected.
+    pub fn voters(&self) -> impl Iterator<Item = &ValidatorPublicKey> {
+        self.signatures.iter().map(|(validator, _)| validator)
+    }
+
     /// The certificate, if the votes collected weigh a quorum.
     pub fn certificate(&self) -> Option<UncheckedCertificate<V>> {
         (self.weight >= self.committee.quorum_threshold()).then(|| UncheckedCertificate {

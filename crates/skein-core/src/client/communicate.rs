@@ -67,7 +67,7 @@ impl<S: KeyValueStore> Client<S> {
         let mut aggregator = VoteAggregator::new(value, proposal.content.round, &self.committee);
         let mut tally = Tally::default();
         let candidate = self
-            .collect_votes(&mut votes, &mut aggregator, &mut tally, false)
+            .collect_votes(&mut votes, &mut aggregator, &mut tally)
             .await?;
         // The validators' tasks are waiting for this; if they are all gone, nobody needs it.
         let _ = certificate_sender.send(candidate.clone());
@@ -92,18 +92,37 @@ impl<S: KeyValueStore> Client<S> {
         if let Ok(certificate) = candidate.clone().check(&self.committee) {
             return Ok(certificate);
         }
-        // Some votes were forged. Drop them, gather honest ones, and hand the corrected
-        // certificate to every validator.
+        // Some votes were forged. Drop them, ask the validators that have not voted (their
+        // tasks stopped asking once the certificate was out), check each answer, and hand
+        // the corrected certificate to every validator.
         for validator in aggregator.drop_invalid_votes() {
             tally.fail(self, validator, NodeError::InvalidRequest("invalid vote signature".into()));
         }
-        let candidate = match aggregator.certificate() {
-            Some(candidate) => candidate,
-            None => {
-                self.collect_votes(&mut votes, &mut aggregator, &mut tally, true)
-                    .await?
+        if aggregator.certificate().is_none() {
+            let failed: Vec<_> = tally.errors.iter().map(|(validator, _)| *validator).collect();
+            let voted: Vec<_> = aggregator.voters().copied().chain(failed).collect();
+            let asked = self
+                .validators
+                .iter()
+                .filter(|validator| !voted.contains(&validator.public_key));
+            let answers = futures::future::join_all(asked.map(|validator| async {
+                (validator.public_key, self.propose_to(validator, &proposal).await)
+            }))
+            .await;
+            for (validator, answer) in answers {
+                let outcome = answer.and_then(|vote| {
+                    vote.check()
+                        .map_err(|error| NodeError::InvalidRequest(format!("invalid vote: {error}")))?;
+                    aggregator
+                        .add_vote(vote)
+                        .map_err(|error| NodeError::InvalidRequest(format!("unusable vote: {error}")))
+                });
+                if let Err(error) = outcome {
+                    tally.fail(self, validator, error);
+                }
             }
-        };
+        }
+        let candidate = aggregator.certificate().ok_or_else(|| tally.no_quorum())?;
         // Every vote added since was checked, and the forged ones are gone.
         let certificate = candidate
             .check(&self.committee)
@@ -115,28 +134,23 @@ impl<S: KeyValueStore> Client<S> {
         Ok(certificate)
     }
 
-    /// Reads votes until they weigh a quorum, returning the (unchecked) certificate. With
-    /// `check_each`, every vote's signature is checked as it arrives (after forged votes
-    /// were seen). Fails once the failures make a quorum impossible.
+    /// Reads votes until they weigh a quorum, returning the (unchecked) certificate. Fails
+    /// once the failures make a quorum impossible.
     async fn collect_votes(
         &self,
         votes: &mut mpsc::UnboundedReceiver<(skein_base::ValidatorPublicKey, Result<LiteVote, NodeError>)>,
         aggregator: &mut VoteAggregator<'_, ConfirmedBlock>,
         tally: &mut Tally,
-        check_each: bool,
     ) -> Result<UncheckedCertificate<ConfirmedBlock>, ClientError> {
         loop {
             let Some((validator, result)) = votes.next().await else {
                 return Err(tally.no_quorum());
             };
             let error = match result {
-                Ok(vote) => match if check_each { vote.check().map(|()| vote) } else { Ok(vote) } {
-                    Ok(vote) => match aggregator.add_vote(vote) {
-                        Ok(Some(candidate)) => return Ok(candidate),
-                        Ok(None) => continue,
-                        Err(error) => NodeError::InvalidRequest(format!("unusable vote: {error}")),
-                    },
-                    Err(error) => NodeError::InvalidRequest(format!("invalid vote: {error}")),
+                Ok(vote) => match aggregator.add_vote(vote) {
+                    Ok(Some(candidate)) => return Ok(candidate),
+                    Ok(None) => continue,
+                    Err(error) => NodeError::InvalidRequest(format!("unusable vote: {error}")),
                 },
                 Err(error) => error,
             };

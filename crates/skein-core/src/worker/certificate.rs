@@ -101,10 +101,14 @@ impl<S: KeyValueStore> Worker<S> {
         };
         let mut batch = Batch::new();
         Storage::<S>::write_certificate(&mut batch, &value.hash(), certificate.as_unchecked());
-        if !recipients.is_empty() {
+        let mark = !recipients.is_empty() && !self.marked_pending.lock().contains(&chain_id);
+        if mark {
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, true);
         }
         self.save(chain, batch).await?;
+        if mark {
+            self.marked_pending.lock().insert(chain_id);
+        }
 
         let mut effects = Effects::default();
         for recipient in recipients {

@@ -138,6 +138,7 @@ impl<S: KeyValueStore> Worker<S> {
             }
         }
         if requests.is_empty() {
+            self.marked_pending.lock().remove(&chain_id);
             let mut batch = Batch::new();
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, false);
             self.storage

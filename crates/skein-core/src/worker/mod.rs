@@ -92,6 +92,9 @@ pub struct Worker<S> {
     key: Option<Arc<SecretKey>>,
     clock: Arc<dyn Clock>,
     chains: Mutex<HashMap<ChainId, ChainSlot<S>>>,
+    /// Chains known to carry the pending-outbox mark in storage, so it is not written again
+    /// with every block. Forgotten on restart, when at worst the mark is written once more.
+    marked_pending: Mutex<std::collections::HashSet<ChainId>>,
 }
 
 impl<S: KeyValueStore> Worker<S> {
@@ -103,6 +106,7 @@ impl<S: KeyValueStore> Worker<S> {
             key,
             clock,
             chains: Mutex::new(HashMap::new()),
+            marked_pending: Mutex::new(std::collections::HashSet::new()),
         }
     }
 

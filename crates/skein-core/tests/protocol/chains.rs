@@ -41,8 +41,12 @@ async fn test_child_chain_lifecycle() {
         .await
         .unwrap_err();
     assert_eq!(error, ClientError::ClosedChain(child_id));
-    // ...and so do validators, for a hand-made proposal.
+    // ...and so do validators, for a hand-made proposal (once they all have the closing
+    // block, which slower ones get in the background).
     let info = child.chain_info().await.unwrap();
+    for index in 0..4 {
+        wait_for_height(&network, index, child_id, info.next_block_height).await;
+    }
     let block = skein_chain::ProposedBlock {
         chain_id: child_id,
         epoch: info.epoch,

@@ -158,6 +158,7 @@ async fn test_replayed_certificate_changes_nothing() {
         .unwrap();
     let receiver = network.chain_client(&client, 1);
     receiver.process_inbox().await.unwrap();
+    assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
     let before = [
         state_at(&network, 0, chains[0]).await,
         state_at(&network, 0, chains[1]).await,

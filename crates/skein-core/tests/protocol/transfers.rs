@@ -33,6 +33,8 @@ async fn test_transfers_between_chains_on_different_shards() {
     // Nothing is received twice.
     assert!(receiver.process_inbox().await.unwrap().is_empty());
     assert_eq!(receiver.chain_balance().await.unwrap(), tokens(106));
+    // Validators the client did not wait for get the blocks in the background.
+    assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
     for index in 0..4 {
         assert_eq!(
             total_at(&network, index, chains[b]).await,

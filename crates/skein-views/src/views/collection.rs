@@ -15,8 +15,9 @@ const ENTRY_TAG: u8 = 1;
 
 enum Entry<V> {
     /// A sub-view in memory. `fresh` ones were made empty without reading the store (after
-    /// a removal or a clear) and are dropped on rollback.
-    Loaded { view: V, fresh: bool },
+    /// a removal or a clear) and are dropped on rollback. `indexed` says whether the index
+    /// already lists the key, so saving need not write it again.
+    Loaded { view: V, fresh: bool, indexed: bool },
     /// Removed since the last save.
     Removed,
 }
@@ -66,8 +67,14 @@ where
             Some(Entry::Loaded { .. }) => false,
             Some(Entry::Removed) => {
                 let view = self.fresh_view(&encoded)?;
-                self.entries
-                    .insert(encoded.clone(), Entry::Loaded { view, fresh: true });
+                self.entries.insert(
+                    encoded.clone(),
+                    Entry::Loaded {
+                        view,
+                        fresh: true,
+                        indexed: false,
+                    },
+                );
                 false
             }
             None => true,
@@ -77,11 +84,19 @@ where
                 Entry::Loaded {
                     view: self.fresh_view(&encoded)?,
                     fresh: true,
+                    indexed: false,
                 }
             } else {
+                // One multi-read: the index key and the sub-view's keys.
+                let context = self.entry_context(&encoded);
+                let mut keys = vec![self.index_key(&encoded)];
+                keys.extend(V::pre_load(&context));
+                let values = self.context.store().read_multi_values(&keys).await?;
+                let indexed = values.first().is_some_and(Option::is_some);
                 Entry::Loaded {
-                    view: V::load(self.entry_context(&encoded)).await?,
+                    view: V::post_load(context, values.get(1..).unwrap_or_default())?,
                     fresh: false,
+                    indexed,
                 }
             };
             self.entries.insert(encoded.clone(), entry);
@@ -171,7 +186,7 @@ where
     fn rollback(&mut self) {
         self.cleared = false;
         self.entries.retain(|_, entry| match entry {
-            Entry::Loaded { view, fresh } => {
+            Entry::Loaded { view, fresh, .. } => {
                 view.rollback();
                 !*fresh
             }
@@ -198,9 +213,11 @@ where
         }
         for (encoded, entry) in &self.entries {
             match entry {
-                Entry::Loaded { view, .. } => {
+                Entry::Loaded { view, indexed, .. } => {
                     if view.has_pending_changes() {
-                        batch.put(self.index_key(encoded), Vec::new());
+                        if !indexed {
+                            batch.put(self.index_key(encoded), Vec::new());
+                        }
                         view.pre_save(batch)?;
                     }
                 }
@@ -218,7 +235,14 @@ where
     fn post_save(&mut self) {
         self.cleared = false;
         self.entries.retain(|_, entry| match entry {
-            Entry::Loaded { view, fresh } => {
+            Entry::Loaded {
+                view,
+                fresh,
+                indexed,
+            } => {
+                if view.has_pending_changes() {
+                    *indexed = true;
+                }
                 view.post_save();
                 *fresh = false;
                 true

@@ -34,6 +34,8 @@ pub struct HashedView<S, V> {
     context: ViewContext<S>,
     inner: V,
     stored_hash: Option<CryptoHash>,
+    /// The hash `pre_save` wrote, for `post_save` to adopt without computing it again.
+    saving_hash: std::sync::Mutex<Option<CryptoHash>>,
 }
 
 impl<S: KeyValueStore, V: View<S>> HashedView<S, V> {
@@ -113,6 +115,7 @@ impl<S: KeyValueStore, V: View<S>> View<S> for HashedView<S, V> {
             context,
             inner,
             stored_hash,
+            saving_hash: std::sync::Mutex::new(None),
         })
     }
 
@@ -122,6 +125,10 @@ impl<S: KeyValueStore, V: View<S>> View<S> for HashedView<S, V> {
 
     fn rollback(&mut self) {
         self.inner.rollback();
+        *self
+            .saving_hash
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner()) = None;
     }
 
     fn has_pending_changes(&self) -> bool {
@@ -141,12 +148,24 @@ impl<S: KeyValueStore, V: View<S>> View<S> for HashedView<S, V> {
         let hash = self.next_hash(&inner_batch);
         batch.extend(inner_batch);
         batch.put(self.context.key(&[HASH_TAG]), to_bytes(&hash));
+        *self
+            .saving_hash
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(hash);
         Ok(())
     }
 
     fn post_save(&mut self) {
+        let saved = self
+            .saving_hash
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
         if self.inner.has_pending_changes() {
-            self.stored_hash = Some(self.hash().expect("pre_save succeeded on the same state"));
+            self.stored_hash = match saved {
+                Some(hash) => Some(hash),
+                None => Some(self.hash().expect("the changes encode")),
+            };
         }
         self.inner.post_save();
     }
