@@ -17,10 +17,10 @@ use skein_core::{
     NetworkConfig, SystemClock,
 };
 use skein_execution::ChainOwnership;
-use skein_storage::EmbeddedStore;
+use skein_storage::LogStore;
 use skein_views::MemoryStore;
 
-type Network = InProcessNetwork<EmbeddedStore>;
+type Network = InProcessNetwork<LogStore>;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let directory = root.clone();
     let factory = Box::new(move |index: usize| {
-        EmbeddedStore::open(&directory.join(format!("validator-{index}")), false)
+        LogStore::open(&directory.join(format!("validator-{index}")), false)
             .expect("the validator's store opens")
     });
     let config = NetworkConfig {

@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context as _};
 use skein_base::{ChainId, TimeDelta, ValidatorPublicKey};
 use skein_core::{tokio_spawner, ChainClient, Client, ClientConfig, GenesisConfig, SystemClock, ValidatorEntry, ValidatorNode};
 use skein_rpc::GrpcValidatorNode;
-use skein_storage::{EmbeddedStore, Storage};
+use skein_storage::{LogStore, Storage};
 
 use crate::wallet::Wallet;
 
@@ -15,7 +15,7 @@ pub struct Context {
     /// The wallet, locked for this command.
     pub wallet: Wallet,
     /// The client, with its local node in the wallet's store directory.
-    pub client: Arc<Client<EmbeddedStore>>,
+    pub client: Arc<Client<LogStore>>,
 }
 
 /// The wallet file a command uses: `--wallet`, or `SKEIN_WALLET`.
@@ -55,7 +55,7 @@ impl Context {
     pub async fn open(path: Option<PathBuf>) -> anyhow::Result<Self> {
         let wallet = Wallet::open(&wallet_path(path)?)?;
         // Signing records must survive a crash of the machine, not only of the process.
-        let store = EmbeddedStore::open(&wallet.store_path(), true)
+        let store = LogStore::open(&wallet.store_path(), true)
             .map_err(|error| anyhow!("cannot open the wallet's store {}: {error}", wallet.store_path().display()))?;
         let client = Client::new(
             Storage::new(store),
@@ -82,7 +82,7 @@ impl Context {
     }
 
     /// A client for a chain of the wallet.
-    pub fn chain_client(&self, chain_id: ChainId) -> anyhow::Result<ChainClient<EmbeddedStore>> {
+    pub fn chain_client(&self, chain_id: ChainId) -> anyhow::Result<ChainClient<LogStore>> {
         let Some(key) = self.wallet.key_for_chain(&chain_id) else {
             bail!(
                 "chain {chain_id} is not in the wallet (if one of your keys owns it, run `skein sync {chain_id}`)"

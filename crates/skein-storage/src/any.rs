@@ -4,17 +4,25 @@ use std::{fmt, path::PathBuf, str::FromStr};
 
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
-use crate::{embedded::EmbeddedStore, postgres::PostgresStore};
+use crate::{log_store::LogStore, lsm::LsmStore, postgres::PostgresStore};
 
 /// Where a node keeps its data, as written on a command line or in a config file:
-/// `memory`, `embedded:PATH` (add `?sync` to force every batch to disk), or a
+/// `memory`; `embedded:PATH`, in memory and logged to a directory (add `?sync` to force every
+/// batch to disk); `lsm:PATH`, an LSM tree for data larger than memory (`?sync` too); or a
 /// `postgres://` URL (add `?table=NAME` to pick the table; the default is `skein`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageUri {
     /// Nothing survives the process.
     Memory,
-    /// A directory on local disk.
+    /// In memory, logged to a directory on local disk.
     Embedded {
+        /// The directory.
+        path: PathBuf,
+        /// Whether every batch is forced to disk.
+        sync: bool,
+    },
+    /// An LSM tree in a directory on local disk.
+    Lsm {
         /// The directory.
         path: PathBuf,
         /// Whether every batch is forced to disk.
@@ -68,21 +76,26 @@ impl FromStr for StorageUri {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             return parse_postgres(text);
         }
-        if let Some(rest) = text.strip_prefix("embedded:") {
+        for (scheme, lsm) in [("embedded:", false), ("lsm:", true)] {
+            let Some(rest) = text.strip_prefix(scheme) else {
+                continue;
+            };
             let (path, sync) = match rest.strip_suffix("?sync") {
                 Some(path) => (path, true),
                 None => (rest, false),
             };
             if path.is_empty() {
-                return Err("embedded storage needs a path: embedded:PATH".into());
+                return Err(format!("{scheme} storage needs a path: {scheme}PATH"));
             }
-            return Ok(StorageUri::Embedded {
-                path: PathBuf::from(path),
-                sync,
+            let path = PathBuf::from(path);
+            return Ok(if lsm {
+                StorageUri::Lsm { path, sync }
+            } else {
+                StorageUri::Embedded { path, sync }
             });
         }
         Err(format!(
-            "unknown storage {text:?}: expected `memory`, `embedded:PATH` or `postgres://…`"
+            "unknown storage {text:?}: expected `memory`, `embedded:PATH`, `lsm:PATH` or `postgres://…`"
         ))
     }
 }
@@ -91,8 +104,9 @@ impl fmt::Display for StorageUri {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StorageUri::Memory => write!(formatter, "memory"),
-            StorageUri::Embedded { path, sync } => {
-                write!(formatter, "embedded:{}", path.display())?;
+            StorageUri::Embedded { path, sync } | StorageUri::Lsm { path, sync } => {
+                let scheme = if matches!(self, StorageUri::Lsm { .. }) { "lsm" } else { "embedded" };
+                write!(formatter, "{scheme}:{}", path.display())?;
                 if *sync {
                     write!(formatter, "?sync")?;
                 }
@@ -111,8 +125,10 @@ impl fmt::Display for StorageUri {
 pub enum AnyStore {
     /// In memory.
     Memory(MemoryStore),
-    /// On local disk.
-    Embedded(EmbeddedStore),
+    /// In memory, logged to local disk.
+    Embedded(LogStore),
+    /// In an LSM tree on local disk.
+    Lsm(LsmStore),
     /// In PostgreSQL.
     Postgres(PostgresStore),
 }
@@ -122,9 +138,8 @@ impl AnyStore {
     pub async fn open(uri: &StorageUri) -> Result<Self, StoreError> {
         match uri {
             StorageUri::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
-            StorageUri::Embedded { path, sync } => {
-                Ok(AnyStore::Embedded(EmbeddedStore::open(path, *sync)?))
-            }
+            StorageUri::Embedded { path, sync } => Ok(AnyStore::Embedded(LogStore::open(path, *sync)?)),
+            StorageUri::Lsm { path, sync } => Ok(AnyStore::Lsm(LsmStore::open(path, *sync)?)),
             StorageUri::Postgres { url, table } => {
                 Ok(AnyStore::Postgres(PostgresStore::connect(url, table).await?))
             }
@@ -137,6 +152,7 @@ macro_rules! dispatch {
         match $self {
             AnyStore::Memory($store) => $call,
             AnyStore::Embedded($store) => $call,
+            AnyStore::Lsm($store) => $call,
             AnyStore::Postgres($store) => $call,
         }
     };

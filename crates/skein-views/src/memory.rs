@@ -33,6 +33,37 @@ impl MemoryStore {
         self.read().is_empty()
     }
 
+    /// Calls `visit` on every entry, in key order, under the read lock: for taking a
+    /// snapshot of the whole store.
+    pub fn for_each_entry(&self, mut visit: impl FnMut(&[u8], &[u8])) {
+        for (key, value) in self.read().iter() {
+            visit(key, value);
+        }
+    }
+
+    /// Applies a batch at once (the same as `write_batch`, without the future).
+    pub fn apply(&self, batch: Batch) {
+        let mut map = self.entries.write().unwrap_or_else(|poison| poison.into_inner());
+        for operation in batch.operations {
+            match operation {
+                WriteOperation::Put { key, value } => {
+                    map.insert(key, value);
+                }
+                WriteOperation::Delete { key } => {
+                    map.remove(&key);
+                }
+                WriteOperation::DeletePrefix { key_prefix } => {
+                    let doomed: Vec<Vec<u8>> = Self::range(&map, &key_prefix)
+                        .map(|(key, _)| key.clone())
+                        .collect();
+                    for key in doomed {
+                        map.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>> {
         // Nothing that can panic runs while the lock is held, so a poisoned lock still
         // guards consistent data.
@@ -81,28 +112,7 @@ impl KeyValueStore for MemoryStore {
     }
 
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut map = self
-            .entries
-            .write()
-            .unwrap_or_else(|poison| poison.into_inner());
-        for operation in batch.operations {
-            match operation {
-                WriteOperation::Put { key, value } => {
-                    map.insert(key, value);
-                }
-                WriteOperation::Delete { key } => {
-                    map.remove(&key);
-                }
-                WriteOperation::DeletePrefix { key_prefix } => {
-                    let doomed: Vec<Vec<u8>> = Self::range(&map, &key_prefix)
-                        .map(|(key, _)| key.clone())
-                        .collect();
-                    for key in doomed {
-                        map.remove(&key);
-                    }
-                }
-            }
-        }
+        self.apply(batch);
         Ok(())
     }
 }

@@ -92,7 +92,10 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let value: &Hashed<ConfirmedBlock> = &certificate.as_unchecked().value;
         let chain_id = value.block.chain_id;
-        let recipients = match self.commit_block(chain, value).await {
+        // A validator keeps every message in an outbox until its recipient acknowledges it;
+        // a client's node only hands its blocks' messages to itself, at once and in order.
+        let keep_outboxes = self.key.is_some();
+        let recipients = match self.commit_block(chain, value, keep_outboxes).await {
             Ok(recipients) => recipients,
             Err(error) => {
                 chain.rollback();
@@ -101,7 +104,9 @@ impl<S: KeyValueStore> Worker<S> {
         };
         let mut batch = Batch::new();
         Storage::<S>::write_certificate(&mut batch, &value.hash(), certificate.as_unchecked());
-        let mark = !recipients.is_empty() && !self.marked_pending.lock().contains(&chain_id);
+        let mark = keep_outboxes
+            && !recipients.is_empty()
+            && !self.marked_pending.lock().contains(&chain_id);
         if mark {
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, true);
         }
@@ -112,12 +117,17 @@ impl<S: KeyValueStore> Worker<S> {
 
         let mut effects = Effects::default();
         for recipient in recipients {
-            if let Some(request) = self
-                .update_recipient_request(chain, chain_id, recipient, Some(value))
-                .await?
-            {
-                effects.cross_chain_requests.push(request);
-            }
+            let request = if keep_outboxes {
+                self.update_recipient_request(chain, chain_id, recipient, Some(value))
+                    .await?
+            } else {
+                Some(CrossChainRequest::UpdateRecipient {
+                    sender: chain_id,
+                    recipient,
+                    bundles: value.bundles_for(recipient, value.hash()),
+                })
+            };
+            effects.cross_chain_requests.extend(request);
         }
         effects.notifications.push(Notification {
             chain_id,
@@ -139,6 +149,7 @@ impl<S: KeyValueStore> Worker<S> {
         &self,
         chain: &mut ChainGuard<S>,
         value: &Hashed<ConfirmedBlock>,
+        keep_outboxes: bool,
     ) -> Result<Vec<ChainId>, WorkerError> {
         let outcome = chain
             .execute_block(&value.block, ExecutionMode::Certificate)
@@ -151,10 +162,12 @@ impl<S: KeyValueStore> Worker<S> {
             .into());
         }
         let recipients = chain.apply_confirmed_block(value.hash(), value)?;
-        for recipient in &recipients {
-            chain
-                .schedule_outgoing(*recipient, value.block.height)
-                .await?;
+        if keep_outboxes {
+            for recipient in &recipients {
+                chain
+                    .schedule_outgoing(*recipient, value.block.height)
+                    .await?;
+            }
         }
         Ok(recipients)
     }

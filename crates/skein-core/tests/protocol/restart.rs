@@ -2,20 +2,36 @@ use std::sync::Arc;
 
 use skein_base::{Account, Amount, BlockHeight};
 use skein_core::{tokio_spawner, Fault, InProcessNetwork, NetworkConfig, SystemClock};
-use skein_storage::EmbeddedStore;
+use skein_storage::{LogStore, LsmStore};
+use skein_views::KeyValueStore;
 use skein_views::MemoryStore;
 
 use super::common::*;
 
-/// Validators on disk, restarted mid-run from their stores, continue and agree with the
-/// others on every state hash.
+/// Validators on disk (in-memory log store), restarted mid-run from their stores, continue
+/// and agree with the others on every state hash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_validators_restart_from_disk_and_agree() {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path().to_path_buf();
-    let factory = Box::new(move |index: usize| {
-        EmbeddedStore::open(&root.join(format!("validator-{index}")), false).expect("open store")
-    });
+    run_restarts(Box::new(move |index: usize| {
+        LogStore::open(&root.join(format!("validator-{index}")), false).expect("open store")
+    }))
+    .await;
+}
+
+/// The same, with validators on the LSM store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_validators_restart_from_lsm_store_and_agree() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path().to_path_buf();
+    run_restarts(Box::new(move |index: usize| {
+        LsmStore::open(&root.join(format!("validator-{index}")), false).expect("open store")
+    }))
+    .await;
+}
+
+async fn run_restarts<S: KeyValueStore>(factory: skein_core::network::StoreFactory<S>) {
     let config = NetworkConfig {
         validators: 4,
         shards: 2,

@@ -1,4 +1,5 @@
-//! [`EmbeddedStore`]: a persistent store in a local directory, on the fjall LSM tree.
+//! [`LsmStore`]: a persistent store in a local directory, on the fjall LSM tree, for data
+//! larger than memory.
 //!
 //! Fjall is pure Rust (no C++ build), writes through a journal, and commits a write batch
 //! atomically: after a crash, a batch is either fully visible or absent. Each batch is
@@ -16,7 +17,7 @@ const KEY_BYTES_MAX: usize = 1 << 15;
 /// A store in a directory on local disk. Clones share the same database. One process at a
 /// time may open a directory.
 #[derive(Clone)]
-pub struct EmbeddedStore {
+pub struct LsmStore {
     database: fjall::Database,
     keyspace: fjall::Keyspace,
     sync: bool,
@@ -26,7 +27,7 @@ fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
-impl EmbeddedStore {
+impl LsmStore {
     /// Opens (or creates) the store in `path`. With `sync`, every batch is forced to disk.
     pub fn open(path: &Path, sync: bool) -> Result<Self, StoreError> {
         let database = fjall::Database::builder(path)
@@ -61,7 +62,7 @@ impl EmbeddedStore {
     }
 }
 
-impl KeyValueStore for EmbeddedStore {
+impl KeyValueStore for LsmStore {
     async fn read_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let value = self.keyspace.get(key).map_err(backend)?;
         Ok(value.map(|slice| slice.to_vec()))
