@@ -25,21 +25,58 @@ fn streaming(name: &str, route: &str, input: &str, output: &str) -> Method {
         .build()
 }
 
-fn node_methods(service: tonic_build::manual::ServiceBuilder) -> tonic_build::manual::ServiceBuilder {
+fn node_methods(
+    service: tonic_build::manual::ServiceBuilder,
+) -> tonic_build::manual::ServiceBuilder {
     service
-        .method(method("handle_block_proposal", "HandleBlockProposal", "BlockProposal", "ProposalResponse"))
-        .method(method("handle_certificate", "HandleCertificate", "CertificateRequest", "ChainInfoResponse"))
-        .method(method("handle_chain_info_query", "HandleChainInfoQuery", "ChainInfoQuery", "ChainInfoResponse"))
-        .method(method("download_certificates", "DownloadCertificates", "DownloadCertificatesRequest", "CertificatesResponse"))
+        .method(method(
+            "handle_block_proposal",
+            "HandleBlockProposal",
+            "BlockProposal",
+            "ProposalResponse",
+        ))
+        .method(method(
+            "handle_certificate",
+            "HandleCertificate",
+            "CertificateRequest",
+            "ChainInfoResponse",
+        ))
+        .method(method(
+            "handle_chain_info_query",
+            "HandleChainInfoQuery",
+            "ChainInfoQuery",
+            "ChainInfoResponse",
+        ))
+        .method(method(
+            "download_certificates",
+            "DownloadCertificates",
+            "DownloadCertificatesRequest",
+            "CertificatesResponse",
+        ))
 }
 
 fn main() {
     let validator = node_methods(Service::builder().name("Validator").package("skein.rpc"))
-        .method(streaming("subscribe", "Subscribe", "SubscribeRequest", "Notification"))
+        .method(streaming(
+            "subscribe",
+            "Subscribe",
+            "SubscribeRequest",
+            "Notification",
+        ))
         .build();
     let shard = node_methods(Service::builder().name("Shard").package("skein.rpc"))
-        .method(method("handle_cross_chain_request", "HandleCrossChainRequest", "CrossChainRequest", "CrossChainResponse"))
-        .method(streaming("notifications", "Notifications", "SubscribeRequest", "Notification"))
+        .method(method(
+            "handle_cross_chain_request",
+            "HandleCrossChainRequest",
+            "CrossChainRequest",
+            "CrossChainResponse",
+        ))
+        .method(streaming(
+            "notifications",
+            "Notifications",
+            "SubscribeRequest",
+            "Notification",
+        ))
         .build();
     Builder::new().compile(&[validator, shard]);
     println!("cargo:rerun-if-changed=build.rs");

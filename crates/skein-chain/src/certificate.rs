@@ -303,11 +303,18 @@ impl<'a, V: CertificateValue> VoteAggregator<'a, V> {
     /// Adds a vote. Returns the (unchecked) certificate once the votes weigh a quorum;
     /// `Ok(None)` while more are needed. Votes for another value or round, from
     /// non-members, or repeated, are refused.
-    pub fn add_vote(&mut self, vote: LiteVote) -> Result<Option<UncheckedCertificate<V>>, CertificateError> {
+    pub fn add_vote(
+        &mut self,
+        vote: LiteVote,
+    ) -> Result<Option<UncheckedCertificate<V>>, CertificateError> {
         if vote.value_hash != self.value.hash() || vote.round != self.round {
             return Err(CertificateError::WrongValue);
         }
-        if self.signatures.iter().any(|(key, _)| *key == vote.validator) {
+        if self
+            .signatures
+            .iter()
+            .any(|(key, _)| *key == vote.validator)
+        {
             return Err(CertificateError::DuplicateSigner(vote.validator));
         }
         let votes = self.committee.weight(&vote.validator);

@@ -29,8 +29,8 @@ pub use block::{
     MessageBundle, PostedMessage, ProposedBlock,
 };
 pub use certificate::{
-    Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate,
-    LiteVote, UncheckedCertificate, Vote, VoteAggregator,
+    Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate, LiteVote,
+    UncheckedCertificate, Vote, VoteAggregator,
 };
 pub use chain::{ChainStateView, ChainTip, ExecutionMode};
 pub use check::{check_proposal, Verdict};

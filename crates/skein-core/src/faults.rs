@@ -9,7 +9,8 @@ use skein_base::{
     TimeDelta,
 };
 use skein_chain::{
-    BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote, UncheckedCertificate, Vote,
+    BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote, UncheckedCertificate,
+    Vote,
 };
 
 use crate::{
@@ -81,7 +82,10 @@ impl FaultyNode {
                 self.clock.sleep(delay).await;
                 Ok(())
             }
-            Fault::Honest | Fault::RefuseVotes | Fault::VoteForDifferentBlock | Fault::ForgedSignature => Ok(()),
+            Fault::Honest
+            | Fault::RefuseVotes
+            | Fault::VoteForDifferentBlock
+            | Fault::ForgedSignature => Ok(()),
         }
     }
 }

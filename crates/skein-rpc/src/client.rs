@@ -5,7 +5,9 @@ use std::time::Duration;
 use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
 use skein_base::{crypto::CryptoHash, limits, ChainId};
 use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
-use skein_core::{ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode};
+use skein_core::{
+    ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode,
+};
 use tonic::{transport::Channel, Code, Status};
 
 use crate::{
@@ -73,7 +75,10 @@ macro_rules! impl_validator_node {
                 .boxed()
             }
 
-            fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+            fn handle_chain_info_query(
+                &self,
+                query: ChainInfoQuery,
+            ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
                 let mut client = self.client.clone();
                 async move {
                     client
@@ -161,7 +166,10 @@ impl GrpcShard {
     }
 
     /// Delivers a cross-chain request.
-    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), NodeError> {
+    pub async fn handle_cross_chain_request(
+        &self,
+        request: CrossChainRequest,
+    ) -> Result<(), NodeError> {
         let mut client = self.client.clone();
         client
             .handle_cross_chain_request(request)
@@ -171,7 +179,9 @@ impl GrpcShard {
     }
 
     /// The shard's notifications, until the connection drops.
-    pub async fn notifications(&self) -> Result<impl Stream<Item = Result<Notification, NodeError>>, NodeError> {
+    pub async fn notifications(
+        &self,
+    ) -> Result<impl Stream<Item = Result<Notification, NodeError>>, NodeError> {
         let mut client = self.client.clone();
         let stream = client
             .notifications(SubscribeRequest::default())

@@ -84,9 +84,13 @@ impl KeyFile {
 
     /// Reads a key file, checking that its two halves match.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let file: KeyFile = serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
+        let file: KeyFile =
+            serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
         if ValidatorPublicKey::from(&file.secret_key.public()) != file.public_key {
-            return Err(invalid(path, "the public key does not match the secret key"));
+            return Err(invalid(
+                path,
+                "the public key does not match the secret key",
+            ));
         }
         Ok(file)
     }
@@ -144,14 +148,18 @@ pub struct LoadedValidatorConfig {
 impl ValidatorConfig {
     /// Reads a configuration file and the files it names.
     pub fn load(path: &Path) -> Result<LoadedValidatorConfig, ConfigError> {
-        let config: ValidatorConfig = toml::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
+        let config: ValidatorConfig =
+            toml::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
         if config.shards.is_empty() {
             return Err(invalid(path, "a validator needs at least one shard"));
         }
         let directory = path.parent().unwrap_or(Path::new("."));
         let key = KeyFile::load(&directory.join(&config.key_file))?.secret_key;
         let genesis = load_genesis(&directory.join(&config.genesis_file))?;
-        let mut storage: StorageUri = config.storage.parse().map_err(|error: String| invalid(path, error))?;
+        let mut storage: StorageUri = config
+            .storage
+            .parse()
+            .map_err(|error: String| invalid(path, error))?;
         if let StorageUri::Embedded { path: data, .. } = &mut storage {
             if data.is_relative() {
                 *data = directory.join(&*data);
@@ -159,7 +167,10 @@ impl ValidatorConfig {
         }
         let public = ValidatorPublicKey::from(&key.public());
         if !genesis.committee.is_member(&public) {
-            return Err(invalid(path, format!("validator {public} is not in the genesis committee")));
+            return Err(invalid(
+                path,
+                format!("validator {public} is not in the genesis committee"),
+            ));
         }
         Ok(LoadedValidatorConfig {
             config,

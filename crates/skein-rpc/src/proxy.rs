@@ -83,7 +83,10 @@ impl ValidatorNode for ProxyNode {
         async move { shard.handle_certificate(certificate).await }.boxed()
     }
 
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         let shard = self.shard(&query.chain_id).clone();
         async move { shard.handle_chain_info_query(query).await }.boxed()
     }
@@ -93,9 +96,9 @@ impl ValidatorNode for ProxyNode {
         hashes: Vec<CryptoHash>,
     ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
         // Any shard reads the shared store; spread the load by the first hash.
-        let index = hashes
-            .first()
-            .map_or(0, |hash| usize::try_from(hash.prefix_u64() % self.shards.len() as u64).unwrap_or(0));
+        let index = hashes.first().map_or(0, |hash| {
+            usize::try_from(hash.prefix_u64() % self.shards.len() as u64).unwrap_or(0)
+        });
         let shard = self.shards[index].clone();
         async move { shard.download_certificates(hashes).await }.boxed()
     }

@@ -112,7 +112,10 @@ pub async fn run_shard(
         .get(index)
         .ok_or_else(|| ServerError::Address {
             address: format!("shard {index}"),
-            reason: format!("the configuration has {} shards", config.config.shards.len()),
+            reason: format!(
+                "the configuration has {} shards",
+                config.config.shards.len()
+            ),
         })?
         .address
         .clone();
@@ -125,7 +128,12 @@ pub async fn run_shard(
         Some(Arc::new(config.key)),
         Arc::new(SystemClock),
     );
-    let peers: Vec<String> = config.config.shards.iter().map(|shard| shard.address.clone()).collect();
+    let peers: Vec<String> = config
+        .config
+        .shards
+        .iter()
+        .map(|shard| shard.address.clone())
+        .collect();
     let shard = ShardNode::new(worker, index, &peers).map_err(|error| ServerError::Address {
         address: shard_address.clone(),
         reason: error.to_string(),
@@ -168,7 +176,12 @@ pub async fn run_proxy(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = resolve(&config.config.public_address).await?;
-    let shards: Vec<String> = config.config.shards.iter().map(|shard| shard.address.clone()).collect();
+    let shards: Vec<String> = config
+        .config
+        .shards
+        .iter()
+        .map(|shard| shard.address.clone())
+        .collect();
     let proxy = ProxyNode::new(&shards).map_err(|error| ServerError::Address {
         address: config.config.public_address.clone(),
         reason: error.to_string(),

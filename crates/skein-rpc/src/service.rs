@@ -30,7 +30,10 @@ pub type NotificationStream = Pin<Box<dyn Stream<Item = Result<Notification, Sta
 /// The notifications of `receiver` about `chain_ids` (all chains if empty). A subscriber too
 /// slow to keep up misses some, and is told nothing more: notifications are hints to go and
 /// look, never the only record of anything.
-fn notification_stream(receiver: broadcast::Receiver<Notification>, chain_ids: Vec<ChainId>) -> Result<NotificationStream, Status> {
+fn notification_stream(
+    receiver: broadcast::Receiver<Notification>,
+    chain_ids: Vec<ChainId>,
+) -> Result<NotificationStream, Status> {
     if chain_ids.len() > SUBSCRIBED_CHAINS_MAX {
         return Err(Status::invalid_argument(format!(
             "at most {SUBSCRIBED_CHAINS_MAX} chains per subscription"
@@ -64,7 +67,10 @@ pub struct PublicService {
 impl PublicService {
     /// Serves `node`, with notifications from `notifications`.
     pub fn new(node: Arc<dyn ValidatorNode>, notifications: NotificationSource) -> Self {
-        Self { node, notifications }
+        Self {
+            node,
+            notifications,
+        }
     }
 }
 
@@ -74,21 +80,29 @@ impl Validator for PublicService {
         &self,
         request: Request<BlockProposal>,
     ) -> Result<Response<ProposalResponse>, Status> {
-        Ok(Response::new(self.node.handle_block_proposal(request.into_inner()).await))
+        Ok(Response::new(
+            self.node.handle_block_proposal(request.into_inner()).await,
+        ))
     }
 
     async fn handle_certificate(
         &self,
         request: Request<CertificateRequest>,
     ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(self.node.handle_certificate(request.into_inner()).await))
+        Ok(Response::new(
+            self.node.handle_certificate(request.into_inner()).await,
+        ))
     }
 
     async fn handle_chain_info_query(
         &self,
         request: Request<ChainInfoQuery>,
     ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(self.node.handle_chain_info_query(request.into_inner()).await))
+        Ok(Response::new(
+            self.node
+                .handle_chain_info_query(request.into_inner())
+                .await,
+        ))
     }
 
     async fn download_certificates(
@@ -128,21 +142,29 @@ impl<S: KeyValueStore> Shard for ShardService<S> {
         &self,
         request: Request<BlockProposal>,
     ) -> Result<Response<ProposalResponse>, Status> {
-        Ok(Response::new(self.shard.handle_block_proposal(request.into_inner()).await))
+        Ok(Response::new(
+            self.shard.handle_block_proposal(request.into_inner()).await,
+        ))
     }
 
     async fn handle_certificate(
         &self,
         request: Request<CertificateRequest>,
     ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(self.shard.handle_certificate(request.into_inner()).await))
+        Ok(Response::new(
+            self.shard.handle_certificate(request.into_inner()).await,
+        ))
     }
 
     async fn handle_chain_info_query(
         &self,
         request: Request<ChainInfoQuery>,
     ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(self.shard.handle_chain_info_query(request.into_inner()).await))
+        Ok(Response::new(
+            self.shard
+                .handle_chain_info_query(request.into_inner())
+                .await,
+        ))
     }
 
     async fn download_certificates(
@@ -150,14 +172,20 @@ impl<S: KeyValueStore> Shard for ShardService<S> {
         request: Request<DownloadCertificatesRequest>,
     ) -> Result<Response<CertificatesResponse>, Status> {
         let hashes = request.into_inner().hashes;
-        Ok(Response::new(self.shard.download_certificates(hashes).await))
+        Ok(Response::new(
+            self.shard.download_certificates(hashes).await,
+        ))
     }
 
     async fn handle_cross_chain_request(
         &self,
         request: Request<CrossChainRequest>,
     ) -> Result<Response<CrossChainResponse>, Status> {
-        Ok(Response::new(self.shard.handle_cross_chain_request(request.into_inner()).await))
+        Ok(Response::new(
+            self.shard
+                .handle_cross_chain_request(request.into_inner())
+                .await,
+        ))
     }
 
     type NotificationsStream = NotificationStream;

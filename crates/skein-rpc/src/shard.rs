@@ -82,7 +82,11 @@ pub struct ShardNode<S> {
 impl<S: KeyValueStore> ShardNode<S> {
     /// Shard `index` running `worker`, its peers at `peer_addresses` (all shards, itself
     /// included, in order).
-    pub fn new(worker: Worker<S>, index: usize, peer_addresses: &[String]) -> Result<Arc<Self>, NodeError> {
+    pub fn new(
+        worker: Worker<S>,
+        index: usize,
+        peer_addresses: &[String],
+    ) -> Result<Arc<Self>, NodeError> {
         let mut peers = Vec::new();
         for (position, address) in peer_addresses.iter().enumerate() {
             if position == index {
@@ -142,7 +146,10 @@ impl<S: KeyValueStore> ShardNode<S> {
     }
 
     /// Handles a cross-chain request for one of this shard's chains.
-    pub async fn handle_cross_chain_request(&self, request: CrossChainRequest) -> Result<(), NodeError> {
+    pub async fn handle_cross_chain_request(
+        &self,
+        request: CrossChainRequest,
+    ) -> Result<(), NodeError> {
         if !self.owns(&request.target_chain()) {
             return Err(NodeError::InvalidRequest(format!(
                 "chain {} does not belong to shard {}",
@@ -209,7 +216,10 @@ impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
         .boxed()
     }
 
-    fn handle_chain_info_query(&self, query: ChainInfoQuery) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+    fn handle_chain_info_query(
+        &self,
+        query: ChainInfoQuery,
+    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
             self.check_owner(&query.chain_id)?;
             Ok(self.worker.handle_chain_info_query(query).await?)

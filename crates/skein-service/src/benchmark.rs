@@ -48,7 +48,10 @@ impl BenchmarkReport {
 }
 
 /// Runs `skein benchmark`.
-pub async fn benchmark(context: &mut Context, options: BenchmarkOptions) -> anyhow::Result<BenchmarkReport> {
+pub async fn benchmark(
+    context: &mut Context,
+    options: BenchmarkOptions,
+) -> anyhow::Result<BenchmarkReport> {
     if options.chains < 2 {
         bail!("--chains must be at least 2");
     }
@@ -56,7 +59,10 @@ pub async fn benchmark(context: &mut Context, options: BenchmarkOptions) -> anyh
         bail!("--transfers must be at least 1");
     }
     if !(1..=limits::OPERATIONS_PER_BLOCK_MAX).contains(&options.transfers_per_block) {
-        bail!("--transfers-per-block must be between 1 and {}", limits::OPERATIONS_PER_BLOCK_MAX);
+        bail!(
+            "--transfers-per-block must be between 1 and {}",
+            limits::OPERATIONS_PER_BLOCK_MAX
+        );
     }
     if options.target_tps == Some(0) {
         bail!("--target-tps must be positive");
@@ -78,10 +84,9 @@ pub async fn benchmark(context: &mut Context, options: BenchmarkOptions) -> anyh
                 })
             })
             .collect();
-        let certificate = funder
-            .execute_operations(operations)
-            .await
-            .context("cannot open the benchmark chains (does the default chain have a few tokens?)")?;
+        let certificate = funder.execute_operations(operations).await.context(
+            "cannot open the benchmark chains (does the default chain have a few tokens?)",
+        )?;
         let height = certificate.value().block.height;
         for index in 0..batch.len() {
             chain_ids.push(ChainId::child(funder_id, height, u32::try_from(index)?));
@@ -102,7 +107,10 @@ pub async fn benchmark(context: &mut Context, options: BenchmarkOptions) -> anyh
     let chains = activate(&client, &chain_ids, keys).await?;
 
     let blocks = options.transfers.div_ceil(options.transfers_per_block);
-    let concurrency = options.clients.unwrap_or(chains.len()).clamp(1, chains.len());
+    let concurrency = options
+        .clients
+        .unwrap_or(chains.len())
+        .clamp(1, chains.len());
     let progress = ProgressBar::new(blocks as u64 * options.transfers_per_block as u64);
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} transfers  {per_sec}  eta {eta}")
@@ -142,7 +150,8 @@ pub async fn benchmark(context: &mut Context, options: BenchmarkOptions) -> anyh
                     break;
                 }
                 if let Some(rate) = target_tps {
-                    let due = started + Duration::from_secs_f64((block * per_block) as f64 / rate as f64);
+                    let due =
+                        started + Duration::from_secs_f64((block * per_block) as f64 / rate as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let chain = &own[turn % own.len()];
@@ -208,7 +217,9 @@ async fn activate(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Ok(_) => bail!("chain {chain_id} did not become active"),
-                Err(error) => return Err(error).context(format!("chain {chain_id} did not become active")),
+                Err(error) => {
+                    return Err(error).context(format!("chain {chain_id} did not become active"))
+                }
             }
         }
         chains.push(chain);

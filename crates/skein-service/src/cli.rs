@@ -148,6 +148,29 @@ pub enum Command {
     ///
     /// Example: skein benchmark --chains 16 --transfers 20000
     Benchmark(BenchmarkOptions),
+
+    /// Run a validator, or one of its shards (what `skein-server` does; `net up` uses it).
+    #[command(hide = true)]
+    Server(ServerOptions),
+
+    /// Run a validator's proxy (what `skein-proxy` does; `net up` uses it).
+    #[command(hide = true)]
+    Proxy {
+        /// The validator's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+/// Options of a validator process.
+#[derive(Args, Clone)]
+pub struct ServerOptions {
+    /// The validator's configuration file.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run only this shard (the others and the proxy run as separate processes).
+    #[arg(long)]
+    pub shard: Option<usize>,
 }
 
 /// `skein net …`

@@ -4,7 +4,10 @@ use std::{path::PathBuf, sync::Arc};
 
 use anyhow::{anyhow, bail, Context as _};
 use skein_base::{ChainId, TimeDelta, ValidatorPublicKey};
-use skein_core::{tokio_spawner, ChainClient, Client, ClientConfig, GenesisConfig, SystemClock, ValidatorEntry, ValidatorNode};
+use skein_core::{
+    tokio_spawner, ChainClient, Client, ClientConfig, GenesisConfig, SystemClock, ValidatorEntry,
+    ValidatorNode,
+};
 use skein_rpc::GrpcValidatorNode;
 use skein_storage::{LogStore, Storage};
 
@@ -21,7 +24,9 @@ pub struct Context {
 /// The wallet file a command uses: `--wallet`, or `SKEIN_WALLET`.
 pub fn wallet_path(argument: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     argument.ok_or_else(|| {
-        anyhow!("no wallet given: pass --wallet PATH or set SKEIN_WALLET (`skein net up` prints how)")
+        anyhow!(
+            "no wallet given: pass --wallet PATH or set SKEIN_WALLET (`skein net up` prints how)"
+        )
     })
 }
 
@@ -55,8 +60,12 @@ impl Context {
     pub async fn open(path: Option<PathBuf>) -> anyhow::Result<Self> {
         let wallet = Wallet::open(&wallet_path(path)?)?;
         // Signing records must survive a crash of the machine, not only of the process.
-        let store = LogStore::open(&wallet.store_path(), true)
-            .map_err(|error| anyhow!("cannot open the wallet's store {}: {error}", wallet.store_path().display()))?;
+        let store = LogStore::open(&wallet.store_path(), true).map_err(|error| {
+            anyhow!(
+                "cannot open the wallet's store {}: {error}",
+                wallet.store_path().display()
+            )
+        })?;
         let client = Client::new(
             Storage::new(store),
             wallet.genesis(),
@@ -74,10 +83,9 @@ impl Context {
     pub fn chain_or_default(&self, chain: Option<ChainId>) -> anyhow::Result<ChainId> {
         match chain {
             Some(chain) => Ok(chain),
-            None => self
-                .wallet
-                .default_chain()
-                .ok_or_else(|| anyhow!("the wallet has no chains: open one, or `skein sync CHAIN` one you own")),
+            None => self.wallet.default_chain().ok_or_else(|| {
+                anyhow!("the wallet has no chains: open one, or `skein sync CHAIN` one you own")
+            }),
         }
     }
 

@@ -12,6 +12,10 @@ pub mod wallet;
 use cli::{Cli, Command, NetCommand, WalletCommand};
 use context::Context;
 
+/// How long a command waits, after its own work, for certificates still on their way to
+/// slower validators.
+const BACKGROUND_WAIT: skein_base::TimeDelta = skein_base::TimeDelta::from_secs(10);
+
 /// Runs one `skein` command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let wallet = cli.wallet;
@@ -20,31 +24,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
         Command::Keygen { output } => commands::keygen(wallet, output),
-        Command::Balance { account } => commands::balance(&mut Context::open(wallet).await?, account).await,
+        Command::Server(options) => {
+            let config = skein_rpc::config::ValidatorConfig::load(&options.config)?;
+            match options.shard {
+                Some(index) => {
+                    skein_rpc::run_shard(config, index, logging::shutdown_signal()).await?
+                }
+                None => skein_rpc::run_validator(config, logging::shutdown_signal()).await?,
+            }
+            Ok(())
+        }
+        Command::Proxy { config } => {
+            let config = skein_rpc::config::ValidatorConfig::load(&config)?;
+            Ok(skein_rpc::run_proxy(config, logging::shutdown_signal()).await?)
+        }
+        command => {
+            let mut context = Context::open(wallet).await?;
+            let result = run_with_context(&mut context, command).await;
+            // Let deliveries to slower validators finish: exiting would cut them short.
+            context
+                .client
+                .finish_background_tasks(BACKGROUND_WAIT)
+                .await;
+            result
+        }
+    }
+}
+
+async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Balance { account } => commands::balance(context, account).await,
         Command::Transfer { amount, from, to } => {
-            commands::transfer(&mut Context::open(wallet).await?, amount, from, to).await
+            commands::transfer(context, amount, from, to).await
         }
         Command::OpenChain {
             from,
             owner,
             initial_balance,
-        } => commands::open_chain(&mut Context::open(wallet).await?, from, owner, initial_balance).await,
-        Command::CloseChain { chain } => commands::close_chain(&mut Context::open(wallet).await?, chain).await,
+        } => commands::open_chain(context, from, owner, initial_balance).await,
+        Command::CloseChain { chain } => commands::close_chain(context, chain).await,
         Command::ChangeOwnership { chain, owner } => {
-            commands::change_ownership(&mut Context::open(wallet).await?, chain, owner).await
+            commands::change_ownership(context, chain, owner).await
         }
-        Command::Sync { chain } => commands::sync(&mut Context::open(wallet).await?, chain).await,
-        Command::ProcessInbox { chain } => {
-            commands::process_inbox(&mut Context::open(wallet).await?, chain).await
-        }
-        Command::QueryValidators => commands::query_validators(&Context::open(wallet).await?).await,
+        Command::Sync { chain } => commands::sync(context, chain).await,
+        Command::ProcessInbox { chain } => commands::process_inbox(context, chain).await,
+        Command::QueryValidators => commands::query_validators(context).await,
         Command::ShowBlock { chain, height } => {
-            commands::show_block(&Context::open(wallet).await?, chain, cli::height(height)).await
+            commands::show_block(context, chain, cli::height(height)).await
         }
-        Command::Watch { chain } => commands::watch(&Context::open(wallet).await?, chain).await,
+        Command::Watch { chain } => commands::watch(context, chain).await,
         Command::Benchmark(options) => {
-            let mut context = Context::open(wallet).await?;
-            let report = benchmark::benchmark(&mut context, options).await?;
+            let report = benchmark::benchmark(context, options).await?;
             println!(
                 "blocks failed: {}, elapsed: {:.2} s",
                 report.errors,
@@ -58,6 +88,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.latency_ms(0.99)
             );
             Ok(())
+        }
+        Command::Net(_)
+        | Command::Wallet(_)
+        | Command::Keygen { .. }
+        | Command::Server(_)
+        | Command::Proxy { .. } => {
+            unreachable!("handled without a wallet context")
         }
     }
 }

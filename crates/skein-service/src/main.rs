@@ -13,6 +13,15 @@ use skein_service::{cli::Cli, logging};
 async fn main() {
     logging::init("warn");
     let cli = Cli::parse();
+    if !matches!(cli.command, skein_service::cli::Command::Net(_)) {
+        // Like other command-line tools, stop quietly when the reader of our output goes
+        // away (`skein wallet show | head`). `net up` keeps running: it owns processes.
+        #[cfg(unix)]
+        // SAFETY: restoring the default disposition of SIGPIPE, before any thread writes.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if let Err(error) = skein_service::run(cli).await {
         eprintln!("error: {error:#}");
         std::process::exit(1);

@@ -9,8 +9,11 @@ use std::{
 };
 
 use anyhow::{anyhow, bail, Context as _};
-use skein_base::{crypto::SecretKey, AccountOwner, ChainId, Committee, Timestamp, ValidatorPublicKey, ValidatorState};
-use skein_core::{ChainInfoQuery, GenesisChain, GenesisConfig, SystemClock, ValidatorNode, Clock};
+use skein_base::{
+    crypto::SecretKey, AccountOwner, ChainId, Committee, Timestamp, ValidatorPublicKey,
+    ValidatorState,
+};
+use skein_core::{ChainInfoQuery, Clock, GenesisChain, GenesisConfig, SystemClock, ValidatorNode};
 use skein_rpc::{
     config::{save_genesis, KeyFile, ShardConfig, ValidatorConfig},
     GrpcValidatorNode,
@@ -18,6 +21,15 @@ use skein_rpc::{
 use tokio::process::{Child, Command};
 
 use crate::{cli::NetUpOptions, logging, wallet::Wallet};
+
+/// Prints a line, ignoring a closed standard output: `net up` must go on (and stop its
+/// processes) even when nobody reads it any more.
+macro_rules! say {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($argument)*);
+    }};
+}
 
 /// How long validators get to start answering.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,6 +39,7 @@ struct Process {
     name: String,
     child: Child,
     log: PathBuf,
+    command: Vec<String>,
 }
 
 /// How validators store their data.
@@ -48,31 +61,85 @@ fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
         .collect()
 }
 
-fn binary(name: &str) -> anyhow::Result<PathBuf> {
-    let current = std::env::current_exe().context("cannot locate the skein binary")?;
-    let directory = current.parent().ok_or_else(|| anyhow!("the skein binary has no directory"))?;
-    let path = directory.join(name);
-    if !path.is_file() {
-        bail!(
-            "{name} is not next to skein in {}: build every binary with `cargo build --release -p skein-service`",
-            directory.display()
-        );
-    }
-    Ok(path)
+/// The `skein` binary itself: it runs validators and proxies too (`skein server`, `skein
+/// proxy`), so a network needs nothing but it.
+fn this_binary() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot locate the skein binary")
 }
 
-fn spawn(directory: &Path, name: String, program: &Path, arguments: &[String]) -> anyhow::Result<Process> {
+/// Marks a directory as made by `net up`, so a later `net up` may replace it.
+const MARKER: &str = ".skein-net";
+
+/// Makes `directory` ready for a new network: creates it, or replaces a previous network of
+/// `net up` whose processes are gone. Refuses anything else.
+fn prepare_directory(directory: &Path) -> anyhow::Result<()> {
+    if directory.exists() && std::fs::read_dir(directory)?.next().is_some() {
+        if !directory.join(MARKER).exists() {
+            bail!(
+                "{} exists and was not made by `skein net up`; choose another --path",
+                directory.display()
+            );
+        }
+        if still_running(directory) {
+            bail!(
+                "the network in {} is still running; stop it first",
+                directory.display()
+            );
+        }
+        say!("replacing the previous network in {}", directory.display());
+        std::fs::remove_dir_all(directory)
+            .with_context(|| format!("cannot remove {}", directory.display()))?;
+    }
+    std::fs::create_dir_all(directory.join("logs"))
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    std::fs::write(directory.join(MARKER), b"made by skein net up\n")?;
+    Ok(())
+}
+
+/// Whether a process recorded in the directory's `processes.json` is alive.
+fn still_running(directory: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(directory.join("processes.json")) else {
+        return false;
+    };
+    let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&text) else {
+        return false;
+    };
+    entries
+        .iter()
+        .filter_map(|entry| entry["pid"].as_u64())
+        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Starts `program ARGUMENTS` with `threads` runtime worker threads, its output in
+/// `logs/NAME.log`.
+fn spawn(
+    directory: &Path,
+    name: String,
+    program: &Path,
+    arguments: &[String],
+    threads: usize,
+) -> anyhow::Result<Process> {
     let log = directory.join("logs").join(format!("{name}.log"));
-    let file = std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    let file =
+        std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
     let child = Command::new(program)
         .args(arguments)
+        .env("TOKIO_WORKER_THREADS", threads.to_string())
+        .env_remove("SKEIN_WALLET")
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start {}", program.display()))?;
-    Ok(Process { name, child, log })
+    let mut command = vec![program.display().to_string()];
+    command.extend(arguments.iter().cloned());
+    Ok(Process {
+        name,
+        child,
+        log,
+        command,
+    })
 }
 
 fn log_tail(path: &Path) -> String {
@@ -107,14 +174,9 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         Some(path) => path,
         None => std::env::temp_dir().join(format!("skein-net-{}", std::process::id())),
     };
-    if directory.join("genesis.json").exists() {
-        bail!("{} already holds a network; choose another --path", directory.display());
-    }
-    std::fs::create_dir_all(directory.join("logs"))
-        .with_context(|| format!("cannot create {}", directory.display()))?;
+    prepare_directory(&directory)?;
     let wallet_path = wallet.unwrap_or_else(|| directory.join("wallet.json"));
-    let server = binary("skein-server")?;
-    let proxy = binary("skein-proxy")?;
+    let skein = this_binary()?;
 
     // Keys, addresses and genesis.
     let ports = free_ports(options.validators * (1 + options.shards))?;
@@ -151,7 +213,9 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
             genesis_file: "genesis.json".into(),
         });
     }
-    let owner_keys: Vec<SecretKey> = (0..options.initial_chains).map(|_| SecretKey::generate()).collect();
+    let owner_keys: Vec<SecretKey> = (0..options.initial_chains)
+        .map(|_| SecretKey::generate())
+        .collect();
     let genesis = GenesisConfig {
         committee: Committee::new(members)?,
         chains: owner_keys
@@ -174,37 +238,42 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
     let threads = cores.div_ceil(options.validators).max(1);
     let mut processes = Vec::new();
     for (index, _) in configs.iter().enumerate() {
-        let config = directory.join(format!("validator-{index}.toml")).display().to_string();
+        let config = directory
+            .join(format!("validator-{index}.toml"))
+            .display()
+            .to_string();
         match storage {
             Storage::Postgres(_) => {
                 for shard in 0..options.shards {
                     processes.push(spawn(
                         &directory,
                         format!("validator-{index}-shard-{shard}"),
-                        &server,
+                        &skein,
                         &[
+                            "server".into(),
                             "--config".into(),
                             config.clone(),
                             "--shard".into(),
                             shard.to_string(),
-                            "--threads".into(),
-                            "1".into(),
                         ],
+                        1,
                     )?);
                 }
                 processes.push(spawn(
                     &directory,
                     format!("validator-{index}-proxy"),
-                    &proxy,
-                    &["--config".into(), config],
+                    &skein,
+                    &["proxy".into(), "--config".into(), config],
+                    1,
                 )?);
             }
             Storage::Memory | Storage::Embedded => {
                 processes.push(spawn(
                     &directory,
                     format!("validator-{index}"),
-                    &server,
-                    &["--config".into(), config, "--threads".into(), threads.to_string()],
+                    &skein,
+                    &["server".into(), "--config".into(), config],
+                    threads,
                 )?);
             }
         }
@@ -213,6 +282,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         stop(&mut processes).await;
         return Err(error);
     }
+    record_processes(&directory, &processes)?;
 
     // The wallet.
     let mut wallet = Wallet::create(&wallet_path, genesis.clone())?;
@@ -228,12 +298,34 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         () = logging::shutdown_signal() => Ok(()),
         exited = watch_processes(&mut processes) => exited,
     };
-    println!("\nstopping {} processes", processes.len());
+    say!("\nstopping {} processes", processes.len());
     stop(&mut processes).await;
     outcome
 }
 
-async fn wait_until_ready(genesis: &GenesisConfig, processes: &mut [Process]) -> anyhow::Result<()> {
+/// Writes `processes.json`: each process's name, pid and command line, so an operator (or a
+/// test) can stop one and start it again.
+fn record_processes(directory: &Path, processes: &[Process]) -> anyhow::Result<()> {
+    let entries: Vec<serde_json::Value> = processes
+        .iter()
+        .map(|process| {
+            serde_json::json!({
+                "name": process.name,
+                "pid": process.child.id(),
+                "command": process.command,
+                "log": process.log,
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&entries)?;
+    skein_rpc::config::write_atomically(&directory.join("processes.json"), text.as_bytes())?;
+    Ok(())
+}
+
+async fn wait_until_ready(
+    genesis: &GenesisConfig,
+    processes: &mut [Process],
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let addresses: Vec<(ValidatorPublicKey, String)> = genesis
         .committee
@@ -257,14 +349,19 @@ async fn wait_until_ready(genesis: &GenesisConfig, processes: &mut [Process]) ->
         for address in pending {
             let node = GrpcValidatorNode::new(&address).map_err(|error| anyhow!("{error}"))?;
             let query = ChainInfoQuery::new(ChainId::root(0));
-            match tokio::time::timeout(Duration::from_secs(2), node.handle_chain_info_query(query)).await {
+            match tokio::time::timeout(Duration::from_secs(2), node.handle_chain_info_query(query))
+                .await
+            {
                 Ok(Ok(info)) if info.is_active() => {}
                 _ => still.push(address),
             }
         }
         pending = still;
         if started.elapsed() > STARTUP_TIMEOUT {
-            bail!("validators at {} did not answer within {STARTUP_TIMEOUT:?}", pending.join(", "));
+            bail!(
+                "validators at {} did not answer within {STARTUP_TIMEOUT:?}",
+                pending.join(", ")
+            );
         }
         if !pending.is_empty() {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -273,17 +370,27 @@ async fn wait_until_ready(genesis: &GenesisConfig, processes: &mut [Process]) ->
     Ok(())
 }
 
+/// Reports processes that stop (an operator may stop one on purpose: the others go on).
+/// Returns an error once every process has stopped.
 async fn watch_processes(processes: &mut [Process]) -> anyhow::Result<()> {
+    let mut reported = vec![false; processes.len()];
     loop {
-        for process in processes.iter_mut() {
+        for (process, reported) in processes.iter_mut().zip(reported.iter_mut()) {
+            if *reported {
+                continue;
+            }
             if let Some(status) = process.child.try_wait()? {
-                bail!(
+                *reported = true;
+                eprintln!(
                     "{} stopped ({status}); its log {} ends with:\n{}",
                     process.name,
                     process.log.display(),
                     log_tail(&process.log)
                 );
             }
+        }
+        if reported.iter().all(|reported| *reported) {
+            bail!("every process of the network has stopped");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -301,39 +408,52 @@ async fn stop(processes: &mut [Process]) {
     let deadline = Instant::now() + Duration::from_secs(5);
     for process in processes.iter_mut() {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(remaining, process.child.wait()).await.is_err() {
+        if tokio::time::timeout(remaining, process.child.wait())
+            .await
+            .is_err()
+        {
             let _ = process.child.start_kill();
             let _ = process.child.wait().await;
         }
     }
 }
 
-fn print_walkthrough(options: &NetUpOptions, directory: &Path, wallet: &Path, genesis: &GenesisConfig) {
+fn print_walkthrough(
+    options: &NetUpOptions,
+    directory: &Path,
+    wallet: &Path,
+    genesis: &GenesisConfig,
+) {
     let first = GenesisConfig::chain_id(0);
     let second = GenesisConfig::chain_id(1.min(genesis.chains.len() - 1));
-    println!(
+    say!(
         "Skein network up: {} validators × {} shards, storage {}",
-        options.validators, options.shards, options.storage
+        options.validators,
+        options.shards,
+        options.storage
     );
-    println!("  configuration, data and logs in {}", directory.display());
-    println!(
+    say!("  configuration, data and logs in {}", directory.display());
+    say!(
         "  wallet {} with {} chains of {} tokens",
         wallet.display(),
         genesis.chains.len(),
         options.initial_balance
     );
-    println!();
-    println!("In another terminal:");
-    if let Some(binaries) = std::env::current_exe().ok().and_then(|path| path.parent().map(Path::to_path_buf)) {
-        println!("  export PATH=\"{}:$PATH\"", binaries.display());
+    say!();
+    say!("In another terminal:");
+    if let Some(binaries) = std::env::current_exe()
+        .ok()
+        .and_then(|path| path.parent().map(Path::to_path_buf))
+    {
+        say!("  export PATH=\"{}:$PATH\"", binaries.display());
     }
-    println!("  export SKEIN_WALLET={}", wallet.display());
-    println!("  skein wallet show");
-    println!("  skein balance {first}");
-    println!("  skein transfer 10 --from {first} --to {second}");
-    println!("  skein process-inbox {second}");
-    println!("  skein balance {second}");
-    println!("  skein benchmark --chains 16 --transfers 10000");
-    println!();
-    println!("Press Ctrl-C to stop the network.");
+    say!("  export SKEIN_WALLET={}", wallet.display());
+    say!("  skein wallet show");
+    say!("  skein balance {first}");
+    say!("  skein transfer 10 --from {first} --to {second}");
+    say!("  skein process-inbox {second}");
+    say!("  skein balance {second}");
+    say!("  skein benchmark --chains 16 --transfers 10000");
+    say!();
+    say!("Press Ctrl-C to stop the network.");
 }

@@ -77,7 +77,10 @@ fn lock(path: &Path) -> anyhow::Result<File> {
                 std::thread::sleep(Duration::from_millis(20));
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                bail!("the wallet {} is in use by another skein process", path.display())
+                bail!(
+                    "the wallet {} is in use by another skein process",
+                    path.display()
+                )
             }
             Err(std::fs::TryLockError::Error(error)) => {
                 return Err(error).context("cannot lock the wallet");
@@ -169,7 +172,12 @@ impl Wallet {
     /// Adds a key; returns its public half.
     pub fn add_key(&mut self, secret_key: SecretKey) -> PublicKey {
         let public_key = secret_key.public();
-        if !self.file.keys.iter().any(|key| key.public_key == public_key) {
+        if !self
+            .file
+            .keys
+            .iter()
+            .any(|key| key.public_key == public_key)
+        {
             self.file.keys.push(WalletKey {
                 public_key,
                 secret_key,
@@ -180,7 +188,12 @@ impl Wallet {
 
     /// Adds a chain owned by one of the wallet's keys.
     pub fn add_chain(&mut self, chain_id: ChainId, public_key: PublicKey) {
-        if let Some(chain) = self.file.chains.iter_mut().find(|chain| chain.chain_id == chain_id) {
+        if let Some(chain) = self
+            .file
+            .chains
+            .iter_mut()
+            .find(|chain| chain.chain_id == chain_id)
+        {
             chain.public_key = public_key;
         } else {
             self.file.chains.push(WalletChain {
@@ -200,7 +213,11 @@ impl Wallet {
 
     /// The key that owns a chain of the wallet.
     pub fn key_for_chain(&self, chain_id: &ChainId) -> Option<SecretKey> {
-        let chain = self.file.chains.iter().find(|chain| chain.chain_id == *chain_id)?;
+        let chain = self
+            .file
+            .chains
+            .iter()
+            .find(|chain| chain.chain_id == *chain_id)?;
         self.key_for_public(&chain.public_key)
     }
 

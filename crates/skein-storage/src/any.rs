@@ -105,7 +105,11 @@ impl fmt::Display for StorageUri {
         match self {
             StorageUri::Memory => write!(formatter, "memory"),
             StorageUri::Embedded { path, sync } | StorageUri::Lsm { path, sync } => {
-                let scheme = if matches!(self, StorageUri::Lsm { .. }) { "lsm" } else { "embedded" };
+                let scheme = if matches!(self, StorageUri::Lsm { .. }) {
+                    "lsm"
+                } else {
+                    "embedded"
+                };
                 write!(formatter, "{scheme}:{}", path.display())?;
                 if *sync {
                     write!(formatter, "?sync")?;
@@ -138,11 +142,13 @@ impl AnyStore {
     pub async fn open(uri: &StorageUri) -> Result<Self, StoreError> {
         match uri {
             StorageUri::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
-            StorageUri::Embedded { path, sync } => Ok(AnyStore::Embedded(LogStore::open(path, *sync)?)),
-            StorageUri::Lsm { path, sync } => Ok(AnyStore::Lsm(LsmStore::open(path, *sync)?)),
-            StorageUri::Postgres { url, table } => {
-                Ok(AnyStore::Postgres(PostgresStore::connect(url, table).await?))
+            StorageUri::Embedded { path, sync } => {
+                Ok(AnyStore::Embedded(LogStore::open(path, *sync)?))
             }
+            StorageUri::Lsm { path, sync } => Ok(AnyStore::Lsm(LsmStore::open(path, *sync)?)),
+            StorageUri::Postgres { url, table } => Ok(AnyStore::Postgres(
+                PostgresStore::connect(url, table).await?,
+            )),
         }
     }
 }

@@ -19,10 +19,10 @@ mod postgres;
 pub mod test_postgres;
 
 pub use any::{AnyStore, StorageUri};
+pub use layout::Storage;
 pub use log_store::LogStore;
 pub use lsm::LsmStore;
 pub use postgres::PostgresStore;
-pub use layout::Storage;
 pub use skein_views::{KeyValueStore, MemoryStore, StoreError};
 
 #[cfg(test)]

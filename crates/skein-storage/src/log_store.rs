@@ -107,7 +107,11 @@ fn decode_operations(mut payload: &[u8]) -> Option<Batch> {
 /// A record: length, CRC-32, payload.
 fn record(payload: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(payload.len() + 8);
-    bytes.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    bytes.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     bytes.extend_from_slice(payload);
     bytes
@@ -161,14 +165,20 @@ impl LogStore {
             .open(&lock_path)
             .map_err(|error| io(&lock_path, error))?;
         lock.try_lock().map_err(|_| {
-            StoreError::Backend(format!("{} is in use by another process", directory.display()))
+            StoreError::Backend(format!(
+                "{} is in use by another process",
+                directory.display()
+            ))
         })?;
         let memory = MemoryStore::new();
         let snapshot_path = directory.join(SNAPSHOT);
         let mut snapshot_bytes = 0;
         if snapshot_path.exists() {
             let file = File::open(&snapshot_path).map_err(|error| io(&snapshot_path, error))?;
-            let size = file.metadata().map_err(|error| io(&snapshot_path, error))?.len();
+            let size = file
+                .metadata()
+                .map_err(|error| io(&snapshot_path, error))?
+                .len();
             snapshot_bytes = replay(&mut BufReader::new(file), |batch| memory.apply(batch));
             if snapshot_bytes != size {
                 return Err(StoreError::Backend(format!(
@@ -187,7 +197,8 @@ impl LogStore {
             .map_err(|error| io(&log_path, error))?;
         let log_bytes = replay(&mut BufReader::new(&mut file), |batch| memory.apply(batch));
         // Drop whatever a crash cut short.
-        file.set_len(log_bytes).map_err(|error| io(&log_path, error))?;
+        file.set_len(log_bytes)
+            .map_err(|error| io(&log_path, error))?;
         Ok(Self {
             memory,
             log: Arc::new(Mutex::new(LogFile {
@@ -236,8 +247,12 @@ impl LogStore {
             let _ = directory.sync_all();
         }
         // Everything the log held is in the snapshot now.
-        log.file.set_len(0).map_err(|error| io(&log.directory, error))?;
-        log.file.sync_all().map_err(|error| io(&log.directory, error))?;
+        log.file
+            .set_len(0)
+            .map_err(|error| io(&log.directory, error))?;
+        log.file
+            .sync_all()
+            .map_err(|error| io(&log.directory, error))?;
         log.log_bytes = 0;
         log.snapshot_bytes = written;
         Ok(())
@@ -249,7 +264,10 @@ impl KeyValueStore for LogStore {
         self.memory.read_value(key).await
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.memory.read_multi_values(keys).await
     }
 

@@ -14,7 +14,9 @@ use std::{
     },
 };
 
-use skein_views::{prefix_upper_bound, Batch, KeyValueStore, KeyValues, StoreError, WriteOperation};
+use skein_views::{
+    prefix_upper_bound, Batch, KeyValueStore, KeyValues, StoreError, WriteOperation,
+};
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
 
@@ -65,9 +67,8 @@ impl PostgresStore {
         let store = Self {
             inner: Arc::new(inner),
         };
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {table} (k BYTEA PRIMARY KEY, v BYTEA NOT NULL)"
-        );
+        let create =
+            format!("CREATE TABLE IF NOT EXISTS {table} (k BYTEA PRIMARY KEY, v BYTEA NOT NULL)");
         // Shards starting together may race to create the table: the loser retries.
         let mut attempts = 0;
         loop {
@@ -155,7 +156,10 @@ impl KeyValueStore for PostgresStore {
         .await
     }
 
-    async fn read_multi_values(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn read_multi_values(
+        &self,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -180,7 +184,10 @@ impl KeyValueStore for PostgresStore {
         let skip = prefix.len();
         self.with_client(move |client| {
             Box::pin(async move {
-                let rows = client.query(&query, &as_params(&params)).await.map_err(backend)?;
+                let rows = client
+                    .query(&query, &as_params(&params))
+                    .await
+                    .map_err(backend)?;
                 Ok(rows
                     .into_iter()
                     .map(|row| {
@@ -198,7 +205,10 @@ impl KeyValueStore for PostgresStore {
         let skip = prefix.len();
         self.with_client(move |client| {
             Box::pin(async move {
-                let rows = client.query(&query, &as_params(&params)).await.map_err(backend)?;
+                let rows = client
+                    .query(&query, &as_params(&params))
+                    .await
+                    .map_err(backend)?;
                 Ok(rows
                     .into_iter()
                     .map(|row| row.get::<_, Vec<u8>>(0)[skip..].to_vec())
@@ -249,17 +259,26 @@ impl KeyValueStore for PostgresStore {
                     match upper {
                         Some(upper) => {
                             let query = format!("DELETE FROM {table} WHERE k >= $1 AND k < $2");
-                            transaction.execute(&query, &[lower, upper]).await.map_err(backend)?;
+                            transaction
+                                .execute(&query, &[lower, upper])
+                                .await
+                                .map_err(backend)?;
                         }
                         None => {
                             let query = format!("DELETE FROM {table} WHERE k >= $1");
-                            transaction.execute(&query, &[lower]).await.map_err(backend)?;
+                            transaction
+                                .execute(&query, &[lower])
+                                .await
+                                .map_err(backend)?;
                         }
                     }
                 }
                 if !deleted.is_empty() {
                     let query = format!("DELETE FROM {table} WHERE k = ANY($1)");
-                    transaction.execute(&query, &[&deleted]).await.map_err(backend)?;
+                    transaction
+                        .execute(&query, &[&deleted])
+                        .await
+                        .map_err(backend)?;
                 }
                 if !put_keys.is_empty() {
                     let query = format!(

@@ -55,7 +55,8 @@ impl TestPostgres {
             .and_then(|listener| listener.local_addr())
             .map_err(|error| format!("no free port: {error}"))?
             .port();
-        let directory = std::env::temp_dir().join(format!("skein-postgres-{}-{port}", std::process::id()));
+        let directory =
+            std::env::temp_dir().join(format!("skein-postgres-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&directory).map_err(|error| error.to_string())?;
         // PostgreSQL refuses to run as root: then it runs as the `postgres` user.
         let as_postgres_user = running_as_root();

@@ -43,7 +43,10 @@ impl MemoryStore {
 
     /// Applies a batch at once (the same as `write_batch`, without the future).
     pub fn apply(&self, batch: Batch) {
-        let mut map = self.entries.write().unwrap_or_else(|poison| poison.into_inner());
+        let mut map = self
+            .entries
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
         for operation in batch.operations {
             match operation {
                 WriteOperation::Put { key, value } => {

@@ -153,20 +153,37 @@ fn test_vote_aggregator_forms_then_drops_bad_votes() {
     forged.signature = Vote::new(self::value(9), Round::Fast, &keys[1]).signature;
     assert_eq!(aggregator.add_vote(forged), Ok(None));
     // Collecting checks no signature: a quorum of weight forms a candidate...
-    let candidate = aggregator.add_vote(vote(&keys[2])).unwrap().expect("a quorum of weight");
+    let candidate = aggregator
+        .add_vote(vote(&keys[2]))
+        .unwrap()
+        .expect("a quorum of weight");
     // ...which the committee check refuses.
-    assert!(matches!(candidate.check(&committee), Err(CertificateError::InvalidSignature(_))));
+    assert!(matches!(
+        candidate.check(&committee),
+        Err(CertificateError::InvalidSignature(_))
+    ));
     assert_eq!(
         aggregator.add_vote(vote(&keys[2])),
-        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(&keys[2].public())))
+        Err(CertificateError::DuplicateSigner(ValidatorPublicKey::from(
+            &keys[2].public()
+        )))
     );
     assert_eq!(
         aggregator.add_vote(Vote::new(self::value(4), Round::Fast, &keys[3]).lite()),
         Err(CertificateError::WrongValue)
     );
-    assert_eq!(aggregator.drop_invalid_votes(), vec![ValidatorPublicKey::from(&keys[1].public())]);
-    assert!(aggregator.certificate().is_none(), "two good votes are no quorum");
-    let certificate = aggregator.add_vote(vote(&keys[3])).unwrap().expect("three good votes");
+    assert_eq!(
+        aggregator.drop_invalid_votes(),
+        vec![ValidatorPublicKey::from(&keys[1].public())]
+    );
+    assert!(
+        aggregator.certificate().is_none(),
+        "two good votes are no quorum"
+    );
+    let certificate = aggregator
+        .add_vote(vote(&keys[3]))
+        .unwrap()
+        .expect("three good votes");
     assert_eq!(certificate.check(&committee).unwrap().signatures().len(), 3);
 }
 

@@ -39,27 +39,24 @@ impl<S: KeyValueStore> Client<S> {
             let vote_sender = vote_sender.clone();
             let commit_sender = commit_sender.clone();
             let certificate_receiver = certificate_receiver.clone();
-            (self.spawner)(
-                async move {
-                    // Once the certificate exists, a vote from this validator is moot: stop
-                    // asking and hand it the certificate instead.
-                    let proposing = client.propose_to(&validator, &proposal);
-                    let certified = certificate_receiver.clone();
-                    if let Either::Left((vote, _)) =
-                        future::select(Box::pin(proposing), certified).await
-                    {
-                        // The receiver is gone once a quorum voted: this vote is not needed.
-                        let _ = vote_sender.unbounded_send((validator.public_key, vote));
-                    }
-                    drop(vote_sender);
-                    // Every validator gets the certificate, whether it voted or not.
-                    if let Ok(certificate) = certificate_receiver.await {
-                        let result = client.upload_certificate_to(&validator, certificate).await;
-                        let _ = commit_sender.unbounded_send((validator.public_key, result));
-                    }
+            self.spawn_background(async move {
+                // Once the certificate exists, a vote from this validator is moot: stop
+                // asking and hand it the certificate instead.
+                let proposing = client.propose_to(&validator, &proposal);
+                let certified = certificate_receiver.clone();
+                if let Either::Left((vote, _)) =
+                    future::select(Box::pin(proposing), certified).await
+                {
+                    // The receiver is gone once a quorum voted: this vote is not needed.
+                    let _ = vote_sender.unbounded_send((validator.public_key, vote));
                 }
-                .boxed(),
-            );
+                drop(vote_sender);
+                // Every validator gets the certificate, whether it voted or not.
+                if let Ok(certificate) = certificate_receiver.await {
+                    let result = client.upload_certificate_to(&validator, certificate).await;
+                    let _ = commit_sender.unbounded_send((validator.public_key, result));
+                }
+            });
         }
         drop(vote_sender);
         drop(commit_sender);
@@ -96,26 +93,38 @@ impl<S: KeyValueStore> Client<S> {
         // tasks stopped asking once the certificate was out), check each answer, and hand
         // the corrected certificate to every validator.
         for validator in aggregator.drop_invalid_votes() {
-            tally.fail(self, validator, NodeError::InvalidRequest("invalid vote signature".into()));
+            tally.fail(
+                self,
+                validator,
+                NodeError::InvalidRequest("invalid vote signature".into()),
+            );
         }
         if aggregator.certificate().is_none() {
-            let failed: Vec<_> = tally.errors.iter().map(|(validator, _)| *validator).collect();
+            let failed: Vec<_> = tally
+                .errors
+                .iter()
+                .map(|(validator, _)| *validator)
+                .collect();
             let voted: Vec<_> = aggregator.voters().copied().chain(failed).collect();
             let asked = self
                 .validators
                 .iter()
                 .filter(|validator| !voted.contains(&validator.public_key));
             let answers = futures::future::join_all(asked.map(|validator| async {
-                (validator.public_key, self.propose_to(validator, &proposal).await)
+                (
+                    validator.public_key,
+                    self.propose_to(validator, &proposal).await,
+                )
             }))
             .await;
             for (validator, answer) in answers {
                 let outcome = answer.and_then(|vote| {
-                    vote.check()
-                        .map_err(|error| NodeError::InvalidRequest(format!("invalid vote: {error}")))?;
-                    aggregator
-                        .add_vote(vote)
-                        .map_err(|error| NodeError::InvalidRequest(format!("unusable vote: {error}")))
+                    vote.check().map_err(|error| {
+                        NodeError::InvalidRequest(format!("invalid vote: {error}"))
+                    })?;
+                    aggregator.add_vote(vote).map_err(|error| {
+                        NodeError::InvalidRequest(format!("unusable vote: {error}"))
+                    })
                 });
                 if let Err(error) = outcome {
                     tally.fail(self, validator, error);
@@ -138,7 +147,10 @@ impl<S: KeyValueStore> Client<S> {
     /// once the failures make a quorum impossible.
     async fn collect_votes(
         &self,
-        votes: &mut mpsc::UnboundedReceiver<(skein_base::ValidatorPublicKey, Result<LiteVote, NodeError>)>,
+        votes: &mut mpsc::UnboundedReceiver<(
+            skein_base::ValidatorPublicKey,
+            Result<LiteVote, NodeError>,
+        )>,
         aggregator: &mut VoteAggregator<'_, ConfirmedBlock>,
         tally: &mut Tally,
     ) -> Result<UncheckedCertificate<ConfirmedBlock>, ClientError> {
@@ -253,7 +265,12 @@ struct Tally {
 }
 
 impl Tally {
-    fn fail<S: KeyValueStore>(&mut self, client: &Client<S>, validator: skein_base::ValidatorPublicKey, error: NodeError) {
+    fn fail<S: KeyValueStore>(
+        &mut self,
+        client: &Client<S>,
+        validator: skein_base::ValidatorPublicKey,
+        error: NodeError,
+    ) {
         tracing::debug!(?validator, %error, "no vote");
         self.failed_weight += client.weight(&validator);
         self.errors.push((validator, error));

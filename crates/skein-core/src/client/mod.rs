@@ -128,6 +128,15 @@ pub struct Client<S> {
     /// One lock per chain, held while a block is being made, so two operations on one
     /// chain never race to sign at the same height.
     chain_locks: parking_lot::Mutex<HashMap<ChainId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Background tasks (deliveries to slower validators) still running.
+    background: Arc<Background>,
+}
+
+/// Counts background tasks, so a short-lived process can let them finish before exiting.
+#[derive(Default)]
+struct Background {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl<S: KeyValueStore> Client<S> {
@@ -152,7 +161,42 @@ impl<S: KeyValueStore> Client<S> {
             spawner,
             config,
             chain_locks: parking_lot::Mutex::new(HashMap::new()),
+            background: Arc::default(),
         }))
+    }
+
+    /// Runs `task` in the background, counted by [`Client::finish_background_tasks`].
+    fn spawn_background(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        use std::sync::atomic::Ordering;
+        let background = self.background.clone();
+        background.running.fetch_add(1, Ordering::SeqCst);
+        (self.spawner)(Box::pin(async move {
+            task.await;
+            if background.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                background.idle.notify_waiters();
+            }
+        }));
+    }
+
+    /// Waits (at most `timeout`) for background work — certificates on their way to slower
+    /// validators, and bringing lagging ones up to date — to finish. A process about to exit
+    /// calls this so that it does not cut that work short. Returns whether all of it finished.
+    pub async fn finish_background_tasks(&self, timeout: TimeDelta) -> bool {
+        use std::sync::atomic::Ordering;
+        let deadline = self.clock.sleep(timeout);
+        futures::pin_mut!(deadline);
+        loop {
+            let idle = self.background.idle.notified();
+            if self.background.running.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            futures::pin_mut!(idle);
+            if let futures::future::Either::Right(_) =
+                futures::future::select(idle, deadline.as_mut()).await
+            {
+                return self.background.running.load(Ordering::SeqCst) == 0;
+            }
+        }
     }
 
     /// A client for one chain, proposing with `key`.

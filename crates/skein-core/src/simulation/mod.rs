@@ -245,7 +245,7 @@ async fn orchestrate(
             );
             if config.byzantine && index == 0 {
                 // Half the Byzantine runs sign other blocks, half forge signatures.
-                faulty.set_fault(if config.seed % 2 == 0 {
+                faulty.set_fault(if config.seed.is_multiple_of(2) {
                     Fault::VoteForDifferentBlock
                 } else {
                     Fault::ForgedSignature

@@ -99,7 +99,11 @@ impl<S: KeyValueStore> Worker<S> {
             timestamp: state.timestamp(),
             chain_balance: state.chain_balance(),
             state_hash: state.hash()?,
-            pending_vote: chain.manager().pending_vote.as_ref().map(|vote| vote.lite()),
+            pending_vote: chain
+                .manager()
+                .pending_vote
+                .as_ref()
+                .map(|vote| vote.lite()),
             requested_owner_balance: None,
             requested_pending_bundles: Vec::new(),
             requested_received_log: Vec::new(),

@@ -60,7 +60,11 @@ async fn run_restarts<S: KeyValueStore>(factory: skein_core::network::StoreFacto
     // A validator that was restarting while a chain's last block went out learns it when
     // the client brings every validator up to date.
     for chain_id in &chains {
-        assert!(client.update_validators(*chain_id).await.unwrap().is_empty());
+        assert!(client
+            .update_validators(*chain_id)
+            .await
+            .unwrap()
+            .is_empty());
     }
     assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
     for index in 0..4 {

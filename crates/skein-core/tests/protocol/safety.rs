@@ -88,7 +88,10 @@ async fn test_two_blocks_at_one_height_never_both_certified() {
             .iter()
             .map(|vote| committee.weight(&vote.validator))
             .sum();
-        assert!(weight < committee.quorum_threshold(), "two votes are no quorum");
+        assert!(
+            weight < committee.quorum_threshold(),
+            "two votes are no quorum"
+        );
     }
     // Votes survive a restart: validators still refuse the other block.
     network.restart_validator(0).await;

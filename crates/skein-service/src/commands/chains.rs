@@ -1,7 +1,10 @@
 //! Commands that make blocks, or bring chains up to date.
 
 use anyhow::{anyhow, bail};
-use skein_base::{crypto::{PublicKey, SecretKey}, Account, AccountOwner, Amount, ChainId};
+use skein_base::{
+    crypto::{PublicKey, SecretKey},
+    Account, AccountOwner, Amount, ChainId,
+};
 use skein_core::{ChainInfo, ChainInfoQuery};
 use skein_execution::ChainOwnership;
 
@@ -53,7 +56,10 @@ async fn query_highest(context: &Context, account: Account) -> anyhow::Result<Ch
     for answer in answers {
         match answer {
             Ok(info) if info.is_active() => {
-                if best.as_ref().is_none_or(|best| info.next_block_height > best.next_block_height) {
+                if best
+                    .as_ref()
+                    .is_none_or(|best| info.next_block_height > best.next_block_height)
+                {
                     best = Some(info);
                 }
             }
@@ -71,29 +77,37 @@ async fn query_highest(context: &Context, account: Account) -> anyhow::Result<Ch
 }
 
 /// `skein transfer AMOUNT --from ACCOUNT --to ACCOUNT`
-pub async fn transfer(context: &mut Context, amount: Amount, from: Option<Account>, to: Account) -> anyhow::Result<()> {
+pub async fn transfer(
+    context: &mut Context,
+    amount: Amount,
+    from: Option<Account>,
+    to: Account,
+) -> anyhow::Result<()> {
     let from = match from {
         Some(from) => from,
         None => Account::chain(context.chain_or_default(None)?),
     };
-    if context.wallet.key_for_chain(&from.chain_id).is_some() {
-        let chain = context.chain_client(from.chain_id)?;
-        if let Some(owner) = from.owner {
-            if owner != chain.owner() {
-                bail!("only {owner} can spend from the account {from}; this wallet signs for chain {} as {}", from.chain_id, chain.owner());
-            }
+    // From a chain of the wallet, when the account is the chain's or its signer's.
+    if let Some(key) = context.wallet.key_for_chain(&from.chain_id) {
+        let signer = AccountOwner::from(key.public());
+        if from.owner.is_none() || from.owner == Some(signer) {
+            let chain = context.chain_client(from.chain_id)?;
+            let certificate = chain.transfer(from.owner, amount, to).await?;
+            println!(
+                "transferred {amount} from {from} to {to} in block {} of chain {}",
+                certificate.value().block.height,
+                from.chain_id
+            );
+            return Ok(());
         }
-        let certificate = chain.transfer(from.owner, amount, to).await?;
-        println!(
-            "transferred {amount} from {from} to {to} in block {} of chain {}",
-            certificate.value().block.height,
+    }
+    // From the user's account on another chain: claim it from there.
+    let Some(owner) = from.owner else {
+        bail!(
+            "chain {} is not in the wallet; to spend from your account on it, write OWNER@{}",
+            from.chain_id,
             from.chain_id
         );
-        return Ok(());
-    }
-    // From the user's account on a chain the wallet does not own: claim it from there.
-    let Some(owner) = from.owner else {
-        bail!("chain {} is not in the wallet; to spend from your account on it, write OWNER@{}", from.chain_id, from.chain_id);
     };
     let key = context
         .wallet
@@ -106,7 +120,9 @@ pub async fn transfer(context: &mut Context, amount: Amount, from: Option<Accoun
         .iter()
         .find(|chain| chain.public_key == public_key)
         .map(|chain| chain.chain_id)
-        .ok_or_else(|| anyhow!("to claim from {from}, the wallet needs a chain owned by {owner}"))?;
+        .ok_or_else(|| {
+            anyhow!("to claim from {from}, the wallet needs a chain owned by {owner}")
+        })?;
     let chain = context.chain_client(signer_chain)?;
     let certificate = chain.claim(from.chain_id, amount, to).await?;
     println!(
@@ -148,12 +164,19 @@ pub async fn open_chain(
 pub async fn close_chain(context: &mut Context, chain_id: ChainId) -> anyhow::Result<()> {
     let chain = context.chain_client(chain_id)?;
     let certificate = chain.close_chain().await?;
-    println!("closed chain {chain_id} in block {}", certificate.value().block.height);
+    println!(
+        "closed chain {chain_id} in block {}",
+        certificate.value().block.height
+    );
     Ok(())
 }
 
 /// `skein change-ownership CHAIN --owner KEY`
-pub async fn change_ownership(context: &mut Context, chain_id: ChainId, owner: PublicKey) -> anyhow::Result<()> {
+pub async fn change_ownership(
+    context: &mut Context,
+    chain_id: ChainId,
+    owner: PublicKey,
+) -> anyhow::Result<()> {
     let chain = context.chain_client(chain_id)?;
     chain
         .change_ownership(ChainOwnership::single(AccountOwner::from(owner)))
@@ -176,7 +199,10 @@ pub async fn sync(context: &mut Context, chain: Option<ChainId>) -> anyhow::Resu
             .wallet
             .keys()
             .iter()
-            .find(|key| info.ownership.is_owner(&AccountOwner::from(&key.public_key)))
+            .find(|key| {
+                info.ownership
+                    .is_owner(&AccountOwner::from(&key.public_key))
+            })
             .map(|key| key.public_key)
             .ok_or_else(|| anyhow!("no key of this wallet owns chain {chain_id}"))?;
         context.wallet.add_chain(chain_id, key);

@@ -1,15 +1,25 @@
 //! Commands that look, and the wallet's own commands.
 
-use std::{path::{Path, PathBuf}, sync::Arc, time::Instant};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Instant,
+};
 
 use anyhow::{anyhow, bail, Context as _};
 use futures::StreamExt;
 use skein_base::{crypto::SecretKey, BlockHeight, ChainId};
 use skein_core::{ChainInfoQuery, NotificationReason, ValidatorNode};
 use skein_execution::Operation;
-use skein_rpc::{config::{load_genesis, KeyFile}, GrpcValidatorNode};
+use skein_rpc::{
+    config::{load_genesis, KeyFile},
+    GrpcValidatorNode,
+};
 
-use crate::{context::{wallet_path, Context}, wallet::Wallet};
+use crate::{
+    context::{wallet_path, Context},
+    wallet::Wallet,
+};
 
 /// `skein keygen [--output FILE]`
 pub fn keygen(wallet: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Result<()> {
@@ -50,12 +60,23 @@ pub fn wallet_show(wallet: Option<PathBuf>) -> anyhow::Result<()> {
     let default = wallet.default_chain();
     println!("chains:");
     for chain in wallet.chains() {
-        let marker = if Some(chain.chain_id) == default { " (default)" } else { "" };
-        println!("  {}  owner key {}{marker}", chain.chain_id, chain.public_key);
+        let marker = if Some(chain.chain_id) == default {
+            " (default)"
+        } else {
+            ""
+        };
+        println!(
+            "  {}  owner key {}{marker}",
+            chain.chain_id, chain.public_key
+        );
     }
     println!("keys:");
     for key in wallet.keys() {
-        println!("  {}  owner {}", key.public_key, skein_base::AccountOwner::from(&key.public_key));
+        println!(
+            "  {}  owner {}",
+            key.public_key,
+            skein_base::AccountOwner::from(&key.public_key)
+        );
     }
     Ok(())
 }
@@ -92,7 +113,11 @@ pub async fn query_validators(context: &Context) -> anyhow::Result<()> {
 }
 
 /// `skein show-block CHAIN HEIGHT`
-pub async fn show_block(context: &Context, chain_id: ChainId, height: BlockHeight) -> anyhow::Result<()> {
+pub async fn show_block(
+    context: &Context,
+    chain_id: ChainId,
+    height: BlockHeight,
+) -> anyhow::Result<()> {
     let query = ChainInfoQuery {
         request_certificates_from: Some(height),
         ..ChainInfoQuery::new(chain_id)
@@ -112,7 +137,10 @@ pub async fn show_block(context: &Context, chain_id: ChainId, height: BlockHeigh
                     .check(context.client.committee())
                     .context("a validator served an invalid certificate")?;
                 let block = &certificate.value().block;
-                println!("block {} of chain {chain_id} at height {height}", certificate.hash());
+                println!(
+                    "block {} of chain {chain_id} at height {height}",
+                    certificate.hash()
+                );
                 println!("  timestamp   {}", block.timestamp);
                 println!("  epoch       {}", block.epoch);
                 if let Some(signer) = block.authenticated_signer {
@@ -122,7 +150,10 @@ pub async fn show_block(context: &Context, chain_id: ChainId, height: BlockHeigh
                     println!("  previous    {previous}");
                 }
                 println!("  state hash  {}", certificate.value().outcome.state_hash);
-                println!("  signatures  {} of the committee", certificate.signatures().len());
+                println!(
+                    "  signatures  {} of the committee",
+                    certificate.signatures().len()
+                );
                 for incoming in &block.incoming_bundles {
                     println!(
                         "  {:?} bundle from {} height {} ({} messages)",
@@ -148,15 +179,28 @@ pub async fn show_block(context: &Context, chain_id: ChainId, height: BlockHeigh
 pub async fn watch(context: &Context, chain: Option<ChainId>) -> anyhow::Result<()> {
     let chains: Vec<ChainId> = match chain {
         Some(chain) => vec![chain],
-        None => context.wallet.chains().iter().map(|chain| chain.chain_id).collect(),
+        None => context
+            .wallet
+            .chains()
+            .iter()
+            .map(|chain| chain.chain_id)
+            .collect(),
     };
     if chains.is_empty() {
         bail!("the wallet has no chains to watch; name one");
     }
-    let addresses: Vec<String> = context.validator_addresses().into_iter().map(|(_, address)| address).collect();
+    let addresses: Vec<String> = context
+        .validator_addresses()
+        .into_iter()
+        .map(|(_, address)| address)
+        .collect();
     let nodes: Vec<Arc<GrpcValidatorNode>> = addresses
         .iter()
-        .map(|address| GrpcValidatorNode::new(address).map(Arc::new).map_err(|error| anyhow!("{error}")))
+        .map(|address| {
+            GrpcValidatorNode::new(address)
+                .map(Arc::new)
+                .map_err(|error| anyhow!("{error}"))
+        })
         .collect::<Result<_, _>>()?;
     println!("watching {} chains (Ctrl-C to stop)", chains.len());
     // Follow one validator; when it goes away, the next.
@@ -170,7 +214,10 @@ pub async fn watch(context: &Context, chain: Option<ChainId>) -> anyhow::Result<
                 while let Some(Ok(notification)) = stream.next().await {
                     match notification.reason {
                         NotificationReason::NewBlock { height, hash } => {
-                            println!("{}  new block at height {height}: {hash}", notification.chain_id)
+                            println!(
+                                "{}  new block at height {height}: {hash}",
+                                notification.chain_id
+                            )
                         }
                         NotificationReason::NewIncomingBundle { origin, height } => println!(
                             "{}  incoming messages from {origin} (its height {height})",
@@ -178,7 +225,10 @@ pub async fn watch(context: &Context, chain: Option<ChainId>) -> anyhow::Result<
                         ),
                     }
                 }
-                eprintln!("lost the connection to {}; switching validator", node.address());
+                eprintln!(
+                    "lost the connection to {}; switching validator",
+                    node.address()
+                );
             }
             Err(error) => {
                 failures += 1;

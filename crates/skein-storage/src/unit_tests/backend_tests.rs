@@ -91,9 +91,19 @@ fn test_log_store_semantics_and_persistence() {
         );
     }
     let reopened = LogStore::open(directory.path(), true).unwrap();
-    assert_eq!(block_on(reopened.read_value(b"a4")).unwrap(), Some(b"v".to_vec()));
-    assert_eq!(block_on(reopened.read_value(b"a1")).unwrap(), None, "deletions replay too");
-    assert_eq!(block_on(reopened.find_keys_by_prefix(b"a")).unwrap(), vec![b"4".to_vec()]);
+    assert_eq!(
+        block_on(reopened.read_value(b"a4")).unwrap(),
+        Some(b"v".to_vec())
+    );
+    assert_eq!(
+        block_on(reopened.read_value(b"a1")).unwrap(),
+        None,
+        "deletions replay too"
+    );
+    assert_eq!(
+        block_on(reopened.find_keys_by_prefix(b"a")).unwrap(),
+        vec![b"4".to_vec()]
+    );
 }
 
 /// A crash in the middle of writing a batch: the torn batch is dropped whole, everything
@@ -117,8 +127,15 @@ fn test_log_store_drops_a_torn_batch() {
     drop(file);
     {
         let store = LogStore::open(directory.path(), false).unwrap();
-        assert_eq!(block_on(store.read_value(&[1, 1])).unwrap(), Some(vec![1; 10]));
-        assert_eq!(block_on(store.read_value(&[2])).unwrap(), None, "the torn batch is gone whole");
+        assert_eq!(
+            block_on(store.read_value(&[1, 1])).unwrap(),
+            Some(vec![1; 10])
+        );
+        assert_eq!(
+            block_on(store.read_value(&[2])).unwrap(),
+            None,
+            "the torn batch is gone whole"
+        );
         assert_eq!(block_on(store.read_value(&[2, 1])).unwrap(), None);
         let mut batch = Batch::new();
         batch.put(vec![9], vec![9]);
@@ -130,7 +147,10 @@ fn test_log_store_drops_a_torn_batch() {
     drop(file);
     let store = LogStore::open(directory.path(), false).unwrap();
     assert_eq!(block_on(store.read_value(&[9])).unwrap(), Some(vec![9]));
-    assert_eq!(block_on(store.read_value(&[0, 1])).unwrap(), Some(vec![0; 10]));
+    assert_eq!(
+        block_on(store.read_value(&[0, 1])).unwrap(),
+        Some(vec![0; 10])
+    );
 }
 
 /// Compaction writes a snapshot and empties the log; reopening gives the same contents.
@@ -152,12 +172,23 @@ fn test_log_store_compaction_keeps_contents() {
             }
             block_on(store.write_batch(batch)).unwrap();
         }
-        assert!(directory.path().join("snapshot").exists(), "the log was compacted");
-        assert!(std::fs::metadata(directory.path().join("log")).unwrap().len() < 8_192);
+        assert!(
+            directory.path().join("snapshot").exists(),
+            "the log was compacted"
+        );
+        assert!(
+            std::fs::metadata(directory.path().join("log"))
+                .unwrap()
+                .len()
+                < 8_192
+        );
     }
     let store = LogStore::open(directory.path(), false).unwrap();
     let contents: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
-        block_on(store.find_key_values_by_prefix(&[])).unwrap().into_iter().collect();
+        block_on(store.find_key_values_by_prefix(&[]))
+            .unwrap()
+            .into_iter()
+            .collect();
     assert_eq!(contents, expected);
 }
 
@@ -183,10 +214,17 @@ fn test_any_store_from_uri() {
             table: "validator_1".into()
         }
     );
-    assert_eq!(postgres.to_string().parse::<StorageUri>().unwrap(), postgres);
-    assert!("postgres://h/db?table=Robert'); DROP".parse::<StorageUri>().is_err());
+    assert_eq!(
+        postgres.to_string().parse::<StorageUri>().unwrap(),
+        postgres
+    );
+    assert!("postgres://h/db?table=Robert'); DROP"
+        .parse::<StorageUri>()
+        .is_err());
     assert!("embedded:".parse::<StorageUri>().is_err());
-    let lsm: StorageUri = format!("lsm:{}", directory.path().join("lsm").display()).parse().unwrap();
+    let lsm: StorageUri = format!("lsm:{}", directory.path().join("lsm").display())
+        .parse()
+        .unwrap();
     assert!(matches!(lsm, StorageUri::Lsm { sync: false, .. }));
     block_on(async {
         check_store_semantics(AnyStore::open(&lsm).await.unwrap()).await;
@@ -198,14 +236,21 @@ fn test_any_store_from_uri() {
 /// stores (shards) sharing one table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_postgres_store_semantics() {
-    let server = crate::test_postgres::TestPostgres::start().expect("a PostgreSQL server for the test");
-    let store = crate::PostgresStore::connect(&server.url(), "semantics").await.unwrap();
+    let server =
+        crate::test_postgres::TestPostgres::start().expect("a PostgreSQL server for the test");
+    let store = crate::PostgresStore::connect(&server.url(), "semantics")
+        .await
+        .unwrap();
     check_store_semantics(store.clone()).await;
     // A second connection pool on the same table sees the same data.
-    let other = crate::PostgresStore::connect(&server.url(), "semantics").await.unwrap();
+    let other = crate::PostgresStore::connect(&server.url(), "semantics")
+        .await
+        .unwrap();
     assert_eq!(other.read_value(b"a4").await.unwrap(), Some(b"v".to_vec()));
     // Another table is another store.
-    let separate = crate::PostgresStore::connect(&server.url(), "other_table").await.unwrap();
+    let separate = crate::PostgresStore::connect(&server.url(), "other_table")
+        .await
+        .unwrap();
     assert_eq!(separate.read_value(b"a4").await.unwrap(), None);
     // Large batches commit whole.
     let mut batch = Batch::new();
@@ -213,5 +258,8 @@ async fn test_postgres_store_semantics() {
         batch.put(index.to_be_bytes().to_vec(), vec![7; 100]);
     }
     separate.write_batch(batch).await.unwrap();
-    assert_eq!(separate.find_keys_by_prefix(&[]).await.unwrap().len(), 2_000);
+    assert_eq!(
+        separate.find_keys_by_prefix(&[]).await.unwrap().len(),
+        2_000
+    );
 }

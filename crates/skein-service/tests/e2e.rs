@@ -1,0 +1,11 @@
+//! End-to-end tests: `skein net up` and the `skein` command line as real processes on
+//! 127.0.0.1.
+
+mod e2e {
+    pub mod common;
+    mod errors;
+    mod postgres;
+    mod readme;
+    mod validators;
+    mod wallets;
+}

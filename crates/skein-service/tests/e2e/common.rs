@@ -1,0 +1,172 @@
+//! Starting a network and running commands against it.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::{mpsc, Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use skein_core::GenesisConfig;
+
+/// Networks use every core: one test at a time.
+static NETWORKS: Mutex<()> = Mutex::new(());
+
+pub fn skein_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_skein"))
+}
+
+/// A network started with `skein net up`, stopped (with Ctrl-C) when dropped.
+pub struct Net {
+    child: Child,
+    pub directory: tempfile::TempDir,
+    pub wallet: PathBuf,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Net {
+    /// Runs `skein net up ARGS` and waits until it says the network is up.
+    pub fn up(arguments: &[&str]) -> Self {
+        let turn = NETWORKS.lock().unwrap_or_else(|poison| poison.into_inner());
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("net");
+        let mut child = Command::new(skein_binary())
+            .args(["net", "up", "--path"])
+            .arg(&path)
+            .args(arguments)
+            .env_remove("SKEIN_WALLET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("skein net up starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = mpsc::channel();
+        // Keep reading until net up exits, so its output never hits a closed pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut seen = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(remaining) {
+                Ok(line) if line.contains("Press Ctrl-C") => break,
+                Ok(line) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("net up did not come up; it printed:\n{}", seen.join("\n"));
+                }
+            }
+        }
+        assert!(
+            seen.iter()
+                .any(|line| line.contains("export SKEIN_WALLET=")),
+            "net up prints how to use the wallet"
+        );
+        Self {
+            child,
+            wallet: path.join("wallet.json"),
+            directory,
+            _turn: turn,
+        }
+    }
+
+    /// The network's directory.
+    pub fn path(&self) -> PathBuf {
+        self.directory.path().join("net")
+    }
+
+    /// Runs `skein ARGS` with the network's wallet.
+    pub fn skein(&self, arguments: &[&str]) -> Output {
+        skein_with(&self.wallet, arguments)
+    }
+
+    /// The process `net up` started under `name`: its pid and command line.
+    pub fn process(&self, name: &str) -> (u32, Vec<String>) {
+        let text =
+            std::fs::read_to_string(self.path().join("processes.json")).expect("processes.json");
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&text).expect("valid JSON");
+        let entry = entries
+            .iter()
+            .find(|entry| entry["name"] == name)
+            .unwrap_or_else(|| panic!("no process {name}"));
+        let pid = u32::try_from(entry["pid"].as_u64().expect("a pid")).expect("a 32-bit pid");
+        let command = entry["command"]
+            .as_array()
+            .expect("a command")
+            .iter()
+            .map(|part| part.as_str().expect("text").to_string())
+            .collect();
+        (pid, command)
+    }
+
+    /// Stops the network as Ctrl-C would, and waits for it.
+    pub fn down(mut self) {
+        self.interrupt();
+    }
+
+    fn interrupt(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.interrupt();
+        }
+    }
+}
+
+/// Runs `skein ARGS` with `wallet`.
+pub fn skein_with(wallet: &Path, arguments: &[&str]) -> Output {
+    Command::new(skein_binary())
+        .arg("--wallet")
+        .arg(wallet)
+        .args(arguments)
+        .env_remove("SKEIN_WALLET")
+        .output()
+        .expect("skein runs")
+}
+
+/// The standard output of a command that must succeed.
+pub fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// The standard error of a command that must fail with `code`; it is one line.
+pub fn fails(output: Output, code: i32) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "expected exit code {code}; stdout: {} stderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).trim().to_string()
+}
+
+/// The id of genesis chain `index`, as text.
+pub fn chain(index: usize) -> String {
+    GenesisConfig::chain_id(index).to_string()
+}

@@ -1,0 +1,135 @@
+//! Two wallets, their chains and their transfers, through the command line.
+
+use super::common::*;
+
+/// A second user: open a chain for them, pay them, let them pay back, close their chain,
+/// and watch a transfer to the closed chain bounce.
+#[test]
+fn test_two_wallets_open_use_and_close_a_chain() {
+    let net = Net::up(&[
+        "--validators",
+        "4",
+        "--shards",
+        "2",
+        "--initial-chains",
+        "3",
+    ]);
+    let (a, b) = (chain(0), chain(1));
+    assert_eq!(ok(net.skein(&["balance", &a])), "1000000");
+
+    // The second wallet: same network, its own key.
+    let second = net.directory.path().join("second.json");
+    let genesis = net.path().join("genesis.json");
+    ok(skein_with(
+        &second,
+        &["wallet", "init", "--genesis", genesis.to_str().unwrap()],
+    ));
+    let key = ok(skein_with(&second, &["keygen"]));
+    assert_eq!(key.len(), 64);
+
+    // A chain for it, opened by the first wallet.
+    let opened = ok(net.skein(&["open-chain", "--owner", &key, "--initial-balance", "10"]));
+    let c = opened.lines().last().unwrap().to_string();
+    let synced = ok(skein_with(&second, &["sync", &c]));
+    assert!(synced.contains("balance 10"), "{synced}");
+    assert!(ok(skein_with(&second, &["wallet", "show"])).contains(&c));
+
+    // The first wallet pays the second; the second receives.
+    ok(net.skein(&["transfer", "5.5", "--from", &a, "--to", &c]));
+    // Two bundles: the one that opened the chain, and the transfer.
+    let processed = ok(skein_with(&second, &["process-inbox", &c]));
+    assert!(
+        processed.contains("processed 2 incoming bundles"),
+        "{processed}"
+    );
+    assert_eq!(ok(skein_with(&second, &["balance", &c])), "15.5");
+    assert_eq!(ok(net.skein(&["balance", &a])), "999984.5");
+
+    // The second pays someone of the first wallet.
+    ok(skein_with(
+        &second,
+        &["transfer", "3", "--from", &c, "--to", &b],
+    ));
+    ok(net.skein(&["process-inbox", &b]));
+    assert_eq!(ok(net.skein(&["balance", &b])), "1000003");
+    assert_eq!(ok(skein_with(&second, &["balance", &c])), "12.5");
+
+    // Closed: no more transfers from it, and transfers to it come back.
+    ok(skein_with(&second, &["close-chain", &c]));
+    let refused = fails(
+        skein_with(&second, &["transfer", "1", "--from", &c, "--to", &a]),
+        1,
+    );
+    assert!(refused.contains("closed"), "{refused}");
+    ok(net.skein(&["transfer", "4", "--from", &a, "--to", &c]));
+    assert_eq!(ok(net.skein(&["balance", &a])), "999980.5");
+    ok(skein_with(&second, &["process-inbox", &c]));
+    ok(net.skein(&["process-inbox", &a]));
+    assert_eq!(
+        ok(net.skein(&["balance", &a])),
+        "999984.5",
+        "the transfer bounced back"
+    );
+    assert_eq!(ok(skein_with(&second, &["balance", &c])), "12.5");
+
+    // Looking around.
+    let block = ok(net.skein(&["show-block", &a, "0"]));
+    assert!(
+        block.contains("signatures  3 of the committee")
+            || block.contains("signatures  4 of the committee"),
+        "{block}"
+    );
+    let validators = ok(net.skein(&["query-validators"]));
+    assert!(
+        validators.contains("4 of 4 validators reachable"),
+        "{validators}"
+    );
+    net.down();
+}
+
+/// The owner of an account on someone else's chain moves it with a claim.
+#[test]
+fn test_transfer_from_an_account_on_another_chain_claims_it() {
+    let net = Net::up(&[
+        "--validators",
+        "4",
+        "--shards",
+        "1",
+        "--initial-chains",
+        "2",
+    ]);
+    let (a, b) = (chain(0), chain(1));
+    let show = ok(net.skein(&["wallet", "show"]));
+    // The owner of chain B, as listed under keys (second key).
+    let owners: Vec<&str> = show
+        .lines()
+        .filter(|line| line.contains("owner ") && !line.contains("owner key"))
+        .map(|line| line.split_whitespace().last().unwrap())
+        .collect();
+    let owner_b = owners[1];
+    // A pays into B's owner's account on chain A.
+    ok(net.skein(&[
+        "transfer",
+        "7",
+        "--from",
+        &a,
+        "--to",
+        &format!("{owner_b}@{a}"),
+    ]));
+    assert_eq!(ok(net.skein(&["balance", &format!("{owner_b}@{a}")])), "7");
+    // B's owner claims 2 of it to chain B.
+    let claimed = ok(net.skein(&[
+        "transfer",
+        "2",
+        "--from",
+        &format!("{owner_b}@{a}"),
+        "--to",
+        &b,
+    ]));
+    assert!(claimed.contains("claimed"), "{claimed}");
+    ok(net.skein(&["process-inbox", &a]));
+    ok(net.skein(&["process-inbox", &b]));
+    assert_eq!(ok(net.skein(&["balance", &format!("{owner_b}@{a}")])), "5");
+    assert_eq!(ok(net.skein(&["balance", &b])), "1000002");
+    net.down();
+}
