@@ -49,6 +49,17 @@ async fn resolve(address: &str) -> Result<SocketAddr, ServerError> {
         .ok_or_else(|| error("no such host".into()))
 }
 
+/// Remotely reset streams a connection may accumulate before the server closes it: above
+/// h2's default of 20, since clients legitimately cancel requests whose answer they no
+/// longer need, yet bounded, against floods of resets.
+const RESET_STREAMS_MAX: usize = 1_000;
+
+fn server_builder() -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_max_pending_accept_reset_streams(Some(RESET_STREAMS_MAX))
+}
+
 /// Runs a whole validator — proxy and every shard — in this process, on `config`'s storage.
 pub async fn run_validator(
     config: LoadedValidatorConfig,
@@ -85,8 +96,7 @@ pub async fn run_validator(
         Arc::new(move || notifications.subscribe()),
     );
     tracing::info!(name = %config.config.name, %address, "validator listening");
-    let result = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    let result = server_builder()
         .add_service(public_server(service))
         .serve_with_shutdown(address, shutdown)
         .await;
@@ -157,8 +167,7 @@ pub async fn run_shard(
         }
     });
     tracing::info!(name = %config.config.name, index, %address, "shard listening");
-    let result = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    let result = server_builder()
         .add_service(
             ShardServer::new(ShardService::new(shard))
                 .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
@@ -192,8 +201,7 @@ pub async fn run_proxy(
         Arc::new(move || notifications.subscribe()),
     );
     tracing::info!(name = %config.config.name, %address, "proxy listening");
-    Ok(tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    Ok(server_builder()
         .add_service(public_server(service))
         .serve_with_shutdown(address, shutdown)
         .await?)

@@ -13,9 +13,15 @@ use skein_service::{cli::Cli, logging};
 async fn main() {
     logging::init("warn");
     let cli = Cli::parse();
-    if !matches!(cli.command, skein_service::cli::Command::Net(_)) {
+    use skein_service::cli::Command;
+    let owns_processes_or_sockets = matches!(
+        cli.command,
+        Command::Net(_) | Command::Server(_) | Command::Proxy { .. }
+    );
+    if !owns_processes_or_sockets {
         // Like other command-line tools, stop quietly when the reader of our output goes
-        // away (`skein wallet show | head`). `net up` keeps running: it owns processes.
+        // away (`skein wallet show | head`). Servers must not: a client closing its
+        // connection would kill them; nor `net up`, which owns processes.
         #[cfg(unix)]
         // SAFETY: restoring the default disposition of SIGPIPE, before any thread writes.
         unsafe {

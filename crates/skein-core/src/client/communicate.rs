@@ -40,16 +40,15 @@ impl<S: KeyValueStore> Client<S> {
             let commit_sender = commit_sender.clone();
             let certificate_receiver = certificate_receiver.clone();
             self.spawn_background(async move {
-                // Once the certificate exists, a vote from this validator is moot: stop
-                // asking and hand it the certificate instead.
-                let proposing = client.propose_to(&validator, &proposal);
+                // Once the certificate exists, a vote from this validator is moot: the
+                // request in flight completes (cancelling it would cost the validator a
+                // stream reset), but no new attempt is made, and it gets the certificate.
                 let certified = certificate_receiver.clone();
-                if let Either::Left((vote, _)) =
-                    future::select(Box::pin(proposing), certified).await
-                {
-                    // The receiver is gone once a quorum voted: this vote is not needed.
-                    let _ = vote_sender.unbounded_send((validator.public_key, vote));
-                }
+                let vote = client
+                    .propose_to_until(&validator, &proposal, || certified.peek().is_some())
+                    .await;
+                // The receiver is gone once a quorum voted: this vote is not needed.
+                let _ = vote_sender.unbounded_send((validator.public_key, vote));
                 drop(vote_sender);
                 // Every validator gets the certificate, whether it voted or not.
                 if let Ok(certificate) = certificate_receiver.await {
@@ -180,6 +179,17 @@ impl<S: KeyValueStore> Client<S> {
         validator: &ValidatorEntry,
         proposal: &BlockProposal,
     ) -> Result<LiteVote, NodeError> {
+        self.propose_to_until(validator, proposal, || false).await
+    }
+
+    /// [`Client::propose_to`], making no new attempt once `moot` says the vote is no longer
+    /// needed.
+    pub(crate) async fn propose_to_until(
+        &self,
+        validator: &ValidatorEntry,
+        proposal: &BlockProposal,
+        moot: impl Fn() -> bool,
+    ) -> Result<LiteVote, NodeError> {
         let height = proposal.content.block.height;
         let mut attempts = 0;
         loop {
@@ -191,7 +201,7 @@ impl<S: KeyValueStore> Client<S> {
                 Err(error) => error,
             };
             attempts += 1;
-            if attempts > self.config.sync_attempts {
+            if attempts > self.config.sync_attempts || moot() {
                 return Err(error);
             }
             match &error {
