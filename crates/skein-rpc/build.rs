@@ -53,6 +53,12 @@ fn node_methods(
             "DownloadCertificatesRequest",
             "CertificatesResponse",
         ))
+        .method(method(
+            "download_blob",
+            "DownloadBlob",
+            "DownloadBlobRequest",
+            "BlobResponse",
+        ))
 }
 
 fn main() {

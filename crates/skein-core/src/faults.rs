@@ -6,7 +6,7 @@ use futures::{future::BoxFuture, FutureExt};
 use parking_lot::Mutex;
 use skein_base::{
     crypto::{BcsSignable, CryptoHash, SecretKey, Signature},
-    TimeDelta,
+    BlobId, TimeDelta,
 };
 use skein_chain::{
     BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote, UncheckedCertificate,
@@ -146,6 +146,14 @@ impl ValidatorNode for FaultyNode {
         .boxed()
     }
 
+    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+        async move {
+            self.before_request().await?;
+            self.inner().download_blob(blob_id).await
+        }
+        .boxed()
+    }
+
     fn download_certificates(
         &self,
         hashes: Vec<CryptoHash>,
@@ -181,6 +189,10 @@ impl ValidatorNode for StoppedNode {
         &self,
         _query: ChainInfoQuery,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+
+    fn download_blob(&self, _blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 

@@ -2,7 +2,7 @@
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use skein_base::crypto::CryptoHash;
+use skein_base::{crypto::CryptoHash, BlobId};
 use skein_chain::{BlockProposal, ChainError, ConfirmedBlock, LiteVote, UncheckedCertificate};
 
 use crate::{
@@ -65,6 +65,9 @@ pub trait ValidatorNode: Send + Sync {
         &self,
         query: ChainInfoQuery,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
+
+    /// Fetches a blob; `None` if the validator does not have it.
+    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>>;
 
     /// Fetches certificates by hash; those the validator lacks are left out.
     fn download_certificates(

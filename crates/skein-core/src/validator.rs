@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use skein_base::{
     crypto::{CryptoHash, SecretKey},
-    ChainId, ValidatorPublicKey,
+    BlobId, ChainId, ValidatorPublicKey,
 };
 use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_execution::ChainConfig;
@@ -274,6 +274,11 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
                 .await?)
         }
         .boxed()
+    }
+
+    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+        // Blobs are in the shared store: any shard can read them.
+        async move { Ok(self.shards[0].handle_download_blob(blob_id).await?) }.boxed()
     }
 
     fn download_certificates(

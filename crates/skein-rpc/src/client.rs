@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
-use skein_base::{crypto::CryptoHash, limits, ChainId};
+use skein_base::{crypto::CryptoHash, limits, BlobId, ChainId};
 use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode,
@@ -12,7 +12,7 @@ use tonic::{transport::Channel, Code, Status};
 
 use crate::{
     generated::{shard_client::ShardClient, validator_client::ValidatorClient},
-    wire::{DownloadCertificatesRequest, SubscribeRequest},
+    wire::{DownloadBlobRequest, DownloadCertificatesRequest, SubscribeRequest},
 };
 
 /// How long a client waits to connect.
@@ -83,6 +83,21 @@ macro_rules! impl_validator_node {
                 async move {
                     client
                         .handle_chain_info_query(query)
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+
+            fn download_blob(
+                &self,
+                blob_id: BlobId,
+            ) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .download_blob(DownloadBlobRequest { blob_id })
                         .await
                         .map_err(status_to_error)?
                         .into_inner()

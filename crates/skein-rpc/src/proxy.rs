@@ -91,6 +91,17 @@ impl ValidatorNode for ProxyNode {
         async move { shard.handle_chain_info_query(query).await }.boxed()
     }
 
+    fn download_blob(
+        &self,
+        blob_id: skein_base::BlobId,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+        // Any shard reads the shared store.
+        let count = self.shards.len() as u64;
+        let index = usize::try_from(blob_id.hash.prefix_u64() % count).unwrap_or(0);
+        let shard = self.shards[index].clone();
+        async move { shard.download_blob(blob_id).await }.boxed()
+    }
+
     fn download_certificates(
         &self,
         hashes: Vec<CryptoHash>,

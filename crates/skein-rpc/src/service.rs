@@ -15,9 +15,9 @@ use crate::{
     generated::{shard_server::Shard, validator_server::Validator},
     shard::ShardNode,
     wire::{
-        BlockProposal, CertificateRequest, CertificatesResponse, ChainInfoQuery, ChainInfoResponse,
-        CrossChainRequest, CrossChainResponse, DownloadCertificatesRequest, ProposalResponse,
-        SubscribeRequest, SUBSCRIBED_CHAINS_MAX,
+        BlobResponse, BlockProposal, CertificateRequest, CertificatesResponse, ChainInfoQuery,
+        ChainInfoResponse, CrossChainRequest, CrossChainResponse, DownloadBlobRequest,
+        DownloadCertificatesRequest, ProposalResponse, SubscribeRequest, SUBSCRIBED_CHAINS_MAX,
     },
 };
 
@@ -105,6 +105,14 @@ impl Validator for PublicService {
         ))
     }
 
+    async fn download_blob(
+        &self,
+        request: Request<DownloadBlobRequest>,
+    ) -> Result<Response<BlobResponse>, Status> {
+        let blob_id = request.into_inner().blob_id;
+        Ok(Response::new(self.node.download_blob(blob_id).await))
+    }
+
     async fn download_certificates(
         &self,
         request: Request<DownloadCertificatesRequest>,
@@ -165,6 +173,14 @@ impl<S: KeyValueStore> Shard for ShardService<S> {
                 .handle_chain_info_query(request.into_inner())
                 .await,
         ))
+    }
+
+    async fn download_blob(
+        &self,
+        request: Request<DownloadBlobRequest>,
+    ) -> Result<Response<BlobResponse>, Status> {
+        let blob_id = request.into_inner().blob_id;
+        Ok(Response::new(self.shard.download_blob(blob_id).await))
     }
 
     async fn download_certificates(

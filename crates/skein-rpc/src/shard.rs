@@ -227,6 +227,13 @@ impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
         .boxed()
     }
 
+    fn download_blob(
+        &self,
+        blob_id: skein_base::BlobId,
+    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+        async move { Ok(self.worker.handle_download_blob(blob_id).await?) }.boxed()
+    }
+
     fn download_certificates(
         &self,
         hashes: Vec<CryptoHash>,

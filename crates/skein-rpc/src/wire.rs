@@ -4,7 +4,7 @@
 //! failures and undecodable messages.
 
 use serde::{Deserialize, Serialize};
-use skein_base::{crypto::CryptoHash, ChainId};
+use skein_base::{crypto::CryptoHash, BlobId, ChainId};
 use skein_chain::{ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{ChainInfo, NodeError};
 
@@ -32,6 +32,16 @@ pub struct DownloadCertificatesRequest {
     /// Their hashes.
     pub hashes: Vec<CryptoHash>,
 }
+
+/// A blob to fetch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadBlobRequest {
+    /// Its id.
+    pub blob_id: BlobId,
+}
+
+/// The answer to a blob download: the bytes, if the validator has the blob.
+pub type BlobResponse = Result<Option<Vec<u8>>, NodeError>;
 
 /// Which chains to hear about; all of them if empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
         Command::Keygen { output } => commands::keygen(wallet, output),
+        // Watching runs for long: it reads the wallet once and holds no lock.
+        Command::Watch { chain } => commands::watch(wallet, chain).await,
         Command::Server(options) => {
             let config = skein_rpc::config::ValidatorConfig::load(&options.config)?;
             match options.shard {
@@ -72,7 +74,6 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         Command::ShowBlock { chain, height } => {
             commands::show_block(context, chain, cli::height(height)).await
         }
-        Command::Watch { chain } => commands::watch(context, chain).await,
         Command::Benchmark(options) => {
             let report = benchmark::benchmark(context, options).await?;
             println!(
@@ -92,6 +93,7 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         Command::Net(_)
         | Command::Wallet(_)
         | Command::Keygen { .. }
+        | Command::Watch { .. }
         | Command::Server(_)
         | Command::Proxy { .. } => {
             unreachable!("handled without a wallet context")

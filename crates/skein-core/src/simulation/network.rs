@@ -14,7 +14,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use skein_base::{
     crypto::{CryptoHash, SecretKey},
-    TimeDelta,
+    BlobId, TimeDelta,
 };
 use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
@@ -342,6 +342,14 @@ impl ValidatorNode for SimNode {
             .call(self.index, move |validator| {
                 let query = query.clone();
                 async move { validator.handle_chain_info_query(query).await }.boxed()
+            })
+            .boxed()
+    }
+
+    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
+        self.network
+            .call(self.index, move |validator| {
+                async move { validator.download_blob(blob_id).await }.boxed()
             })
             .boxed()
     }

@@ -17,6 +17,14 @@ impl<S: KeyValueStore> Worker<S> {
         self.chain_info(&mut chain, &query).await
     }
 
+    /// A blob, if this node has it.
+    pub async fn handle_download_blob(
+        &self,
+        blob_id: skein_base::BlobId,
+    ) -> Result<Option<Vec<u8>>, WorkerError> {
+        Ok(self.storage.read_blob(&blob_id).await?)
+    }
+
     /// Certificates by hash, skipping those this node does not have.
     pub async fn handle_download_certificates(
         &self,

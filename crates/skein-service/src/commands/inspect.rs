@@ -176,24 +176,25 @@ pub async fn show_block(
 }
 
 /// `skein watch [CHAIN]`
-pub async fn watch(context: &Context, chain: Option<ChainId>) -> anyhow::Result<()> {
-    let chains: Vec<ChainId> = match chain {
-        Some(chain) => vec![chain],
-        None => context
-            .wallet
-            .chains()
-            .iter()
-            .map(|chain| chain.chain_id)
-            .collect(),
+pub async fn watch(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let (chains, addresses) = {
+        let wallet = Wallet::open(&wallet_path(wallet)?)?;
+        let chains: Vec<ChainId> = match chain {
+            Some(chain) => vec![chain],
+            None => wallet.chains().iter().map(|chain| chain.chain_id).collect(),
+        };
+        let addresses: Vec<String> = wallet
+            .genesis()
+            .committee
+            .validators()
+            .values()
+            .map(|state| state.network_address.clone())
+            .collect();
+        (chains, addresses)
     };
     if chains.is_empty() {
         bail!("the wallet has no chains to watch; name one");
     }
-    let addresses: Vec<String> = context
-        .validator_addresses()
-        .into_iter()
-        .map(|(_, address)| address)
-        .collect();
     let nodes: Vec<Arc<GrpcValidatorNode>> = addresses
         .iter()
         .map(|address| {

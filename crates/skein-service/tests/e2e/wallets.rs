@@ -133,3 +133,57 @@ fn test_transfer_from_an_account_on_another_chain_claims_it() {
     assert_eq!(ok(net.skein(&["balance", &b])), "1000002");
     net.down();
 }
+
+/// `skein watch` prints new blocks and incoming messages as they happen.
+#[test]
+fn test_watch_prints_notifications() {
+    use std::{
+        io::{BufRead, BufReader},
+        process::{Command, Stdio},
+        sync::mpsc,
+        time::Duration,
+    };
+    let net = Net::up(&[
+        "--validators",
+        "4",
+        "--shards",
+        "2",
+        "--initial-chains",
+        "2",
+    ]);
+    let (a, b) = (chain(0), chain(1));
+    let mut watcher = Command::new(skein_binary())
+        .arg("--wallet")
+        .arg(&net.wallet)
+        .args(["watch", &b])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = watcher.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let first = receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(first.starts_with("watching"), "{first}");
+    // Let the subscription reach the validator before anything happens.
+    std::thread::sleep(Duration::from_millis(500));
+    ok(net.skein(&["transfer", "1", "--from", &a, "--to", &b]));
+    let incoming = receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        incoming.contains(&format!("{b}  incoming messages from {a}")),
+        "{incoming}"
+    );
+    ok(net.skein(&["process-inbox", &b]));
+    let block = receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        block.contains(&format!("{b}  new block at height 0")),
+        "{block}"
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    net.down();
+}

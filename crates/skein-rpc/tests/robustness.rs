@@ -1,0 +1,244 @@
+//! A validator's gRPC endpoint refuses malformed, oversized and invalid requests cleanly,
+//! and keeps serving.
+
+use std::{collections::BTreeMap, net::TcpListener, time::Duration};
+
+use bytes::{Buf, BufMut};
+use skein_base::{
+    crypto::SecretKey, limits, AccountOwner, Amount, BlockHeight, ChainId, Committee, Epoch, Round,
+    Timestamp, ValidatorPublicKey, ValidatorState,
+};
+use skein_chain::{BlockProposal, ChainError, ProposalContent, ProposedBlock};
+use skein_core::{ChainInfoQuery, GenesisChain, GenesisConfig, NodeError, ValidatorNode};
+use skein_execution::{Operation, SystemOperation};
+use skein_rpc::{
+    config::{LoadedValidatorConfig, ShardConfig, ValidatorConfig},
+    GrpcValidatorNode,
+};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+/// Sends bytes as they are and reads whatever comes back.
+#[derive(Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct RawDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        destination: &mut EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        destination.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, source: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        Ok(Some(source.copy_to_bytes(source.remaining()).to_vec()))
+    }
+}
+
+async fn raw_call(
+    address: &str,
+    path: &'static str,
+    payload: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let channel = skein_rpc::channel(address).expect("a channel");
+    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    grpc.ready()
+        .await
+        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    grpc.unary(
+        tonic::Request::new(payload),
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        RawCodec,
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+fn free_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
+    let key = SecretKey::from_test_seed(1);
+    let owner_key = SecretKey::from_test_seed(2);
+    let address = free_address();
+    let genesis = GenesisConfig {
+        committee: Committee::new(BTreeMap::from([(
+            ValidatorPublicKey::from(&key.public()),
+            ValidatorState {
+                network_address: address.clone(),
+                votes: 1,
+            },
+        )]))
+        .unwrap(),
+        chains: vec![GenesisChain {
+            owner: AccountOwner::from(owner_key.public()),
+            balance: Amount::from_tokens(5),
+        }],
+        timestamp: Timestamp::default(),
+    };
+    let config = LoadedValidatorConfig {
+        config: ValidatorConfig {
+            name: "robust".into(),
+            key_file: "unused".into(),
+            public_address: address.clone(),
+            storage: "memory".into(),
+            shards: vec![
+                ShardConfig {
+                    address: free_address(),
+                },
+                ShardConfig {
+                    address: free_address(),
+                },
+            ],
+            genesis_file: "unused".into(),
+        },
+        key,
+        genesis,
+        storage: "memory".parse().unwrap(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(skein_rpc::run_validator(config, async {
+        let _ = stopped.await;
+    }));
+    let node = GrpcValidatorNode::new(&address).unwrap();
+    let chain = GenesisConfig::chain_id(0);
+    let mut ready = false;
+    for _ in 0..100 {
+        if node
+            .handle_chain_info_query(ChainInfoQuery::new(chain))
+            .await
+            .is_ok()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ready, "the validator answers");
+
+    // Bytes that are not a proposal.
+    let status = raw_call(
+        &address,
+        "/skein.rpc.Validator/HandleBlockProposal",
+        vec![0xff; 40],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+    // A valid encoding of something else.
+    let query = bcs::to_bytes(&ChainInfoQuery::new(chain)).unwrap();
+    let status = raw_call(&address, "/skein.rpc.Validator/HandleCertificate", query)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+    // More than any request may be.
+    let status = raw_call(
+        &address,
+        "/skein.rpc.Validator/HandleBlockProposal",
+        vec![0; limits::REQUEST_BYTES_MAX + 1],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::OutOfRange | tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument
+        ),
+        "{status}"
+    );
+    // A well-formed proposal with a forged signature: refused by the rules, with the rule.
+    let block = ProposedBlock {
+        chain_id: chain,
+        epoch: Epoch::ZERO,
+        height: BlockHeight(0),
+        timestamp: Timestamp::default(),
+        authenticated_signer: None,
+        previous_block_hash: None,
+        incoming_bundles: Vec::new(),
+        operations: vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: skein_base::Account::chain(ChainId::root(7)),
+            amount: Amount::ONE,
+        })],
+    };
+    let mut proposal = BlockProposal::new(
+        ProposalContent {
+            block: block.clone(),
+            round: Round::Fast,
+        },
+        &owner_key,
+    );
+    proposal.signature = BlockProposal::new(
+        ProposalContent {
+            block: ProposedBlock {
+                height: BlockHeight(9),
+                ..block
+            },
+            round: Round::Fast,
+        },
+        &owner_key,
+    )
+    .signature;
+    let error = node.handle_block_proposal(proposal).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            NodeError::Chain(ChainError::InvalidProposalSignature(_))
+        ),
+        "{error:?}"
+    );
+    // A download of too many certificates.
+    let error = node
+        .download_certificates(vec![
+            skein_base::crypto::CryptoHash::of_bytes(b"x");
+            limits::CERTIFICATES_PER_QUERY_MAX + 1
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, NodeError::InvalidRequest(_)), "{error:?}");
+    // A blob nobody published.
+    let blob = skein_base::BlobId {
+        blob_type: skein_base::BlobType::Data,
+        hash: skein_base::crypto::CryptoHash::of_bytes(b"none"),
+    };
+    assert_eq!(node.download_blob(blob).await.unwrap(), None);
+
+    // Still serving.
+    let info = node
+        .handle_chain_info_query(ChainInfoQuery::new(chain))
+        .await
+        .unwrap();
+    assert_eq!(info.chain_balance, Amount::from_tokens(5));
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
