@@ -5,24 +5,27 @@
 use tonic_build::manual::{Builder, Method, Service};
 
 fn method(name: &str, route: &str, input: &str, output: &str) -> Method {
-    Method::builder()
-        .name(name)
-        .route_name(route)
-        .input_type(format!("crate::wire::{input}"))
-        .output_type(format!("crate::wire::{output}"))
-        .codec_path("crate::codec::BcsCodec")
-        .build()
+    builder(name, route, input, output).build()
 }
 
 fn streaming(name: &str, route: &str, input: &str, output: &str) -> Method {
+    builder(name, route, input, output)
+        .server_streaming()
+        .build()
+}
+
+fn builder(
+    name: &str,
+    route: &str,
+    input: &str,
+    output: &str,
+) -> tonic_build::manual::MethodBuilder {
     Method::builder()
         .name(name)
         .route_name(route)
         .input_type(format!("crate::wire::{input}"))
         .output_type(format!("crate::wire::{output}"))
         .codec_path("crate::codec::BcsCodec")
-        .server_streaming()
-        .build()
 }
 
 fn node_methods(

@@ -74,53 +74,56 @@ impl PublicService {
     }
 }
 
-#[tonic::async_trait]
-impl Validator for PublicService {
-    async fn handle_block_proposal(
-        &self,
-        request: Request<BlockProposal>,
-    ) -> Result<Response<ProposalResponse>, Status> {
-        Ok(Response::new(
-            self.node.handle_block_proposal(request.into_inner()).await,
-        ))
-    }
+/// Implements a generated service trait whose first methods are the four requests of a
+/// [`ValidatorNode`] (and blob downloads), forwarding them to `self.$field`; `$extra` holds
+/// the service's own methods.
+macro_rules! node_service {
+    (impl [$($generics:tt)*] $service:ident for $type:ty, $field:ident, { $($extra:tt)* }) => {
+        #[tonic::async_trait]
+        impl<$($generics)*> $service for $type {
+            async fn handle_block_proposal(
+                &self,
+                request: Request<BlockProposal>,
+            ) -> Result<Response<ProposalResponse>, Status> {
+                Ok(Response::new(self.$field.handle_block_proposal(request.into_inner()).await))
+            }
 
-    async fn handle_certificate(
-        &self,
-        request: Request<CertificateRequest>,
-    ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(
-            self.node.handle_certificate(request.into_inner()).await,
-        ))
-    }
+            async fn handle_certificate(
+                &self,
+                request: Request<CertificateRequest>,
+            ) -> Result<Response<ChainInfoResponse>, Status> {
+                Ok(Response::new(self.$field.handle_certificate(request.into_inner()).await))
+            }
 
-    async fn handle_chain_info_query(
-        &self,
-        request: Request<ChainInfoQuery>,
-    ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(
-            self.node
-                .handle_chain_info_query(request.into_inner())
-                .await,
-        ))
-    }
+            async fn handle_chain_info_query(
+                &self,
+                request: Request<ChainInfoQuery>,
+            ) -> Result<Response<ChainInfoResponse>, Status> {
+                Ok(Response::new(self.$field.handle_chain_info_query(request.into_inner()).await))
+            }
 
-    async fn download_blob(
-        &self,
-        request: Request<DownloadBlobRequest>,
-    ) -> Result<Response<BlobResponse>, Status> {
-        let blob_id = request.into_inner().blob_id;
-        Ok(Response::new(self.node.download_blob(blob_id).await))
-    }
+            async fn download_blob(
+                &self,
+                request: Request<DownloadBlobRequest>,
+            ) -> Result<Response<BlobResponse>, Status> {
+                let blob_id = request.into_inner().blob_id;
+                Ok(Response::new(self.$field.download_blob(blob_id).await))
+            }
 
-    async fn download_certificates(
-        &self,
-        request: Request<DownloadCertificatesRequest>,
-    ) -> Result<Response<CertificatesResponse>, Status> {
-        let hashes = request.into_inner().hashes;
-        Ok(Response::new(self.node.download_certificates(hashes).await))
-    }
+            async fn download_certificates(
+                &self,
+                request: Request<DownloadCertificatesRequest>,
+            ) -> Result<Response<CertificatesResponse>, Status> {
+                let hashes = request.into_inner().hashes;
+                Ok(Response::new(self.$field.download_certificates(hashes).await))
+            }
 
+            $($extra)*
+        }
+    };
+}
+
+node_service!(impl [] Validator for PublicService, node, {
     type SubscribeStream = NotificationStream;
 
     async fn subscribe(
@@ -130,7 +133,7 @@ impl Validator for PublicService {
         let stream = notification_stream((self.notifications)(), request.into_inner().chain_ids)?;
         Ok(Response::new(stream))
     }
-}
+});
 
 /// The internal service of one shard.
 pub struct ShardService<S> {
@@ -144,64 +147,12 @@ impl<S> ShardService<S> {
     }
 }
 
-#[tonic::async_trait]
-impl<S: KeyValueStore> Shard for ShardService<S> {
-    async fn handle_block_proposal(
-        &self,
-        request: Request<BlockProposal>,
-    ) -> Result<Response<ProposalResponse>, Status> {
-        Ok(Response::new(
-            self.shard.handle_block_proposal(request.into_inner()).await,
-        ))
-    }
-
-    async fn handle_certificate(
-        &self,
-        request: Request<CertificateRequest>,
-    ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(
-            self.shard.handle_certificate(request.into_inner()).await,
-        ))
-    }
-
-    async fn handle_chain_info_query(
-        &self,
-        request: Request<ChainInfoQuery>,
-    ) -> Result<Response<ChainInfoResponse>, Status> {
-        Ok(Response::new(
-            self.shard
-                .handle_chain_info_query(request.into_inner())
-                .await,
-        ))
-    }
-
-    async fn download_blob(
-        &self,
-        request: Request<DownloadBlobRequest>,
-    ) -> Result<Response<BlobResponse>, Status> {
-        let blob_id = request.into_inner().blob_id;
-        Ok(Response::new(self.shard.download_blob(blob_id).await))
-    }
-
-    async fn download_certificates(
-        &self,
-        request: Request<DownloadCertificatesRequest>,
-    ) -> Result<Response<CertificatesResponse>, Status> {
-        let hashes = request.into_inner().hashes;
-        Ok(Response::new(
-            self.shard.download_certificates(hashes).await,
-        ))
-    }
-
+node_service!(impl [S: KeyValueStore] Shard for ShardService<S>, shard, {
     async fn handle_cross_chain_request(
         &self,
         request: Request<CrossChainRequest>,
     ) -> Result<Response<CrossChainResponse>, Status> {
-        Ok(Response::new(
-            self.shard
-                .handle_cross_chain_request(request.into_inner())
-                .await,
-        ))
+        Ok(Response::new(self.shard.handle_cross_chain_request(request.into_inner()).await))
     }
 
     type NotificationsStream = NotificationStream;
@@ -213,4 +164,4 @@ impl<S: KeyValueStore> Shard for ShardService<S> {
         let stream = notification_stream(self.shard.subscribe(), request.into_inner().chain_ids)?;
         Ok(Response::new(stream))
     }
-}
+});

@@ -44,6 +44,33 @@ impl<S: KeyValueStore> ViewContext<S> {
         key
     }
 
+    /// The key of entry `index` of a list stored under `tag`: `tag ++ index (big endian)`,
+    /// so entries sort by index and a range of entries is a range of keys.
+    pub(crate) fn entry_key(&self, tag: u8, index: u64) -> Vec<u8> {
+        let mut suffix = [0u8; 9];
+        suffix[0] = tag;
+        suffix[1..].copy_from_slice(&index.to_be_bytes());
+        self.key(&suffix)
+    }
+
+    /// Reads and decodes values the view's own bookkeeping says exist, in one multi-read.
+    pub(crate) async fn read_entries<T: DeserializeOwned>(
+        &self,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<T>, ViewError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = self.store.read_multi_values(&keys).await?;
+        keys.into_iter()
+            .zip(values)
+            .map(|(key, value)| match value {
+                Some(bytes) => from_bytes(&key, &bytes),
+                None => Err(ViewError::Missing { key }),
+            })
+            .collect()
+    }
+
     /// The parent context, removing the last `tag_len` bytes (the inverse of [`Self::child`]).
     pub fn parent(&self, tag_len: usize) -> Self {
         let keep = self.base_key.len().saturating_sub(tag_len);

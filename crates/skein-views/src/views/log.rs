@@ -23,10 +23,7 @@ pub struct LogView<S, T> {
 }
 
 fn entry_key<S: KeyValueStore>(context: &ViewContext<S>, index: u64) -> Vec<u8> {
-    let mut suffix = Vec::with_capacity(9);
-    suffix.push(ENTRY_TAG);
-    suffix.extend_from_slice(&index.to_be_bytes());
-    context.key(&suffix)
+    context.entry_key(ENTRY_TAG, index)
 }
 
 impl<S, T> LogView<S, T>
@@ -72,19 +69,10 @@ where
         let start = range.start.min(end);
         let base = self.base_count();
         let stored_end = end.min(base);
-        let mut values = Vec::new();
-        if start < stored_end {
-            let keys: Vec<Vec<u8>> = (start..stored_end)
-                .map(|index| entry_key(&self.context, index))
-                .collect();
-            let bytes = self.context.store().read_multi_values(&keys).await?;
-            for (key, value) in keys.into_iter().zip(bytes) {
-                match value {
-                    Some(value) => values.push(from_bytes(&key, &value)?),
-                    None => return Err(ViewError::Missing { key }),
-                }
-            }
-        }
+        let keys: Vec<Vec<u8>> = (start..stored_end.max(start))
+            .map(|index| entry_key(&self.context, index))
+            .collect();
+        let mut values: Vec<T> = self.context.read_entries(keys).await?;
         for index in start.max(base)..end {
             let offset = usize::try_from(index - base).expect("within the new values");
             values.push(self.new_values[offset].clone());

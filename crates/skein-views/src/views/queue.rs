@@ -27,10 +27,7 @@ pub struct QueueView<S, T> {
 }
 
 fn entry_key<S: KeyValueStore>(context: &ViewContext<S>, index: u64) -> Vec<u8> {
-    let mut suffix = Vec::with_capacity(9);
-    suffix.push(ENTRY_TAG);
-    suffix.extend_from_slice(&index.to_be_bytes());
-    context.key(&suffix)
+    context.entry_key(ENTRY_TAG, index)
 }
 
 impl<S, T> QueueView<S, T>
@@ -98,16 +95,7 @@ where
         let keys: Vec<Vec<u8>> = (first..first + stored_wanted)
             .map(|index| entry_key(&self.context, index))
             .collect();
-        let mut values = Vec::with_capacity(keys.len());
-        if !keys.is_empty() {
-            let bytes = self.context.store().read_multi_values(&keys).await?;
-            for (key, value) in keys.into_iter().zip(bytes) {
-                match value {
-                    Some(value) => values.push(from_bytes(&key, &value)?),
-                    None => return Err(ViewError::Missing { key }),
-                }
-            }
-        }
+        let mut values: Vec<T> = self.context.read_entries(keys).await?;
         let remaining = count.saturating_sub(values.len());
         values.extend(self.new_back_values.iter().take(remaining).cloned());
         Ok(values)
