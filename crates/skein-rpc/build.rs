@@ -45,6 +45,12 @@ fn node_methods(
             "ChainInfoResponse",
         ))
         .method(method(
+            "handle_timeout_request",
+            "HandleTimeoutRequest",
+            "TimeoutRequest",
+            "ProposalResponse",
+        ))
+        .method(method(
             "handle_chain_info_query",
             "HandleChainInfoQuery",
             "ChainInfoQuery",

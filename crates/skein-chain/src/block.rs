@@ -193,6 +193,57 @@ impl ConfirmedBlock {
     }
 }
 
+/// A block with its outcome that validators voted to *validate*, in the two-phase rounds of
+/// multi-owner chains: a quorum of such votes (a validated certificate) locks the block; a
+/// quorum of confirm votes then makes it final. Its hash differs from the confirmed block's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedBlock {
+    /// The block.
+    pub block: ProposedBlock,
+    /// Its outcome.
+    pub outcome: BlockExecutionOutcome,
+}
+
+impl BcsHashable for ValidatedBlock {
+    const TYPE_TAG: &'static str = "ValidatedBlock";
+}
+
+impl ValidatedBlock {
+    /// The same block, to be confirmed.
+    pub fn to_confirmed(&self) -> ConfirmedBlock {
+        ConfirmedBlock {
+            block: self.block.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
+impl ConfirmedBlock {
+    /// The same block, to be validated.
+    pub fn to_validated(&self) -> ValidatedBlock {
+        ValidatedBlock {
+            block: self.block.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
+/// What validators sign to end a round that made no progress: a quorum of these (a timeout
+/// certificate) moves every validator to the next round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeout {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The height whose round timed out.
+    pub height: BlockHeight,
+    /// The chain's epoch.
+    pub epoch: Epoch,
+}
+
+impl BcsHashable for Timeout {
+    const TYPE_TAG: &'static str = "Timeout";
+}
+
 /// A block of a chain, named by chain and height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ChainAndHeight {

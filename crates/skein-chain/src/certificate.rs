@@ -14,7 +14,10 @@ use skein_base::{
     limits, BlockHeight, ChainId, Committee, Epoch, Round, ValidatorPublicKey,
 };
 
-use crate::{block::ConfirmedBlock, hashed::Hashed};
+use crate::{
+    block::{ConfirmedBlock, Timeout, ValidatedBlock},
+    hashed::Hashed,
+};
 
 /// A value validators sign: it names its chain, height and epoch, so a certificate can be
 /// checked against the right committee.
@@ -38,6 +41,34 @@ impl CertificateValue for ConfirmedBlock {
 
     fn epoch(&self) -> Epoch {
         self.block.epoch
+    }
+}
+
+impl CertificateValue for ValidatedBlock {
+    fn chain_id(&self) -> ChainId {
+        self.block.chain_id
+    }
+
+    fn height(&self) -> BlockHeight {
+        self.block.height
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.block.epoch
+    }
+}
+
+impl CertificateValue for Timeout {
+    fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    fn height(&self) -> BlockHeight {
+        self.height
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.epoch
     }
 }
 
@@ -275,6 +306,55 @@ impl<V> Certificate<V> {
 
 /// A certificate of a confirmed block: the proof that a block is final.
 pub type ConfirmedBlockCertificate = Certificate<ConfirmedBlock>;
+
+/// Any certificate, as it travels to a validator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnyCertificate {
+    /// A block is final.
+    Confirmed(UncheckedCertificate<ConfirmedBlock>),
+    /// A block is locked: validators may now vote to confirm it.
+    Validated(UncheckedCertificate<ValidatedBlock>),
+    /// A round timed out: validators move to the next.
+    Timeout(UncheckedCertificate<Timeout>),
+}
+
+impl From<UncheckedCertificate<ConfirmedBlock>> for AnyCertificate {
+    fn from(certificate: UncheckedCertificate<ConfirmedBlock>) -> Self {
+        AnyCertificate::Confirmed(certificate)
+    }
+}
+
+impl From<UncheckedCertificate<ValidatedBlock>> for AnyCertificate {
+    fn from(certificate: UncheckedCertificate<ValidatedBlock>) -> Self {
+        AnyCertificate::Validated(certificate)
+    }
+}
+
+impl From<UncheckedCertificate<Timeout>> for AnyCertificate {
+    fn from(certificate: UncheckedCertificate<Timeout>) -> Self {
+        AnyCertificate::Timeout(certificate)
+    }
+}
+
+impl AnyCertificate {
+    /// The chain the certificate is about.
+    pub fn chain_id(&self) -> ChainId {
+        match self {
+            AnyCertificate::Confirmed(certificate) => certificate.value.chain_id(),
+            AnyCertificate::Validated(certificate) => certificate.value.chain_id(),
+            AnyCertificate::Timeout(certificate) => certificate.value.chain_id(),
+        }
+    }
+
+    /// The height the certificate is about.
+    pub fn height(&self) -> BlockHeight {
+        match self {
+            AnyCertificate::Confirmed(certificate) => certificate.value.height(),
+            AnyCertificate::Validated(certificate) => certificate.value.height(),
+            AnyCertificate::Timeout(certificate) => certificate.value.height(),
+        }
+    }
+}
 
 /// Collects votes for one value until they weigh a quorum. Collecting does no signature
 /// checks: every honest validator checks the certificate anyway, so a proposer forms it

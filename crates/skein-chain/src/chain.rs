@@ -253,12 +253,14 @@ impl<S: KeyValueStore> ChainStateView<S> {
         Ok(outgoing)
     }
 
-    /// Extends the chain with an executed block: moves the tip, logs the block, schedules
-    /// its messages and clears the vote. Returns the chains it sends messages to.
+    /// Extends the chain with an executed block: moves the tip, logs the block and starts
+    /// the next height's first round at `now`, with no votes. Returns the chains the block
+    /// sends messages to.
     pub fn apply_confirmed_block(
         &mut self,
         block_hash: CryptoHash,
         confirmed: &ConfirmedBlock,
+        now: Timestamp,
     ) -> Result<Vec<ChainId>, ChainError> {
         let next_block_height = confirmed.block.height.try_add_one()?;
         self.tip.set(ChainTip {
@@ -266,7 +268,7 @@ impl<S: KeyValueStore> ChainStateView<S> {
             next_block_height,
         });
         self.confirmed_log.push(block_hash);
-        self.manager.set(ChainManager::default());
+        self.manager.set(ChainManager::new_height(now));
         Ok(confirmed.recipients())
     }
 
@@ -340,10 +342,18 @@ impl<S: KeyValueStore> ChainStateView<S> {
             tip.next_block_height == BlockHeight(0),
             "a block hash exactly when there are blocks"
         );
-        if let Some(vote) = &self.manager().pending_vote {
+        let manager = self.manager();
+        if let Some(vote) = &manager.pending_vote {
             assert_eq!(
-                vote.value.block.height, tip.next_block_height,
+                vote.block().height,
+                tip.next_block_height,
                 "votes are for the next height"
+            );
+        }
+        if let Some(locked) = &manager.locked {
+            assert_eq!(
+                locked.value.block.height, tip.next_block_height,
+                "locks are at the next height"
             );
         }
     }

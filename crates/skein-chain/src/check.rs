@@ -5,13 +5,14 @@
 //! consuming bundles in inbox order (rule 8) and running the transactions — happens next, in
 //! [`crate::ChainStateView::execute_block`], on a copy the worker rolls back.
 
-use skein_base::{encoding, ensure, limits, Round, TimeDelta, Timestamp};
+use skein_base::{encoding, ensure, limits, TimeDelta, Timestamp, ValidatorPublicKey};
 use skein_views::KeyValueStore;
 
 use crate::{
-    block::{ConfirmedBlock, MessageAction},
-    certificate::Vote,
+    block::MessageAction,
+    certificate::LiteVote,
     chain::ChainStateView,
+    manager::{round_leader, Leader, RoundVerdict},
     proposal::BlockProposal,
     ChainError,
 };
@@ -19,10 +20,14 @@ use crate::{
 /// What to do with a proposal that passed the checks.
 #[derive(Debug)]
 pub enum Verdict {
-    /// Execute the block and vote for it.
-    Execute,
-    /// This validator already voted for exactly this block: answer with the same vote.
-    RepeatVote(Box<Vote<ConfirmedBlock>>),
+    /// Execute the block and vote for it: to confirm it (the fast round) or to validate it.
+    Execute {
+        /// Whether the vote is to confirm.
+        confirm: bool,
+    },
+    /// This validator already voted for exactly this block in this round: answer with the
+    /// same vote.
+    RepeatVote(LiteVote),
 }
 
 /// Checks a proposal against the chain's state at this validator, at time `now`.
@@ -107,30 +112,63 @@ pub fn check_proposal<S: KeyValueStore>(
         }
     );
 
-    // 5. The proposer may propose in this round; the block names no one else (§10, §17.5).
+    // 5. The proposer may propose in this round (§10): a super owner in the fast round, an
+    //    owner (or anyone, if the chain allows it) in multi-leader rounds, the drawn leader in
+    //    single-leader and validator rounds. The block names no one else as its signer —
+    //    unless it is a locked block re-proposed with the validated certificate that locked
+    //    it, which proves a quorum accepted its signer already (§17.5).
     let owner = proposal.owner();
     let round = proposal.content.round;
-    ensure!(
-        round == Round::Fast && state.ownership().super_owners.contains(&owner),
-        ChainError::NotAllowedToPropose { owner, round }
-    );
-    ensure!(
-        block.authenticated_signer.is_none() || block.authenticated_signer == Some(owner),
-        ChainError::WrongAuthenticatedSigner {
-            proposer: owner,
-            found: block.authenticated_signer,
+    let ownership = state.ownership();
+    let committee = state
+        .committee(block.epoch)
+        .ok_or(ChainError::UnknownEpoch(block.epoch))?;
+    let leader = round_leader(block.chain_id, block.height, round, ownership, committee);
+    let allowed = match leader {
+        Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
+        Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
+        Some(Leader::Owner(leader)) => leader == owner,
+        Some(Leader::Validator(leader)) => leader == ValidatorPublicKey::from(&proposal.public_key),
+        None => false,
+    };
+    ensure!(allowed, ChainError::NotAllowedToPropose { owner, round });
+    let lock = proposal.lock.as_deref();
+    match lock {
+        Some(lock) => {
+            ensure!(
+                lock.value.block == *block && lock.round < round,
+                ChainError::MismatchedLock
+            );
+            lock.clone().check(committee)?;
         }
-    );
-
-    // 6. At most one vote per height; the same block gets the same vote (§7).
-    if let Some(vote) = &chain.manager().pending_vote {
-        if vote.value.block == *block && vote.round == round {
-            return Ok(Verdict::RepeatVote(Box::new(vote.clone())));
+        None => {
+            let signer_allowed = match leader {
+                Some(Leader::Validator(_)) => block.authenticated_signer.is_none(),
+                _ => {
+                    block.authenticated_signer.is_none()
+                        || block.authenticated_signer == Some(owner)
+                }
+            };
+            ensure!(
+                signer_allowed,
+                ChainError::WrongAuthenticatedSigner {
+                    proposer: owner,
+                    found: block.authenticated_signer,
+                }
+            );
         }
-        return Err(ChainError::AlreadyVotedAtHeight {
-            height: block.height,
-        });
     }
+
+    // 6. Voting rules (manager.rs): never in a round below one voted in, nor for two blocks
+    //    in one round; only in the current round; when locked, only for the locked block or
+    //    one with a later validated certificate. The same request gets the same vote.
+    let verdict = match chain
+        .manager()
+        .check_proposal(ownership, round, block, lock)?
+    {
+        RoundVerdict::Repeat(vote) => return Ok(Verdict::RepeatVote(vote)),
+        RoundVerdict::Vote { confirm } => Verdict::Execute { confirm },
+    };
 
     // 7. Timestamp: not before the chain's last block or any picked bundle, not beyond now
     //    plus the grace period.
@@ -168,5 +206,5 @@ pub fn check_proposal<S: KeyValueStore>(
             }
         );
     }
-    Ok(Verdict::Execute)
+    Ok(verdict)
 }

@@ -26,17 +26,19 @@ use skein_views::ViewError;
 
 pub use block::{
     BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, Cursor, IncomingBundle, MessageAction,
-    MessageBundle, PostedMessage, ProposedBlock,
+    MessageBundle, PostedMessage, ProposedBlock, Timeout, ValidatedBlock,
 };
 pub use certificate::{
-    Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate, LiteVote,
-    UncheckedCertificate, Vote, VoteAggregator,
+    AnyCertificate, Certificate, CertificateError, CertificateValue, ConfirmedBlockCertificate,
+    LiteVote, UncheckedCertificate, Vote, VoteAggregator,
 };
 pub use chain::{ChainStateView, ChainTip, ExecutionMode};
 pub use check::{check_proposal, Verdict};
 pub use hashed::Hashed;
 pub use inbox::{InboxError, InboxStateView};
-pub use manager::ChainManager;
+pub use manager::{
+    round_leader, ChainManager, Leader, PendingVote, RoundVerdict, ValidatedVerdict,
+};
 pub use outbox::OutboxStateView;
 pub use proposal::{BlockProposal, ProposalContent};
 
@@ -131,11 +133,46 @@ pub enum ChainError {
         /// Who the block names.
         found: Option<AccountOwner>,
     },
-    /// Rule 6: this validator already voted for another block at this height.
-    #[error("already voted for another block at height {height}")]
-    AlreadyVotedAtHeight {
+    /// Rule 5: the validated certificate carried by a re-proposal is not for this block, or
+    /// not from an earlier round.
+    #[error("the carried validated certificate is not for this block from an earlier round")]
+    MismatchedLock,
+    /// Rule 6: this validator already voted for another block in this round or a later
+    /// one at this height.
+    #[error("already voted for another block at height {height}, in the {round}")]
+    AlreadyVotedInRound {
         /// The height.
         height: BlockHeight,
+        /// The round of that vote.
+        round: Round,
+    },
+    /// Rule 6: the proposal, certificate or timeout request is not for this validator's
+    /// current round at the chain's next height. Send it the latest timeout certificate or
+    /// lock first.
+    #[error("this validator is in the {expected}, not the {found}")]
+    WrongRound {
+        /// The validator's current round.
+        expected: Round,
+        /// The round of the request.
+        found: Round,
+    },
+    /// Rule 6: this validator is locked on another block at this height; re-propose that
+    /// one, or carry a validated certificate from a later round.
+    #[error("locked on another block at height {height} (validated in the {round})")]
+    LockedOnAnotherBlock {
+        /// The height.
+        height: BlockHeight,
+        /// The round of the lock.
+        round: Round,
+    },
+    /// A timeout vote was asked for before the round's time was up (or for the fast round,
+    /// which never times out).
+    #[error("the {round} has not timed out (deadline: {deadline:?})")]
+    RoundNotTimedOut {
+        /// The round.
+        round: Round,
+        /// When it may be timed out; `None` if never.
+        deadline: Option<Timestamp>,
     },
     /// Rule 7: the timestamp is before the chain's latest.
     #[error("block timestamp {timestamp} is before the chain's latest, {previous}")]
@@ -236,6 +273,18 @@ impl ChainError {
         !matches!(
             self,
             ChainError::Storage(_) | ChainError::IncorrectOutcome { .. }
+        )
+    }
+
+    /// Whether the error is one of the voting rules (rule 6) that keep two blocks from being
+    /// confirmed at a height — the rules a Byzantine validator ignores.
+    pub fn is_voting_rule(&self) -> bool {
+        matches!(
+            self,
+            ChainError::AlreadyVotedInRound { .. }
+                | ChainError::WrongRound { .. }
+                | ChainError::LockedOnAnotherBlock { .. }
+                | ChainError::RoundNotTimedOut { .. }
         )
     }
 }

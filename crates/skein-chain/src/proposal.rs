@@ -1,4 +1,5 @@
-//! [`BlockProposal`]: a block signed by an owner of its chain.
+//! [`BlockProposal`]: a block signed by an owner of its chain (or, on a public chain, by the
+//! validator whose turn it is).
 
 use serde::{Deserialize, Serialize};
 use skein_base::{
@@ -6,7 +7,10 @@ use skein_base::{
     AccountOwner, Round,
 };
 
-use crate::block::ProposedBlock;
+use crate::{
+    block::{ProposedBlock, ValidatedBlock},
+    certificate::UncheckedCertificate,
+};
 
 /// What an owner signs: the block and the round it is proposed in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +35,11 @@ pub struct BlockProposal {
     pub public_key: PublicKey,
     /// The proposer's signature on the content.
     pub signature: Signature,
+    /// When a later round's proposer re-proposes a block validators locked on: the validated
+    /// certificate that locked it. It lets a validator locked on an older block switch, and
+    /// stands in for the original proposer's authority over the block. Outside the signed
+    /// content: it proves itself.
+    pub lock: Option<Box<UncheckedCertificate<ValidatedBlock>>>,
 }
 
 impl BlockProposal {
@@ -41,7 +50,15 @@ impl BlockProposal {
             content,
             public_key: secret.public(),
             signature,
+            lock: None,
         }
+    }
+
+    /// The same proposal, carrying the validated certificate of the locked block it
+    /// re-proposes.
+    pub fn with_lock(mut self, lock: UncheckedCertificate<ValidatedBlock>) -> Self {
+        self.lock = Some(Box::new(lock));
+        self
     }
 
     /// The proposer.

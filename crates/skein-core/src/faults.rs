@@ -9,14 +9,14 @@ use skein_base::{
     BlobId, TimeDelta,
 };
 use skein_chain::{
-    BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote, UncheckedCertificate,
-    Vote,
+    AnyCertificate, BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote,
+    UncheckedCertificate, Vote,
 };
 
 use crate::{
     clock::Clock,
     node::{NodeError, ValidatorNode},
-    requests::{ChainInfo, ChainInfoQuery},
+    requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
 };
 
 /// How a validator misbehaves.
@@ -126,11 +126,27 @@ impl ValidatorNode for FaultyNode {
 
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
             self.before_request().await?;
             self.inner().handle_certificate(certificate).await
+        }
+        .boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+        async move {
+            self.before_request().await?;
+            match self.fault() {
+                Fault::RefuseVotes => Err(NodeError::InvalidRequest(
+                    "this validator refuses to vote".into(),
+                )),
+                _ => self.inner().handle_timeout_request(request).await,
+            }
         }
         .boxed()
     }
@@ -180,8 +196,15 @@ impl ValidatorNode for StoppedNode {
 
     fn handle_certificate(
         &self,
-        _certificate: UncheckedCertificate<ConfirmedBlock>,
+        _certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
+        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        _request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 

@@ -28,7 +28,8 @@ pub use genesis::{GenesisChain, GenesisConfig};
 pub use network::{InProcessNetwork, NetworkConfig};
 pub use node::{NodeError, ValidatorNode};
 pub use requests::{
-    ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
+    ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, ManagerInfo, Notification,
+    NotificationReason, TimeoutRequest,
 };
 pub use validator::{shard_of, CrossChainFaults, CrossChainTransport, LocalValidator};
 pub use worker::{WithEffects, Worker, WorkerError};

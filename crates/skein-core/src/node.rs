@@ -3,10 +3,12 @@
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use skein_base::{crypto::CryptoHash, BlobId};
-use skein_chain::{BlockProposal, ChainError, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{
+    AnyCertificate, BlockProposal, ChainError, ConfirmedBlock, LiteVote, UncheckedCertificate,
+};
 
 use crate::{
-    requests::{ChainInfo, ChainInfoQuery},
+    requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
     worker::WorkerError,
 };
 
@@ -54,11 +56,19 @@ pub trait ValidatorNode: Send + Sync {
         proposal: BlockProposal,
     ) -> BoxFuture<'_, Result<LiteVote, NodeError>>;
 
-    /// Submits a certificate for the validator to commit.
+    /// Submits a certificate: a confirmed block to commit, a validated block to lock on
+    /// (the answer's `pending_vote` is then the vote to confirm it), or a timed-out round.
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>>;
+
+    /// Asks for a vote to time out a chain's round that made no progress; refused before
+    /// the round's deadline.
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>>;
 
     /// Asks about a chain.
     fn handle_chain_info_query(

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use skein_base::{
     crypto::CryptoHash, AccountOwner, Amount, BlockHeight, ChainDescription, ChainId, Committee,
-    Epoch, Timestamp,
+    Epoch, Round, Timestamp,
 };
-use skein_chain::{ChainAndHeight, ConfirmedBlock, LiteVote, MessageBundle, UncheckedCertificate};
+use skein_chain::{
+    ChainAndHeight, ConfirmedBlock, Leader, LiteVote, MessageBundle, Timeout, UncheckedCertificate,
+    ValidatedBlock,
+};
 use skein_execution::ChainOwnership;
 
 /// A question about a chain. The flags ask for more than the summary; each answer is
@@ -66,8 +69,11 @@ pub struct ChainInfo {
     pub chain_balance: Amount,
     /// The hash of its execution state.
     pub state_hash: CryptoHash,
-    /// This validator's vote at the next height, if any.
+    /// This validator's latest vote at the next height, if any: to confirm (the fast
+    /// round, or after a validated certificate) or to validate.
     pub pending_vote: Option<LiteVote>,
+    /// Where consensus on the next height stands at this validator.
+    pub manager: ManagerInfo,
     /// The balance asked for.
     pub requested_owner_balance: Option<Amount>,
     /// The bundles asked for, by sender, in inbox order.
@@ -87,6 +93,35 @@ impl ChainInfo {
     pub fn is_active(&self) -> bool {
         self.description.is_some() && self.ownership.is_active()
     }
+}
+
+/// Where consensus on a chain's next height stands at one validator: what a client needs
+/// to propose in the right round, re-propose a locked block, or time a round out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagerInfo {
+    /// The round the validator is in.
+    pub current_round: Round,
+    /// Who may propose in it; `None` if no one may.
+    pub leader: Option<Leader>,
+    /// When the round may be timed out; `None` if never.
+    pub round_deadline: Option<Timestamp>,
+    /// The validated certificate the validator is locked on.
+    pub locked: Option<Box<UncheckedCertificate<ValidatedBlock>>>,
+    /// The latest timeout certificate it saw at this height.
+    pub timeout: Option<Box<UncheckedCertificate<Timeout>>>,
+    /// Its timeout vote in the current round, if it cast one.
+    pub timeout_vote: Option<LiteVote>,
+}
+
+/// A request for a timeout vote: the chain's `round` at `height` made no progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutRequest {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Its next height.
+    pub height: BlockHeight,
+    /// The round to time out.
+    pub round: Round,
 }
 
 /// A request between the shards of one validator. Shards trust each other: the sending

@@ -15,7 +15,7 @@ use skein_base::{
     crypto::{CryptoHash, SecretKey},
     BlobId, ChainId, ValidatorPublicKey,
 };
-use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
 use skein_views::KeyValueStore;
@@ -24,7 +24,9 @@ use tokio::sync::broadcast;
 use crate::{
     clock::Clock,
     node::{NodeError, ValidatorNode},
-    requests::{ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification},
+    requests::{
+        ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, TimeoutRequest,
+    },
     worker::{Worker, WorkerError},
 };
 
@@ -252,13 +254,24 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
 
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
-            let worker = self.worker(&certificate.value.block.chain_id);
-            let (info, effects) = worker.handle_certificate(certificate).await?;
+            let worker = self.worker(&certificate.chain_id());
+            let (info, effects) = worker.handle_any_certificate(certificate).await?;
             self.deliver(effects).await;
             Ok(info)
+        }
+        .boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+        async move {
+            let worker = self.worker(&request.chain_id);
+            Ok(worker.handle_timeout_request(request).await?)
         }
         .boxed()
     }

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
 use skein_base::{crypto::CryptoHash, limits, BlobId, ChainId};
-use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{
-    ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, ValidatorNode,
+    ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, TimeoutRequest,
+    ValidatorNode,
 };
 use tonic::{transport::Channel, Code, Status};
 
@@ -62,12 +63,27 @@ macro_rules! impl_validator_node {
 
             fn handle_certificate(
                 &self,
-                certificate: UncheckedCertificate<ConfirmedBlock>,
+                certificate: AnyCertificate,
             ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
                 let mut client = self.client.clone();
                 async move {
                     client
                         .handle_certificate(certificate)
+                        .await
+                        .map_err(status_to_error)?
+                        .into_inner()
+                }
+                .boxed()
+            }
+
+            fn handle_timeout_request(
+                &self,
+                request: TimeoutRequest,
+            ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+                let mut client = self.client.clone();
+                async move {
+                    client
+                        .handle_timeout_request(request)
                         .await
                         .map_err(status_to_error)?
                         .into_inner()

@@ -6,8 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use futures::{future::BoxFuture, FutureExt, StreamExt};
 use skein_base::crypto::CryptoHash;
-use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
-use skein_core::{shard_of, ChainInfo, ChainInfoQuery, NodeError, Notification, ValidatorNode};
+use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_core::{
+    shard_of, ChainInfo, ChainInfoQuery, NodeError, Notification, TimeoutRequest, ValidatorNode,
+};
 use tokio::sync::broadcast;
 
 use crate::client::GrpcShard;
@@ -77,10 +79,18 @@ impl ValidatorNode for ProxyNode {
 
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        let shard = self.shard(&certificate.value.block.chain_id).clone();
+        let shard = self.shard(&certificate.chain_id()).clone();
         async move { shard.handle_certificate(certificate).await }.boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+        let shard = self.shard(&request.chain_id).clone();
+        async move { shard.handle_timeout_request(request).await }.boxed()
     }
 
     fn handle_chain_info_query(

@@ -17,7 +17,8 @@ use crate::{
     wire::{
         BlobResponse, BlockProposal, CertificateRequest, CertificatesResponse, ChainInfoQuery,
         ChainInfoResponse, CrossChainRequest, CrossChainResponse, DownloadBlobRequest,
-        DownloadCertificatesRequest, ProposalResponse, SubscribeRequest, SUBSCRIBED_CHAINS_MAX,
+        DownloadCertificatesRequest, ProposalResponse, SubscribeRequest, TimeoutRequest,
+        SUBSCRIBED_CHAINS_MAX,
     },
 };
 
@@ -93,6 +94,13 @@ macro_rules! node_service {
                 request: Request<CertificateRequest>,
             ) -> Result<Response<ChainInfoResponse>, Status> {
                 Ok(Response::new(self.$field.handle_certificate(request.into_inner()).await))
+            }
+
+            async fn handle_timeout_request(
+                &self,
+                request: Request<TimeoutRequest>,
+            ) -> Result<Response<ProposalResponse>, Status> {
+                Ok(Response::new(self.$field.handle_timeout_request(request.into_inner()).await))
             }
 
             async fn handle_chain_info_query(

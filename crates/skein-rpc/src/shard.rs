@@ -8,10 +8,10 @@ use std::{
 
 use futures::{future::BoxFuture, FutureExt};
 use skein_base::{crypto::CryptoHash, ChainId};
-use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{
     shard_of, ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, NodeError, Notification,
-    ValidatorNode, Worker,
+    TimeoutRequest, ValidatorNode, Worker,
 };
 use skein_views::KeyValueStore;
 use tokio::sync::{broadcast, mpsc};
@@ -205,13 +205,24 @@ impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
 
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
-            self.check_owner(&certificate.value.block.chain_id)?;
-            let (info, effects) = self.worker.handle_certificate(certificate).await?;
+            self.check_owner(&certificate.chain_id())?;
+            let (info, effects) = self.worker.handle_any_certificate(certificate).await?;
             self.deliver(effects);
             Ok(info)
+        }
+        .boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+        async move {
+            self.check_owner(&request.chain_id)?;
+            Ok(self.worker.handle_timeout_request(request).await?)
         }
         .boxed()
     }

@@ -5,16 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 use skein_base::{crypto::CryptoHash, BlobId, ChainId};
-use skein_chain::{ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{AnyCertificate, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{ChainInfo, NodeError};
 
 pub use skein_chain::BlockProposal;
-pub use skein_core::{ChainInfoQuery, CrossChainRequest, Notification};
+pub use skein_core::{ChainInfoQuery, CrossChainRequest, Notification, TimeoutRequest};
 
-/// A certificate to commit.
-pub type CertificateRequest = UncheckedCertificate<ConfirmedBlock>;
+/// A certificate to commit, lock on, or move rounds by.
+pub type CertificateRequest = AnyCertificate;
 
-/// The answer to a proposal.
+/// The answer to a proposal or a timeout request: a vote.
 pub type ProposalResponse = Result<LiteVote, NodeError>;
 
 /// The answer to a certificate or a query.

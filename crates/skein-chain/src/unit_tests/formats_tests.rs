@@ -16,7 +16,8 @@ use skein_execution::{
 
 use crate::{
     BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, IncomingBundle, MessageAction,
-    MessageBundle, PostedMessage, ProposalContent, ProposedBlock, UncheckedCertificate, Vote,
+    MessageBundle, PostedMessage, ProposalContent, ProposedBlock, Timeout, UncheckedCertificate,
+    Vote,
 };
 
 const SNAPSHOT: &str = "src/unit_tests/formats.snap";
@@ -123,6 +124,29 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         round: Round::MultiLeader(2),
         signatures: vec![(vote.validator, vote.signature)],
     };
+    let validated = Hashed::new(confirmed.to_validated());
+    let lock = UncheckedCertificate {
+        value: validated.clone(),
+        round: Round::MultiLeader(1),
+        signatures: vec![(vote.validator, vote.signature)],
+    };
+    let reproposal = BlockProposal::new(
+        ProposalContent {
+            block: confirmed.block.clone(),
+            round: Round::SingleLeader(3),
+        },
+        &owner_key,
+    )
+    .with_lock(lock.clone());
+    let timeout = Hashed::new(Timeout {
+        chain_id: chain,
+        height: BlockHeight(4),
+        epoch: Epoch(0),
+    });
+    let shared = ChainOwnership {
+        open_multi_leader_rounds: true,
+        ..ChainOwnership::multiple([(owner, 2)], 3)
+    };
     let encode = |value: &dyn erased::Encode| value.bytes();
     vec![
         ("ChainDescription", encode(&config.description)),
@@ -136,6 +160,17 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         (
             "hash of ConfirmedBlock",
             confirmed.hash().as_bytes().to_vec(),
+        ),
+        ("BlockProposal with lock", encode(&reproposal)),
+        (
+            "hash of ValidatedBlock",
+            validated.hash().as_bytes().to_vec(),
+        ),
+        ("hash of Timeout", timeout.hash().as_bytes().to_vec()),
+        ("ChainOwnership", encode(&shared)),
+        (
+            "AnyCertificate",
+            encode(&crate::AnyCertificate::Validated(lock)),
         ),
     ]
 }

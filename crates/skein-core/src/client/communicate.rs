@@ -9,8 +9,8 @@ use futures::{
     FutureExt, StreamExt,
 };
 use skein_chain::{
-    BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed, LiteVote,
-    UncheckedCertificate, VoteAggregator,
+    AnyCertificate, BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed,
+    LiteVote, UncheckedCertificate, VoteAggregator,
 };
 use skein_views::KeyValueStore;
 
@@ -226,10 +226,11 @@ impl<S: KeyValueStore> Client<S> {
     pub(crate) async fn upload_certificate_to(
         &self,
         validator: &ValidatorEntry,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: impl Into<AnyCertificate>,
     ) -> Result<ChainInfo, NodeError> {
-        let chain_id = certificate.value.block.chain_id;
-        let height = certificate.value.block.height;
+        let certificate = certificate.into();
+        let chain_id = certificate.chain_id();
+        let height = certificate.height();
         let mut attempts = 0;
         loop {
             let error = match self

@@ -63,7 +63,7 @@ impl<S: KeyValueStore> Client<S> {
                 .certificates(chain_id, info.next_block_height, target)
                 .await?;
             for certificate in certificates {
-                self.with_timeout(validator.node.handle_certificate(certificate))
+                self.with_timeout(validator.node.handle_certificate(certificate.into()))
                     .await?;
             }
             Ok(())

@@ -16,14 +16,14 @@ use skein_base::{
     crypto::{CryptoHash, SecretKey},
     BlobId, TimeDelta,
 };
-use skein_chain::{BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use super::executor::{Executor, SimClock};
 use crate::{
     clock::Clock,
     node::{NodeError, ValidatorNode},
-    requests::{ChainInfo, ChainInfoQuery},
+    requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
     validator::{CrossChainTransport, LocalValidator},
 };
 
@@ -324,12 +324,24 @@ impl ValidatorNode for SimNode {
 
     fn handle_certificate(
         &self,
-        certificate: UncheckedCertificate<ConfirmedBlock>,
+        certificate: AnyCertificate,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         self.network
             .call(self.index, move |validator| {
                 let certificate = certificate.clone();
                 async move { validator.handle_certificate(certificate).await }.boxed()
+            })
+            .boxed()
+    }
+
+    fn handle_timeout_request(
+        &self,
+        request: TimeoutRequest,
+    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+        self.network
+            .call(self.index, move |validator| {
+                let request = request.clone();
+                async move { validator.handle_timeout_request(request).await }.boxed()
             })
             .boxed()
     }

@@ -3,7 +3,8 @@
 
 use skein_base::{limits, ChainId};
 use skein_chain::{
-    Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed, UncheckedCertificate,
+    AnyCertificate, Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed,
+    UncheckedCertificate,
 };
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
@@ -14,6 +15,23 @@ use crate::requests::{
 };
 
 impl<S: KeyValueStore> Worker<S> {
+    /// Handles any certificate: commits a confirmed block, locks on a validated one (and
+    /// votes to confirm it), or moves on to the round after a timed-out one.
+    pub async fn handle_any_certificate(
+        &self,
+        certificate: AnyCertificate,
+    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
+        match certificate {
+            AnyCertificate::Confirmed(certificate) => self.handle_certificate(certificate).await,
+            AnyCertificate::Validated(certificate) => {
+                self.handle_validated_certificate(certificate).await
+            }
+            AnyCertificate::Timeout(certificate) => {
+                self.handle_timeout_certificate(certificate).await
+            }
+        }
+    }
+
     /// Commits a certified block. A certificate for a height already committed changes
     /// nothing and is answered with the chain's current state; one for a later height is
     /// refused with [`ChainError::MissingEarlierBlocks`] so the sender uploads the gap first.
@@ -161,7 +179,7 @@ impl<S: KeyValueStore> Worker<S> {
             }
             .into());
         }
-        let recipients = chain.apply_confirmed_block(value.hash(), value)?;
+        let recipients = chain.apply_confirmed_block(value.hash(), value, self.clock.now())?;
         if keep_outboxes {
             for recipient in &recipients {
                 chain

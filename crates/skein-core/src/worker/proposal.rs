@@ -1,41 +1,59 @@
 //! Handling a block proposal: check, execute on a copy, vote, remember the vote.
 
 use skein_chain::{
-    check_proposal, BlockProposal, ChainManager, ConfirmedBlock, ExecutionMode, Hashed, LiteVote,
-    Verdict, Vote,
+    check_proposal, BlockProposal, ConfirmedBlock, ExecutionMode, Hashed, LiteVote, PendingVote,
+    ProposedBlock, ValidatedBlock, Verdict, Vote,
 };
 use skein_views::{Batch, KeyValueStore, View};
 
 use super::{Worker, WorkerError};
 
 impl<S: KeyValueStore> Worker<S> {
-    /// Votes for a proposal if it is acceptable (see `skein_chain::check_proposal`). The
-    /// block is executed on the chain's state and rolled back; only the vote is saved, before
-    /// it is returned, so a validator never votes twice at one height even across restarts.
+    /// Votes for a proposal if it is acceptable (see `skein_chain::check_proposal`): to
+    /// confirm it in the fast round, to validate it in the others. The block is executed on
+    /// the chain's state and rolled back; only the vote is saved, before it is returned, so
+    /// a validator never breaks a voting rule even across restarts.
     pub async fn handle_block_proposal(
         &self,
         proposal: BlockProposal,
     ) -> Result<LiteVote, WorkerError> {
         let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
         let block = &proposal.content.block;
+        let round = proposal.content.round;
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
-        match check_proposal(&chain, &proposal, now)? {
-            Verdict::RepeatVote(vote) => return Ok(vote.lite()),
-            Verdict::Execute => {}
-        }
+        let confirm = match check_proposal(&chain, &proposal, now) {
+            Ok(Verdict::RepeatVote(vote)) => return Ok(vote),
+            Ok(Verdict::Execute { confirm }) => confirm,
+            Err(error) if self.votes_for_anything() && error.is_voting_rule() => {
+                round == skein_base::Round::Fast
+            }
+            Err(error) => return Err(error.into()),
+        };
         let outcome = chain.execute_block(block, ExecutionMode::Proposal).await;
         chain.rollback();
         let outcome = outcome?;
-        let value = Hashed::new(ConfirmedBlock {
-            block: proposal.content.block.clone(),
-            outcome,
-        });
-        let vote = Vote::new(value, proposal.content.round, &key);
+        let vote = if confirm {
+            let value = Hashed::new(ConfirmedBlock {
+                block: block.clone(),
+                outcome,
+            });
+            PendingVote::Confirm(Vote::new(value, round, &key))
+        } else {
+            let value = Hashed::new(ValidatedBlock {
+                block: block.clone(),
+                outcome,
+            });
+            PendingVote::Validate(Vote::new(value, round, &key))
+        };
         let answer = vote.lite();
-        chain.set_manager(ChainManager {
-            pending_vote: Some(vote),
-        });
+        let mut manager = chain.manager().clone();
+        if let Some(lock) = proposal.lock {
+            // It was checked against the committee, and is for this block.
+            manager.lock(*lock);
+        }
+        manager.pending_vote = Some(vote);
+        chain.set_manager(manager);
         self.save(&mut chain, Batch::new()).await?;
         Ok(answer)
     }
@@ -44,7 +62,7 @@ impl<S: KeyValueStore> Worker<S> {
     /// would be, changing nothing: how a client checks a block before signing it.
     pub async fn stage_block(
         &self,
-        block: skein_chain::ProposedBlock,
+        block: ProposedBlock,
     ) -> Result<Hashed<ConfirmedBlock>, WorkerError> {
         let mut chain = self.lock_chain(block.chain_id).await?;
         let outcome = chain.execute_block(&block, ExecutionMode::Proposal).await;

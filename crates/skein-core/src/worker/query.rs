@@ -1,11 +1,11 @@
 //! Answering questions about chains.
 
 use skein_base::{crypto::CryptoHash, limits};
-use skein_chain::{ConfirmedBlock, UncheckedCertificate};
+use skein_chain::{round_leader, ConfirmedBlock, UncheckedCertificate};
 use skein_views::KeyValueStore;
 
 use super::{ChainGuard, Worker, WorkerError};
-use crate::requests::{ChainInfo, ChainInfoQuery};
+use crate::requests::{ChainInfo, ChainInfoQuery, ManagerInfo};
 
 impl<S: KeyValueStore> Worker<S> {
     /// Answers a query. A chain this node has never seen is described as inactive.
@@ -112,6 +112,7 @@ impl<S: KeyValueStore> Worker<S> {
                 .pending_vote
                 .as_ref()
                 .map(|vote| vote.lite()),
+            manager: manager_info(chain, query.chain_id),
             requested_owner_balance: None,
             requested_pending_bundles: Vec::new(),
             requested_received_log: Vec::new(),
@@ -162,5 +163,33 @@ impl<S: KeyValueStore> Worker<S> {
             pending.extend(bundles.into_iter().map(|bundle| (origin, bundle)));
         }
         Ok(pending)
+    }
+}
+
+/// Where consensus on the chain's next height stands here.
+fn manager_info<S: KeyValueStore>(
+    chain: &ChainGuard<S>,
+    chain_id: skein_base::ChainId,
+) -> ManagerInfo {
+    let state = chain.execution_state();
+    let ownership = state.ownership();
+    let manager = chain.manager();
+    let current_round = manager.current_round(ownership);
+    let leader = state.committee(state.epoch()).and_then(|committee| {
+        round_leader(
+            chain_id,
+            chain.tip().next_block_height,
+            current_round,
+            ownership,
+            committee,
+        )
+    });
+    ManagerInfo {
+        current_round,
+        leader,
+        round_deadline: manager.round_deadline(ownership, state.timestamp()),
+        locked: manager.locked.clone().map(Box::new),
+        timeout: manager.timeout.clone().map(Box::new),
+        timeout_vote: manager.timeout_vote.as_ref().map(|vote| vote.lite()),
     }
 }

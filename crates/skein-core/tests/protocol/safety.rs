@@ -70,8 +70,9 @@ async fn test_two_blocks_at_one_height_never_both_certified() {
             node.handle_block_proposal(theirs.clone())
                 .await
                 .unwrap_err(),
-            NodeError::Chain(ChainError::AlreadyVotedAtHeight {
-                height: BlockHeight(0)
+            NodeError::Chain(ChainError::AlreadyVotedInRound {
+                height: BlockHeight(0),
+                round: Round::Fast,
             })
         );
         if index < 2 {
@@ -169,7 +170,7 @@ async fn test_replayed_certificate_changes_nothing() {
     for _ in 0..3 {
         for node in &network.nodes {
             let info = node
-                .handle_certificate(certificate.as_unchecked().clone())
+                .handle_certificate(certificate.as_unchecked().clone().into())
                 .await
                 .unwrap();
             assert_eq!(info.next_block_height, BlockHeight(1));
@@ -223,7 +224,7 @@ async fn test_forged_certificates_refused() {
             .collect(),
     };
     let error = network.nodes[1]
-        .handle_certificate(forged)
+        .handle_certificate(forged.into())
         .await
         .unwrap_err();
     assert!(
@@ -236,7 +237,7 @@ async fn test_forged_certificates_refused() {
         signatures: vec![(vote.validator, vote.signature)],
     };
     let error = network.nodes[1]
-        .handle_certificate(lonely)
+        .handle_certificate(lonely.into())
         .await
         .unwrap_err();
     assert!(
