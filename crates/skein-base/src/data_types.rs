@@ -134,6 +134,11 @@ impl TimeDelta {
         self.0
     }
 
+    /// The sum, saturating at the largest duration.
+    pub const fn saturating_add(self, other: TimeDelta) -> Self {
+        TimeDelta(self.0.saturating_add(other.0))
+    }
+
     /// The duration as a standard one.
     pub const fn as_duration(self) -> std::time::Duration {
         std::time::Duration::from_micros(self.0)

@@ -237,4 +237,14 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
     pub fn owner(&self, index: usize) -> AccountOwner {
         AccountOwner::from(self.owner_keys[index].public())
     }
+
+    /// The key of the owner of genesis chain `index`.
+    pub fn owner_key(&self, index: usize) -> SecretKey {
+        self.owner_keys[index].copy()
+    }
+
+    /// The network's genesis configuration.
+    pub fn genesis(&self) -> &GenesisConfig {
+        &self.genesis
+    }
 }

@@ -7,6 +7,7 @@ mod protocol {
     mod faults;
     mod restart;
     mod safety;
+    mod shared;
     mod simulation;
     mod tidy;
     mod transfers;

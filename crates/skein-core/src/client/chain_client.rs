@@ -11,6 +11,10 @@ use skein_execution::{ChainOwnership, Operation, SystemOperation};
 use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{Client, ClientError};
+
+/// Heights a request tries on a shared chain before giving up, when other owners' blocks
+/// keep taking them.
+const HEIGHTS_PER_REQUEST_MAX: usize = 16;
 use crate::{
     requests::{ChainInfo, ChainInfoQuery},
     worker::WorkerError,
@@ -155,18 +159,71 @@ impl<S: KeyValueStore> ChainClient<S> {
             .await
     }
 
-    /// Runs operations in one block. First completes any block signed earlier and not yet
-    /// certified, so no height is ever signed twice.
+    /// Runs operations in one block. In the fast round, first completes any block signed
+    /// earlier and not yet certified, so no height is ever signed twice. On a shared chain,
+    /// if another owner's block takes the height, the operations go into a block at the
+    /// next one.
     pub async fn execute_operations(
         &self,
         operations: Vec<Operation>,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;
-        self.finish_signed_block().await?;
-        let block = self.new_block(Vec::new(), operations).await?;
-        let value = self.client.local.stage_block(block).await?;
-        self.sign_and_certify(value).await
+        let (fast, _) = self.prepare().await?;
+        let mut height = None;
+        for _ in 0..HEIGHTS_PER_REQUEST_MAX {
+            let block = self.new_block(Vec::new(), operations.clone()).await?;
+            height = Some(block.height);
+            let value = self.client.local.stage_block(block).await?;
+            if let Some(certificate) = self.certify_staged(value, fast).await? {
+                return Ok(certificate);
+            }
+        }
+        Err(ClientError::NoProgress {
+            chain_id: self.chain_id,
+            height: height.unwrap_or_default(),
+            rounds: HEIGHTS_PER_REQUEST_MAX,
+        })
+    }
+
+    /// Gets ready to propose: in the fast round, completes a block signed earlier (and
+    /// returns its certificate); on a chain with rounds, catches up with the blocks other
+    /// owners added. Also returns whether the chain uses the fast round.
+    async fn prepare(&self) -> Result<(bool, Option<ConfirmedBlockCertificate>), ClientError> {
+        let info = self.active_info().await?;
+        if info.ownership.first_round() == Round::Fast {
+            return Ok((true, self.finish_signed_block().await?));
+        }
+        self.client
+            .synchronize_from_validators(self.chain_id)
+            .await?;
+        Ok((false, None))
+    }
+
+    /// Gets a staged block certified: signed once and recorded in the fast round, or taken
+    /// through the rounds. `None` if another owner's block took the height instead.
+    async fn certify_staged(
+        &self,
+        value: Hashed<ConfirmedBlock>,
+        fast: bool,
+    ) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
+        if fast {
+            return self.sign_and_certify(value).await.map(Some);
+        }
+        let certificate = self
+            .client
+            .confirm_at_height(&value, self.owner(), &self.key)
+            .await?;
+        if certificate.value().block == value.block {
+            Ok(Some(certificate))
+        } else {
+            tracing::info!(
+                chain_id = %self.chain_id,
+                height = %value.block.height,
+                "another owner's block took the height; proposing again at the next one"
+            );
+            Ok(None)
+        }
     }
 
     /// Picks every received bundle into blocks until the inbox is empty, first learning from
@@ -177,8 +234,8 @@ impl<S: KeyValueStore> ChainClient<S> {
     pub async fn process_inbox(&self) -> Result<Vec<ConfirmedBlockCertificate>, ClientError> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;
-        let mut certificates: Vec<ConfirmedBlockCertificate> =
-            self.finish_signed_block().await?.into_iter().collect();
+        let (fast, finished) = self.prepare().await?;
+        let mut certificates: Vec<ConfirmedBlockCertificate> = finished.into_iter().collect();
         self.client.fetch_incoming_bundles(self.chain_id).await?;
         loop {
             let query = ChainInfoQuery {
@@ -227,7 +284,9 @@ impl<S: KeyValueStore> ChainClient<S> {
                     Err(error) => return Err(error.into()),
                 }
             };
-            certificates.push(self.sign_and_certify(value).await?);
+            // If another owner's block took the height, its bundles may be consumed: look
+            // again.
+            certificates.extend(self.certify_staged(value, fast).await?);
         }
         Ok(certificates)
     }
@@ -283,19 +342,28 @@ impl<S: KeyValueStore> ChainClient<S> {
         self.certify(proposal, value).await.map(Some)
     }
 
+    /// The chain as the local node knows it, learnt from the validators if it is new here.
+    async fn active_info(&self) -> Result<ChainInfo, ClientError> {
+        let info = self.chain_info().await?;
+        if info.is_active() {
+            return Ok(info);
+        }
+        self.client.synchronize_from_validators(self.chain_id).await
+    }
+
     async fn new_block(
         &self,
         incoming_bundles: Vec<IncomingBundle>,
         operations: Vec<Operation>,
     ) -> Result<ProposedBlock, ClientError> {
-        let mut info = self.chain_info().await?;
-        if !info.is_active() {
-            info = self
-                .client
-                .synchronize_from_validators(self.chain_id)
-                .await?;
+        let info = self.active_info().await?;
+        if info.ownership.validators_propose {
+            return Err(ClientError::PublicChain(self.chain_id));
         }
-        if !info.ownership.is_owner(&self.owner()) {
+        let ownership = &info.ownership;
+        let may_propose = ownership.is_owner(&self.owner())
+            || (ownership.open_multi_leader_rounds && ownership.multi_leader_rounds > 0);
+        if !may_propose {
             return Err(ClientError::NotAnOwner {
                 chain_id: self.chain_id,
                 owner: self.owner(),

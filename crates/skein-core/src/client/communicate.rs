@@ -270,13 +270,13 @@ impl<S: KeyValueStore> Client<S> {
 
 /// The validators that failed to vote, and their weight.
 #[derive(Default)]
-struct Tally {
+pub(super) struct Tally {
     errors: Vec<(skein_base::ValidatorPublicKey, NodeError)>,
     failed_weight: u64,
 }
 
 impl Tally {
-    fn fail<S: KeyValueStore>(
+    pub(super) fn fail<S: KeyValueStore>(
         &mut self,
         client: &Client<S>,
         validator: skein_base::ValidatorPublicKey,
@@ -287,9 +287,17 @@ impl Tally {
         self.errors.push((validator, error));
     }
 
+    pub(super) fn failed_weight(&self) -> u64 {
+        self.failed_weight
+    }
+
     fn no_quorum(&mut self) -> ClientError {
+        self.no_quorum_for("voted for the block")
+    }
+
+    pub(super) fn no_quorum_for(&mut self, action: &'static str) -> ClientError {
         ClientError::NoQuorum {
-            action: "voted for the block",
+            action,
             errors: std::mem::take(&mut self.errors),
         }
     }

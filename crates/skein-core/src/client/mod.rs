@@ -12,6 +12,7 @@
 mod chain_client;
 mod communicate;
 mod inbox;
+mod rounds;
 mod updater;
 
 use std::{collections::HashMap, sync::Arc};
@@ -103,6 +104,21 @@ pub enum ClientError {
     /// The chain is closed; only incoming messages can be rejected.
     #[error("chain {0} is closed")]
     ClosedChain(ChainId),
+    /// The owners of a shared chain kept competing (or a leader stayed silent) through
+    /// every round tried; a block proposed may still be confirmed later.
+    #[error("no block was confirmed at height {height} of chain {chain_id} after {rounds} rounds; try again")]
+    NoProgress {
+        /// The chain.
+        chain_id: ChainId,
+        /// The height.
+        height: skein_base::BlockHeight,
+        /// The rounds tried.
+        rounds: usize,
+    },
+    /// Validators take turns proposing on this chain (a public chain): users reach it only
+    /// through messages.
+    #[error("chain {0} is public: only validators propose blocks on it; send it messages instead")]
+    PublicChain(ChainId),
 }
 
 fn describe_no_quorum(action: &str, errors: &[(ValidatorPublicKey, NodeError)]) -> String {
