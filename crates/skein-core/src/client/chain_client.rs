@@ -11,10 +11,6 @@ use skein_execution::{ChainOwnership, Operation, SystemOperation};
 use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{Client, ClientError};
-
-/// Heights a request tries on a shared chain before giving up, when other owners' blocks
-/// keep taking them.
-const HEIGHTS_PER_REQUEST_MAX: usize = 16;
 use crate::{
     requests::{ChainInfo, ChainInfoQuery},
     worker::WorkerError,
@@ -22,9 +18,9 @@ use crate::{
 
 /// Proposes blocks on one chain with the owner's key.
 pub struct ChainClient<S> {
-    client: Arc<Client<S>>,
-    chain_id: ChainId,
-    key: Arc<SecretKey>,
+    pub(super) client: Arc<Client<S>>,
+    pub(super) chain_id: ChainId,
+    pub(super) key: Arc<SecretKey>,
 }
 
 impl<S> Clone for ChainClient<S> {
@@ -170,25 +166,18 @@ impl<S: KeyValueStore> ChainClient<S> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;
         let (fast, _) = self.prepare().await?;
-        let mut height = None;
-        for _ in 0..HEIGHTS_PER_REQUEST_MAX {
-            let block = self.new_block(Vec::new(), operations.clone()).await?;
-            height = Some(block.height);
-            let value = self.client.local.stage_block(block).await?;
-            if let Some(certificate) = self.certify_staged(value, fast).await? {
-                return Ok(certificate);
-            }
+        if !fast {
+            return self.run_in_rounds(operations).await;
         }
-        Err(ClientError::NoProgress {
-            chain_id: self.chain_id,
-            height: height.unwrap_or_default(),
-            rounds: HEIGHTS_PER_REQUEST_MAX,
-        })
+        let block = self.new_block(Vec::new(), operations).await?;
+        let value = self.client.local.stage_block(block).await?;
+        self.sign_and_certify(value).await
     }
 
-    /// Gets ready to propose: in the fast round, completes a block signed earlier (and
-    /// returns its certificate); on a chain with rounds, catches up with the blocks other
-    /// owners added. Also returns whether the chain uses the fast round.
+    /// Gets ready to propose: in the fast round, completes a block signed earlier; on a
+    /// chain with rounds, catches up with the blocks other owners added and completes
+    /// operations left pending. Returns whether the chain uses the fast round, and the
+    /// certificate of what was completed.
     async fn prepare(&self) -> Result<(bool, Option<ConfirmedBlockCertificate>), ClientError> {
         let info = self.active_info().await?;
         if info.ownership.first_round() == Round::Fast {
@@ -197,12 +186,12 @@ impl<S: KeyValueStore> ChainClient<S> {
         self.client
             .synchronize_from_validators(self.chain_id)
             .await?;
-        Ok((false, None))
+        Ok((false, self.finish_pending_operations().await?))
     }
 
     /// Gets a staged block certified: signed once and recorded in the fast round, or taken
     /// through the rounds. `None` if another owner's block took the height instead.
-    async fn certify_staged(
+    pub(super) async fn certify_staged(
         &self,
         value: Hashed<ConfirmedBlock>,
         fast: bool,
@@ -343,7 +332,7 @@ impl<S: KeyValueStore> ChainClient<S> {
     }
 
     /// The chain as the local node knows it, learnt from the validators if it is new here.
-    async fn active_info(&self) -> Result<ChainInfo, ClientError> {
+    pub(super) async fn active_info(&self) -> Result<ChainInfo, ClientError> {
         let info = self.chain_info().await?;
         if info.is_active() {
             return Ok(info);
@@ -351,7 +340,7 @@ impl<S: KeyValueStore> ChainClient<S> {
         self.client.synchronize_from_validators(self.chain_id).await
     }
 
-    async fn new_block(
+    pub(super) async fn new_block(
         &self,
         incoming_bundles: Vec<IncomingBundle>,
         operations: Vec<Operation>,

@@ -12,6 +12,7 @@
 mod chain_client;
 mod communicate;
 mod inbox;
+mod pending;
 mod rounds;
 mod updater;
 

@@ -32,7 +32,10 @@ use crate::{
 };
 
 /// Rounds tried at one height before giving up.
-pub(crate) const ROUNDS_PER_HEIGHT_MAX: usize = 32;
+const ROUNDS_PER_HEIGHT_MAX: usize = 32;
+
+/// Failed attempts in a row to time a round out before giving up.
+const TIMEOUT_FAILURES_MAX: usize = 2;
 
 /// What the validators say about a height.
 struct HeightStatus {
@@ -44,6 +47,10 @@ struct HeightStatus {
     timeout: Option<Certificate<Timeout>>,
     /// Each answering validator's round and its deadline.
     rounds: Vec<(ValidatorPublicKey, Round, Option<skein_base::Timestamp>)>,
+    /// The weight of the validators that answered.
+    answered_weight: u64,
+    /// Why the others did not.
+    errors: Vec<(ValidatorPublicKey, NodeError)>,
 }
 
 impl<S: KeyValueStore> Client<S> {
@@ -62,10 +69,17 @@ impl<S: KeyValueStore> Client<S> {
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?
             .ownership;
+        let mut failed_timeouts = 0;
         for _ in 0..ROUNDS_PER_HEIGHT_MAX {
             let status = self.height_status(chain_id, height).await;
             if status.confirmed {
                 return self.confirmed_at(chain_id, height).await;
+            }
+            if status.answered_weight < self.committee.quorum_threshold() {
+                return Err(ClientError::NoQuorum {
+                    action: "answered",
+                    errors: status.errors,
+                });
             }
             let round = current_round(&ownership, &status);
             self.bring_to_round(round, &status).await;
@@ -105,13 +119,20 @@ impl<S: KeyValueStore> Client<S> {
             self.wait_for_deadline(&ownership, round, &status).await;
             match self.time_out(chain_id, height, round).await {
                 Ok(certificate) => {
+                    failed_timeouts = 0;
                     let certificate = certificate.into_unchecked();
                     futures::future::join_all(self.validators.iter().map(|validator| {
                         self.upload_certificate_to(validator, certificate.clone())
                     }))
                     .await;
                 }
-                Err(error) => tracing::debug!(%chain_id, %height, ?round, %error, "no timeout"),
+                // Validators that cannot agree even on a timeout are unreachable or
+                // behind: give up rather than wait round after round.
+                Err(error) if failed_timeouts >= TIMEOUT_FAILURES_MAX => return Err(error),
+                Err(error) => {
+                    failed_timeouts += 1;
+                    tracing::debug!(%chain_id, %height, ?round, %error, "no timeout");
+                }
             }
         }
         Err(ClientError::NoProgress {
@@ -139,9 +160,18 @@ impl<S: KeyValueStore> Client<S> {
             locked: None,
             timeout: None,
             rounds: Vec::new(),
+            answered_weight: 0,
+            errors: Vec::new(),
         };
         for (validator, info) in answers {
-            let Ok(info) = info else { continue };
+            let info = match info {
+                Ok(info) => info,
+                Err(error) => {
+                    status.errors.push((validator, error));
+                    continue;
+                }
+            };
+            status.answered_weight += self.weight(&validator);
             if info.next_block_height > height {
                 status.confirmed = true;
                 continue;

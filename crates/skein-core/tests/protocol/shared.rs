@@ -316,3 +316,44 @@ async fn test_only_owners_propose_and_public_chains_refuse_users() {
         .await
         .is_err());
 }
+
+/// A transfer that found too few validators stays pending; the next request on the chain
+/// completes it first, so it lands exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_pending_operations_are_completed_by_the_next_request() {
+    let network = network(4, 1, 2).await;
+    let second_key = second_owner_key();
+    let second = AccountOwner::from(second_key.public());
+    let chain_id = open_shared(&network, shared_ownership(&[network.owner(0), second], 1)).await;
+    let (_client, chain) = owner_client(&network, chain_id, second_key).await;
+    let height = next_height(&network, chain_id).await;
+
+    network.nodes[0].set_fault(skein_core::Fault::Offline);
+    network.nodes[3].set_fault(skein_core::Fault::Offline);
+    let to = Account::chain(network.chain_id(1));
+    assert!(matches!(
+        chain.transfer(None, tokens(2), to).await,
+        Err(skein_core::ClientError::NoQuorum { .. })
+    ));
+    network.nodes[0].set_fault(skein_core::Fault::Honest);
+    network.nodes[3].set_fault(skein_core::Fault::Honest);
+
+    let certificate = chain.transfer(None, tokens(3), to).await.unwrap();
+    assert_eq!(certificate.value().block.height, BlockHeight(height.0 + 1));
+    let first = block_at(&network, chain_id, height).await;
+    assert_eq!(
+        first.operations,
+        vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: to,
+            amount: tokens(2),
+        })]
+    );
+    assert_eq!(total_at(&network, 0, chain_id).await, tokens(45));
+    // Nothing is left to complete: processing the inbox runs no operation again.
+    let certificates = chain.process_inbox().await.unwrap();
+    assert!(certificates
+        .iter()
+        .all(|certificate| certificate.value().block.operations.is_empty()));
+    assert_eq!(total_at(&network, 0, chain_id).await, tokens(45));
+}
