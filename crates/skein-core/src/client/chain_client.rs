@@ -298,6 +298,16 @@ impl<S: KeyValueStore> ChainClient<S> {
         Ok(info)
     }
 
+    /// Whether a block this client signed, or operations it proposed, still wait to be
+    /// confirmed: the next request on the chain (or [`ChainClient::process_inbox`])
+    /// completes them.
+    pub async fn has_unfinished_work(&self) -> Result<bool, ClientError> {
+        let next = self.chain_info().await?.next_block_height;
+        let signed = self.load_signed_record().await?.get().clone();
+        let unfinished_block = signed.is_some_and(|proposal| proposal.content.block.height >= next);
+        Ok(unfinished_block || self.has_pending_operations().await?)
+    }
+
     /// Completes a block signed earlier and not certified (after a restart or a failure).
     pub async fn retry_signed_block(
         &self,

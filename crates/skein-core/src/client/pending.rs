@@ -120,6 +120,11 @@ impl<S: KeyValueStore> ChainClient<S> {
             .map(|certificate| certificate.trusted_from_own_storage()))
     }
 
+    /// Whether operations wait to be confirmed.
+    pub(super) async fn has_pending_operations(&self) -> Result<bool, ClientError> {
+        Ok(self.load_pending().await?.is_some())
+    }
+
     fn pending_context(&self) -> ViewContext<S> {
         let mut name = b"pending-operations/".to_vec();
         name.extend_from_slice(self.chain_id.0.as_bytes());

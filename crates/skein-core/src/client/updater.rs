@@ -180,26 +180,48 @@ impl<S: KeyValueStore> Client<S> {
 
     /// Brings the local node's copy of `chain_id` up to the highest height any validator
     /// reports, downloading and checking the missing certificates. Returns the local state.
-    pub(crate) async fn synchronize_from_validators(
+    pub(crate) fn synchronize_from_validators(
         &self,
         chain_id: ChainId,
-    ) -> Result<ChainInfo, ClientError> {
-        let mut local = self
-            .local
-            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
-            .await?;
-        if !local.is_active() {
-            // A chain opened for us by someone else: its opening message waits in its inbox
-            // at the validators.
-            self.fetch_incoming_bundles(chain_id).await?;
-            local = self
-                .local
-                .handle_chain_info_query(ChainInfoQuery::new(chain_id))
-                .await?;
-            if !local.is_active() {
-                return Err(ClientError::UnknownChain(chain_id));
-            }
+    ) -> BoxFuture<'_, Result<ChainInfo, ClientError>> {
+        async move {
+            let local = self.learn_chain(chain_id).await?;
+            self.catch_up(chain_id, local).await
         }
+        .boxed()
+    }
+
+    /// The local node's state of `chain_id`, first creating the chain there if it is new,
+    /// by replaying the parent's blocks (checked) up to the one that opened it: the opening
+    /// message and everything the parent sent later then arrive in order, whether or not
+    /// the chain has consumed them already.
+    async fn learn_chain(&self, chain_id: ChainId) -> Result<ChainInfo, ClientError> {
+        let query = || {
+            self.local
+                .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+        };
+        let local = query().await?;
+        if local.is_active() {
+            return Ok(local);
+        }
+        if let Some(ChainDescription::Child { parent, .. }) = self.find_description(chain_id).await
+        {
+            self.synchronize_from_validators(parent).await?;
+        }
+        let local = query().await?;
+        if local.is_active() {
+            return Ok(local);
+        }
+        Err(ClientError::UnknownChain(chain_id))
+    }
+
+    /// Downloads, checks and executes the blocks of `chain_id` that validators have beyond
+    /// `local`.
+    async fn catch_up(
+        &self,
+        chain_id: ChainId,
+        local: ChainInfo,
+    ) -> Result<ChainInfo, ClientError> {
         let mut highest = local.next_block_height;
         for validator in &self.validators {
             if let Ok(info) = self

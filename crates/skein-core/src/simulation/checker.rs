@@ -6,12 +6,13 @@
 //!    no inbox holds anything when the network is calm.
 //! 3. The total supply is conserved at every validator.
 //! 4. Validators agree on every chain's height and state hash.
+//! 5. No transfer runs twice, and no client is left with unconfirmed work once calm.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use skein_base::{crypto::CryptoHash, Amount, BlockHeight, ChainId};
 use skein_chain::{ConfirmedBlock, Cursor, UncheckedCertificate};
-use skein_execution::{Message, SystemMessage};
+use skein_execution::{ChainOwnership, Message, Operation, SystemMessage, SystemOperation};
 use skein_views::KeyValueStore;
 
 use crate::{requests::ChainInfoQuery, validator::LocalValidator, worker::Worker};
@@ -38,13 +39,18 @@ pub async fn certificates_of<S: KeyValueStore>(
     }
 }
 
-/// The chains opened by the blocks of `chain_id`, as `certificates` record them.
-pub fn opened_chains(certificates: &[UncheckedCertificate<ConfirmedBlock>]) -> Vec<ChainId> {
+/// The chains opened by the blocks of `chain_id`, as `certificates` record them, with
+/// their owners.
+pub fn opened_chains(
+    certificates: &[UncheckedCertificate<ConfirmedBlock>],
+) -> Vec<(ChainId, ChainOwnership)> {
     certificates
         .iter()
         .flat_map(|certificate| certificate.value.outcome.messages.iter().flatten())
         .filter_map(|message| match &message.message {
-            Message::System(SystemMessage::OpenChain(config)) => Some(config.description.id()),
+            Message::System(SystemMessage::OpenChain(config)) => {
+                Some((config.description.id(), config.ownership.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -179,4 +185,34 @@ pub async fn chain_states<S: KeyValueStore>(
         states.push((info.next_block_height, info.state_hash));
     }
     Ok(states)
+}
+
+/// Checks that no transfer runs twice: every transfer of the workload has its own amount,
+/// so the same transfer operation in two certified blocks means one request ran twice.
+pub async fn check_transfers_at_most_once<S: KeyValueStore>(
+    validator: &LocalValidator<S>,
+    chains: &[ChainId],
+) -> Result<(), String> {
+    let mut seen: BTreeMap<Vec<u8>, (ChainId, BlockHeight)> = BTreeMap::new();
+    for chain_id in chains {
+        for certificate in certificates_of(validator.worker(chain_id), *chain_id).await? {
+            let block = &certificate.value.block;
+            for operation in &block.operations {
+                if !matches!(
+                    operation,
+                    Operation::System(SystemOperation::Transfer { .. })
+                ) {
+                    continue;
+                }
+                let key = skein_base::encoding::encode(operation);
+                if let Some((chain, height)) = seen.insert(key, (*chain_id, block.height)) {
+                    return Err(format!(
+                        "the transfer {operation:?} ran twice: at {chain:?} height {height} and at {chain_id:?} height {}",
+                        block.height
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -4,9 +4,12 @@
 //! The seed decides everything: network delays (which reorder messages), dropped and
 //! duplicated messages (client requests, responses, and cross-chain requests between
 //! shards), validator crashes and restarts on their stores, an optional Byzantine
-//! validator that votes for blocks nobody proposed, and what users do. After the users are
-//! done, the network calms down, every inbox is processed and every validator is brought up
-//! to date; then [`checker`] verifies the invariants. The same seed replays the same run:
+//! validator (voting for blocks nobody proposed, forging signatures, or ignoring the voting
+//! rules and voting for anything), chains shared by several users who propose conflicting
+//! blocks in the same rounds, with short round timeouts that delayed messages overrun, and
+//! what users do. After the users are done, the network calms down, every inbox is
+//! processed and every validator is brought up to date; then [`checker`] verifies the
+//! invariants. The same seed replays the same run:
 //!
 //! ```text
 //! cargo run --release -p skein-core --example simulate -- --seed 42
@@ -28,6 +31,7 @@ use skein_base::{
     crypto::SecretKey, AccountOwner, Amount, Committee, TimeDelta, Timestamp, ValidatorPublicKey,
     ValidatorState,
 };
+use skein_execution::{ChainOwnership, TimeoutConfig};
 use skein_storage::Storage;
 use skein_views::MemoryStore;
 
@@ -64,9 +68,25 @@ pub struct SimulationConfig {
     pub faults: NetworkFaults,
     /// At most this many validators down at once (0: no crashes).
     pub max_crashed: usize,
-    /// Whether validator 0 is Byzantine: it votes for blocks nobody proposed (even seeds) or
-    /// sends votes with forged signatures (odd seeds).
+    /// Whether validator 0 is Byzantine: see [`SimulationConfig::byzantine_fault`].
     pub byzantine: bool,
+    /// Chains shared by all users, opened at the start.
+    pub shared_chains: usize,
+    /// Multi-leader rounds of the shared chains, before the single-leader ones.
+    pub multi_leader_rounds: u32,
+    /// How long the first round of a shared chain lasts before it may be timed out.
+    pub base_timeout: TimeDelta,
+}
+
+/// How the Byzantine validator misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByzantineFault {
+    /// It signs votes for blocks with outcomes nobody computed.
+    VoteForDifferentBlock,
+    /// Its votes carry forged signatures.
+    ForgedSignature,
+    /// It ignores the voting rules (rounds, locks, timeouts) and votes for anything.
+    VoteForAnything,
 }
 
 impl SimulationConfig {
@@ -92,7 +112,19 @@ impl SimulationConfig {
                 rng.gen_range(0..=2)
             },
             byzantine,
+            shared_chains: rng.gen_range(1..=2),
+            multi_leader_rounds: rng.gen_range(0..=2),
+            base_timeout: TimeDelta::from_millis(rng.gen_range(50..=400)),
         }
+    }
+
+    /// What the Byzantine validator does, if there is one: the seed decides.
+    pub fn byzantine_fault(&self) -> Option<ByzantineFault> {
+        self.byzantine.then_some(match self.seed % 3 {
+            0 => ByzantineFault::VoteForDifferentBlock,
+            1 => ByzantineFault::ForgedSignature,
+            _ => ByzantineFault::VoteForAnything,
+        })
     }
 }
 
@@ -103,6 +135,9 @@ pub struct SimulationReport {
     pub chains: usize,
     /// Blocks certified in all.
     pub blocks: u64,
+    /// Blocks of shared chains certified after their first round: conflicts and silent
+    /// leaders resolved by timeouts.
+    pub later_round_blocks: u64,
     /// User operations that succeeded and failed.
     pub operations: UserStats,
     /// Validator crashes.
@@ -226,7 +261,7 @@ async fn orchestrate(
         stores,
         config.shards,
         ChaCha8Rng::seed_from_u64(rng.gen()),
-        config.faults,
+        NetworkFaults::calm(),
         clock.clone(),
         executor.clone(),
     );
@@ -243,13 +278,17 @@ async fn orchestrate(
                 key.clone(),
                 Arc::new(clock.clone()),
             );
-            if config.byzantine && index == 0 {
-                // Half the Byzantine runs sign other blocks, half forge signatures.
-                faulty.set_fault(if config.seed.is_multiple_of(2) {
-                    Fault::VoteForDifferentBlock
-                } else {
-                    Fault::ForgedSignature
-                });
+            if index == 0 {
+                match config.byzantine_fault() {
+                    Some(ByzantineFault::VoteForDifferentBlock) => {
+                        faulty.set_fault(Fault::VoteForDifferentBlock)
+                    }
+                    Some(ByzantineFault::ForgedSignature) => {
+                        faulty.set_fault(Fault::ForgedSignature)
+                    }
+                    Some(ByzantineFault::VoteForAnything) => network.set_votes_for_anything(0),
+                    None => {}
+                }
             }
             ValidatorEntry {
                 public_key: ValidatorPublicKey::from(&key.public()),
@@ -294,6 +333,8 @@ async fn orchestrate(
     for chain in 0..genesis.chains.len() {
         registry.add(GenesisConfig::chain_id(chain));
     }
+    open_shared_chains(&config, &users, &registry).await?;
+    network.set_faults(config.faults);
 
     // Chaos: validators crash and restart while users work.
     let active = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -356,6 +397,7 @@ async fn orchestrate(
         let (sender, receiver) = oneshot::channel();
         let task = workload::run_user(
             user.clone(),
+            index,
             registry.clone(),
             clock.clone(),
             config.seed.wrapping_add(index as u64 * 7_919),
@@ -389,19 +431,62 @@ async fn orchestrate(
     check(&users, &network, &honest, &chains, supply).await?;
 
     let mut blocks = 0;
+    let mut later_round_blocks = 0;
+    let validator = network.validator(0).ok_or("validator 0 is down")?;
     for chain_id in &chains {
-        let validator = network.validator(0).ok_or("validator 0 is down")?;
-        blocks += checker::certificates_of(validator.worker(chain_id), *chain_id)
-            .await?
-            .len() as u64;
+        let certificates = checker::certificates_of(validator.worker(chain_id), *chain_id).await?;
+        blocks += certificates.len() as u64;
+        later_round_blocks += certificates
+            .iter()
+            .filter(|certificate| {
+                !matches!(
+                    certificate.round,
+                    skein_base::Round::Fast | skein_base::Round::MultiLeader(0)
+                )
+            })
+            .count() as u64;
     }
     Ok(SimulationReport {
         chains: chains.len(),
         blocks,
+        later_round_blocks,
         operations,
         crashes: crashes.load(std::sync::atomic::Ordering::SeqCst),
         virtual_micros: 0,
     })
+}
+
+/// Opens the chains all users share, from user 0's first chain, while the network is calm.
+async fn open_shared_chains(
+    config: &SimulationConfig,
+    users: &[Arc<User>],
+    registry: &Registry,
+) -> Result<(), String> {
+    let owners = users
+        .iter()
+        .enumerate()
+        .map(|(index, user)| (AccountOwner::from(user.key.public()), index as u64 + 1));
+    let ownership = ChainOwnership {
+        timeout_config: TimeoutConfig {
+            base_timeout: config.base_timeout,
+            timeout_increment: TimeDelta::from_millis(50),
+        },
+        ..ChainOwnership::multiple(owners, config.multi_leader_rounds)
+    };
+    let opener = &users[0];
+    let parent = opener.chain_ids()[0];
+    let chain = opener.client.chain(parent, opener.key.copy());
+    for _ in 0..config.shared_chains {
+        let (chain_id, _) = chain
+            .open_chain(ownership.clone(), Amount::from_attos(100_000))
+            .await
+            .map_err(|error| format!("opening a shared chain failed: {error}"))?;
+        registry.add_shared(chain_id);
+        for user in users {
+            user.chains.lock().push((chain_id, false));
+        }
+    }
+    Ok(())
 }
 
 /// Processes every inbox until nothing moves, then brings every validator up to date.
@@ -412,6 +497,7 @@ async fn settle(
     registry: &Registry,
     clock: &SimClock,
 ) -> Result<Vec<skein_base::ChainId>, String> {
+    let mut last_error = None;
     for round in 0..SETTLE_ROUNDS_MAX {
         network.retry_all().await;
         clock.sleep(TimeDelta::from_millis(100)).await;
@@ -424,6 +510,7 @@ async fn settle(
                     Ok(certificates) => moved |= !certificates.is_empty(),
                     Err(error) => {
                         tracing::debug!(round, %error, "settling");
+                        last_error = Some(format!("{chain_id:?}: {error}"));
                         moved = true;
                     }
                 }
@@ -460,7 +547,8 @@ async fn settle(
         }
     }
     Err(format!(
-        "the network did not settle in {SETTLE_ROUNDS_MAX} rounds"
+        "the network did not settle in {SETTLE_ROUNDS_MAX} rounds (last error: {})",
+        last_error.unwrap_or_default()
     ))
 }
 
@@ -472,8 +560,9 @@ async fn discover_chains(users: &[Arc<User>], registry: &Registry) -> Result<(),
         while index < user.chain_ids().len() {
             let chain_id = user.chain_ids()[index];
             let certificates = checker::certificates_of(user.client.local_node(), chain_id).await?;
-            for child in checker::opened_chains(&certificates) {
-                if !registry.chains().contains(&child) {
+            let owner = AccountOwner::from(user.key.public());
+            for (child, ownership) in checker::opened_chains(&certificates) {
+                if ownership.is_owner(&owner) && !registry.chains().contains(&child) {
                     registry.add(child);
                     user.chains.lock().push((child, false));
                 }
@@ -491,6 +580,21 @@ async fn check(
     chains: &[skein_base::ChainId],
     supply: Amount,
 ) -> Result<(), String> {
+    // Every operation a user submitted is confirmed: nothing is left pending.
+    for (index, user) in users.iter().enumerate() {
+        for chain_id in user.chain_ids() {
+            let chain = user.client.chain(chain_id, user.key.copy());
+            if chain
+                .has_unfinished_work()
+                .await
+                .map_err(|error| error.to_string())?
+            {
+                return Err(format!(
+                    "user {index} still has unconfirmed work on {chain_id:?} once calm"
+                ));
+            }
+        }
+    }
     let validators: Vec<Arc<LocalValidator<SimStore>>> = honest
         .iter()
         .map(|index| {
@@ -542,5 +646,7 @@ async fn check(
             .collect();
         checker::check_single_certificate_per_height(&nodes, &[*chain_id]).await?;
     }
+    let reference = validators.first().ok_or("no validator")?;
+    checker::check_transfers_at_most_once(reference, chains).await?;
     Ok(())
 }

@@ -90,6 +90,8 @@ struct Slot {
     store: MemoryStore,
     key: Arc<SecretKey>,
     running: Option<(Arc<LocalValidator<SimStore>>, Arc<AtomicBool>)>,
+    /// Whether every incarnation ignores the voting rules.
+    votes_for_anything: bool,
 }
 
 /// The network and the validators on it.
@@ -121,6 +123,7 @@ impl SimNetwork {
                     store,
                     key,
                     running: None,
+                    votes_for_anything: false,
                 })
             })
             .collect();
@@ -176,6 +179,16 @@ impl SimNetwork {
             .map(|(validator, _)| validator.clone())
     }
 
+    /// Makes validator `index` Byzantine for the rest of the run, across restarts: it
+    /// ignores the voting rules and votes for anything that executes.
+    pub fn set_votes_for_anything(&self, index: usize) {
+        let mut slot = self.slots[index].lock();
+        slot.votes_for_anything = true;
+        if let Some((validator, _)) = &slot.running {
+            validator.set_votes_for_anything(true);
+        }
+    }
+
     /// Whether validator `index` is running.
     pub fn is_running(&self, index: usize) -> bool {
         self.slots[index].lock().running.is_some()
@@ -208,6 +221,7 @@ impl SimNetwork {
             Arc::new(self.clock.clone()),
             CrossChainTransport::Channel(sender),
         ));
+        validator.set_votes_for_anything(slot.votes_for_anything);
         slot.running = Some((validator.clone(), alive.clone()));
         drop(slot);
         // Cross-chain requests of this incarnation travel through the network.

@@ -18,12 +18,24 @@ use crate::{client::Client, clock::Clock};
 #[derive(Clone, Default)]
 pub struct Registry {
     chains: Arc<Mutex<Vec<ChainId>>>,
+    shared: Arc<Mutex<Vec<ChainId>>>,
 }
 
 impl Registry {
     /// Adds a chain.
     pub fn add(&self, chain_id: ChainId) {
         self.chains.lock().push(chain_id);
+    }
+
+    /// Adds a chain all users share.
+    pub fn add_shared(&self, chain_id: ChainId) {
+        self.add(chain_id);
+        self.shared.lock().push(chain_id);
+    }
+
+    /// Whether users share the chain.
+    pub fn is_shared(&self, chain_id: &ChainId) -> bool {
+        self.shared.lock().contains(chain_id)
     }
 
     /// Every chain, in the order they were added.
@@ -62,9 +74,11 @@ impl User {
     }
 }
 
-/// Runs `operations` random operations for `user`.
+/// Runs `operations` random operations for `user` (the `index`-th). Every transfer has an
+/// amount no other operation of the run has, so the checks can tell them apart.
 pub async fn run_user(
     user: Arc<User>,
+    index: usize,
     registry: Registry,
     clock: SimClock,
     seed: u64,
@@ -73,7 +87,7 @@ pub async fn run_user(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut stats = UserStats::default();
     let owner = AccountOwner::from(user.key.public());
-    for _ in 0..operations {
+    for operation in 0..operations {
         clock
             .sleep(TimeDelta::from_micros(rng.gen_range(0..30_000)))
             .await;
@@ -82,7 +96,7 @@ pub async fn run_user(
         let chain = user.client.chain(chain_id, user.key.copy());
         let everyone = registry.chains();
         let random_chain = everyone[rng.gen_range(0..everyone.len())];
-        let amount = Amount::from_attos(rng.gen_range(1..=100));
+        let amount = Amount::from_attos(1 + 1_000 * index as u128 + operation as u128);
         let choice = rng.gen_range(0..100);
         let outcome = match choice {
             0..=49 => chain
@@ -113,7 +127,7 @@ pub async fn run_user(
             }
             _ => {
                 let root = chains.first().map(|(id, _)| *id);
-                if closed || Some(chain_id) == root {
+                if closed || Some(chain_id) == root || registry.is_shared(&chain_id) {
                     continue;
                 }
                 let result = chain.close_chain().await.map(|_| ());

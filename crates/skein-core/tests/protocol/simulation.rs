@@ -14,11 +14,14 @@ fn seed_count() -> u64 {
 }
 
 fn run_seeds(seeds: impl Iterator<Item = u64>) {
-    let mut blocks = 0;
+    let (mut blocks, mut later_rounds) = (0, 0);
     for seed in seeds {
         let config = SimulationConfig::from_seed(seed);
         match catch_unwind(AssertUnwindSafe(|| run(&config))) {
-            Ok(Ok(report)) => blocks += report.blocks,
+            Ok(Ok(report)) => {
+                blocks += report.blocks;
+                later_rounds += report.later_round_blocks;
+            }
             Ok(Err(failure)) => panic!("{failure}"),
             Err(panic) => {
                 eprintln!(
@@ -29,6 +32,10 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) {
         }
     }
     assert!(blocks > 0, "the simulations certified blocks");
+    assert!(
+        later_rounds > 0,
+        "shared chains went through contested or timed-out rounds"
+    );
 }
 
 #[test]
