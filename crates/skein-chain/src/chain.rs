@@ -287,12 +287,14 @@ impl<S: KeyValueStore> ChainStateView<S> {
 
     /// Records bundles from `origin` arriving at this chain (`chain_id`), skipping those
     /// already received. Creates the chain if a bundle opens it. Returns how many bundles
-    /// were new.
+    /// were new. A node that does not follow every sender (`partial`, a client's) takes
+    /// bundles its blocks consumed before these as received.
     pub async fn receive_bundles(
         &mut self,
         chain_id: ChainId,
         origin: ChainId,
         bundles: Vec<MessageBundle>,
+        partial: bool,
     ) -> Result<usize, ChainError> {
         let mut added = 0;
         let mut last_logged_height = None;
@@ -300,6 +302,12 @@ impl<S: KeyValueStore> ChainStateView<S> {
             let height = bundle.height;
             let opening = opening_config(chain_id, origin, &bundle);
             let inbox = self.inboxes.load_entry_mut(&origin).await?;
+            if partial {
+                inbox
+                    .skip_consumed_before(bundle.cursor())
+                    .await
+                    .map_err(|error| ChainError::Inbox { origin, error })?;
+            }
             if !inbox
                 .add_bundle(bundle)
                 .await

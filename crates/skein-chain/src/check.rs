@@ -116,7 +116,8 @@ pub fn check_proposal<S: KeyValueStore>(
     //    owner (or anyone, if the chain allows it) in multi-leader rounds, the drawn leader in
     //    single-leader and validator rounds. The block names no one else as its signer —
     //    unless it is a locked block re-proposed with the validated certificate that locked
-    //    it, which proves a quorum accepted its signer already (§17.5).
+    //    it, which proves a quorum accepted its signer already (§17.5). A validator's block
+    //    on a public chain only receives messages: it runs no operations of its own.
     let owner = proposal.owner();
     let round = proposal.content.round;
     let ownership = state.ownership();
@@ -132,6 +133,14 @@ pub fn check_proposal<S: KeyValueStore>(
         None => false,
     };
     ensure!(allowed, ChainError::NotAllowedToPropose { owner, round });
+    if let Some(Leader::Validator(_)) = leader {
+        ensure!(
+            block.operations.is_empty(),
+            ChainError::OperationsOnPublicChain {
+                count: block.operations.len()
+            }
+        );
+    }
     let lock = proposal.lock.as_deref();
     match lock {
         Some(lock) => {

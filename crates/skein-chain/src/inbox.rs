@@ -106,6 +106,23 @@ impl<S: KeyValueStore> InboxStateView<S> {
         Ok(true)
     }
 
+    /// Takes the bundles consumed by anticipation before `cursor` as received. Only for a
+    /// node that follows some of a chain's senders and not others (a client's): it executes
+    /// blocks consuming bundles it will never receive, then learns of later ones.
+    pub async fn skip_consumed_before(&mut self, cursor: Cursor) -> Result<(), InboxError> {
+        while let Some(removed) = self.removed_bundles.front().await? {
+            if removed.cursor() >= cursor {
+                break;
+            }
+            self.removed_bundles.delete_front();
+            let after = next(removed.cursor());
+            if after > self.next_cursor_to_add() {
+                self.next_cursor_to_add.set(after);
+            }
+        }
+        Ok(())
+    }
+
     /// Consumes a bundle picked by a block. Bundles must be consumed in order, none
     /// skipped; one not yet added is recorded as consumed by anticipation.
     pub async fn remove_bundle(&mut self, bundle: &MessageBundle) -> Result<(), InboxError> {

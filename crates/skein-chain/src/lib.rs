@@ -258,6 +258,13 @@ pub enum ChainError {
     /// The state could not be read or written.
     #[error("storage error: {0}")]
     Storage(String),
+    /// Rule 5: a validator's block on a public chain carries operations; it may only pick
+    /// incoming messages.
+    #[error("a block proposed by a validator on a public chain may only receive messages, not run {count} operations")]
+    OperationsOnPublicChain {
+        /// The operations found.
+        count: usize,
+    },
 }
 
 impl From<ViewError> for ChainError {

@@ -41,7 +41,7 @@ fn main() {
         return;
     }
     let started = std::time::Instant::now();
-    let (mut blocks, mut later_rounds, mut crashes) = (0, 0, 0);
+    let (mut blocks, mut later_rounds, mut public_blocks, mut crashes) = (0, 0, 0, 0);
     for seed in from..from + seeds {
         let config = SimulationConfig::from_seed(seed);
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&config)));
@@ -49,6 +49,7 @@ fn main() {
             Ok(Ok(report)) => {
                 blocks += report.blocks;
                 later_rounds += report.later_round_blocks;
+                public_blocks += report.public_blocks;
                 crashes += report.crashes;
             }
             Ok(Err(failure)) => {
@@ -71,7 +72,7 @@ fn main() {
         }
     }
     println!(
-        "{seeds} seeds passed from {from}: {blocks} blocks ({later_rounds} after a shared chain's first round), {crashes} validator crashes, in {:.1?}",
+        "{seeds} seeds passed from {from}: {blocks} blocks ({later_rounds} after a shared chain's first round, {public_blocks} by validators on public chains), {crashes} validator crashes, in {:.1?}",
         started.elapsed()
     );
 }

@@ -6,6 +6,7 @@
 //!   trait that clients talk to; [`FaultyNode`] makes one misbehave.
 //! - [`Client`] and [`ChainClient`]: drive a user's chains to certificates, synchronising
 //!   lagging validators.
+//! - [`PublicChainProposer`]: a validator's turns on public chains.
 //! - [`simulation`]: the whole protocol under a seeded scheduler, with invariant checks.
 
 pub mod client;
@@ -14,6 +15,7 @@ mod faults;
 mod genesis;
 pub mod network;
 mod node;
+mod proposer;
 mod requests;
 pub mod simulation;
 mod validator;
@@ -27,6 +29,7 @@ pub use faults::{Fault, FaultyNode, StoppedNode};
 pub use genesis::{GenesisChain, GenesisConfig};
 pub use network::{InProcessNetwork, NetworkConfig};
 pub use node::{NodeError, ValidatorNode};
+pub use proposer::{ProposerConfig, PublicChainProposer};
 pub use requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, ManagerInfo, Notification,
     NotificationReason, TimeoutRequest,

@@ -17,6 +17,7 @@ use crate::{
     faults::{FaultyNode, StoppedNode},
     genesis::{GenesisChain, GenesisConfig},
     node::ValidatorNode,
+    proposer::{ProposerConfig, PublicChainProposer},
     validator::LocalValidator,
 };
 
@@ -243,8 +244,32 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
         self.owner_keys[index].copy()
     }
 
+    /// The key of validator `index`.
+    pub fn validator_key(&self, index: usize) -> SecretKey {
+        self.validator_keys[index].copy()
+    }
+
     /// The network's genesis configuration.
     pub fn genesis(&self) -> &GenesisConfig {
         &self.genesis
+    }
+
+    /// The public-chain proposer of validator `index`, with a client of its own on `store`,
+    /// following the current instance of that validator. Run it with
+    /// [`PublicChainProposer::run`] on the validator's notifications.
+    pub async fn proposer<T: KeyValueStore>(
+        &self,
+        index: usize,
+        store: T,
+        spawner: Spawner,
+        config: ProposerConfig,
+    ) -> Result<Arc<PublicChainProposer<T>>, ClientError> {
+        let client = self.client(store, spawner, ClientConfig::default()).await?;
+        Ok(PublicChainProposer::new(
+            client,
+            self.validator_keys[index].copy(),
+            self.nodes[index].clone() as Arc<dyn ValidatorNode>,
+            config,
+        ))
     }
 }

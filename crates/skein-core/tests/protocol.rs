@@ -5,6 +5,7 @@ mod protocol {
     mod chains;
     pub mod common;
     mod faults;
+    mod public;
     mod restart;
     mod safety;
     mod shared;

@@ -1,13 +1,13 @@
 //! [`GrpcValidatorNode`]: a validator reached over gRPC, as a [`ValidatorNode`].
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures::{future::BoxFuture, FutureExt, Stream, StreamExt};
-use skein_base::{crypto::CryptoHash, limits, BlobId, ChainId};
+use skein_base::{crypto::CryptoHash, limits, BlobId, ChainId, Committee};
 use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
 use skein_core::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, TimeoutRequest,
-    ValidatorNode,
+    ValidatorEntry, ValidatorNode,
 };
 use tonic::{transport::Channel, Code, Status};
 
@@ -141,6 +141,23 @@ macro_rules! impl_validator_node {
 
 impl_validator_node!(GrpcValidatorNode);
 impl_validator_node!(GrpcShard);
+
+/// The validators of `committee`, each reached over gRPC at its network address.
+pub fn validator_entries(committee: &Committee) -> Result<Vec<ValidatorEntry>, NodeError> {
+    committee
+        .validators()
+        .iter()
+        .map(|(public_key, state)| {
+            let node = GrpcValidatorNode::new(&state.network_address).map_err(|error| {
+                NodeError::InvalidRequest(format!("validator {public_key}: {error}"))
+            })?;
+            Ok(ValidatorEntry {
+                public_key: *public_key,
+                node: Arc::new(node) as Arc<dyn ValidatorNode>,
+            })
+        })
+        .collect()
+}
 
 /// A validator's public endpoint.
 #[derive(Clone)]

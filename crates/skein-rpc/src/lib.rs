@@ -23,7 +23,7 @@ mod run;
 mod service;
 mod shard;
 
-pub use client::{channel, status_to_error, GrpcShard, GrpcValidatorNode};
+pub use client::{channel, status_to_error, validator_entries, GrpcShard, GrpcValidatorNode};
 pub use proxy::ProxyNode;
 pub use run::{run_proxy, run_shard, run_validator, ServerError};
 pub use service::{NotificationSource, NotificationStream, PublicService, ShardService};

@@ -3,9 +3,14 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use skein_base::limits;
-use skein_core::{LocalValidator, SystemClock, ValidatorNode, Worker};
+use skein_base::{limits, ValidatorPublicKey};
+use skein_core::{
+    tokio_spawner, Client, ClientConfig, LocalValidator, Notification, ProposerConfig,
+    PublicChainProposer, SystemClock, ValidatorNode, Worker,
+};
 use skein_storage::{AnyStore, Storage};
+use skein_views::MemoryStore;
+use tokio::sync::broadcast;
 
 use crate::{
     config::LoadedValidatorConfig,
@@ -32,6 +37,9 @@ pub enum ServerError {
     /// The store could not be opened or initialised.
     #[error("storage: {0}")]
     Storage(String),
+    /// The public-chain proposer could not start.
+    #[error("public-chain proposer: {0}")]
+    Proposer(String),
     /// The gRPC server failed.
     #[error("server: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -72,7 +80,7 @@ pub async fn run_validator(
     let validator = Arc::new(LocalValidator::new(
         store,
         config.config.shards.len(),
-        config.key,
+        config.key.copy(),
         Arc::new(SystemClock),
     ));
     for chain in config.genesis.chain_configs() {
@@ -90,6 +98,12 @@ pub async fn run_validator(
             tokio::time::sleep(RETRY_INTERVAL).await;
         }
     });
+    let proposer = spawn_proposer(
+        &config,
+        validator.clone() as Arc<dyn ValidatorNode>,
+        validator.subscribe(),
+    )
+    .await?;
     let notifications = validator.clone();
     let service = PublicService::new(
         validator as Arc<dyn ValidatorNode>,
@@ -101,6 +115,7 @@ pub async fn run_validator(
         .serve_with_shutdown(address, shutdown)
         .await;
     retries.abort();
+    proposer.abort();
     Ok(result?)
 }
 
@@ -195,14 +210,54 @@ pub async fn run_proxy(
         address: config.config.public_address.clone(),
         reason: error.to_string(),
     })?;
+    let proposer = spawn_proposer(
+        &config,
+        proxy.clone() as Arc<dyn ValidatorNode>,
+        proxy.subscribe(),
+    )
+    .await?;
     let notifications = proxy.clone();
     let service = PublicService::new(
         proxy as Arc<dyn ValidatorNode>,
         Arc::new(move || notifications.subscribe()),
     );
     tracing::info!(name = %config.config.name, %address, "proxy listening");
-    Ok(server_builder()
+    let result = server_builder()
         .add_service(public_server(service))
         .serve_with_shutdown(address, shutdown)
-        .await?)
+        .await;
+    proposer.abort();
+    Ok(result?)
+}
+
+/// Starts the validator's turns on public chains: a proposer with a client of its own (in
+/// memory), reaching this validator directly and the others over gRPC, woken by this
+/// validator's `notifications`.
+async fn spawn_proposer(
+    config: &LoadedValidatorConfig,
+    own: Arc<dyn ValidatorNode>,
+    notifications: broadcast::Receiver<Notification>,
+) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+    let error = |error: String| ServerError::Proposer(error);
+    let own_key = ValidatorPublicKey::from(&config.key.public());
+    let mut validators = crate::client::validator_entries(&config.genesis.committee)
+        .map_err(|e| error(e.to_string()))?;
+    for entry in &mut validators {
+        if entry.public_key == own_key {
+            entry.node = own.clone();
+        }
+    }
+    let client = Client::new(
+        Storage::new(MemoryStore::new()),
+        &config.genesis,
+        validators,
+        Arc::new(SystemClock),
+        tokio_spawner(),
+        ClientConfig::default(),
+    )
+    .await
+    .map_err(|e| error(e.to_string()))?;
+    let proposer =
+        PublicChainProposer::new(client, config.key.copy(), own, ProposerConfig::default());
+    Ok(tokio::spawn(proposer.run(notifications)))
 }

@@ -92,15 +92,24 @@ pub enum Command {
         chain: ChainId,
     },
 
-    /// Hand a chain of the wallet to another key.
+    /// Hand a chain of the wallet to other keys: one owner (--owner), or several who share
+    /// it (--owners, with weights for the leader draw), or super owners whose blocks
+    /// confirm in one round trip (--super-owners; the chain then stays in that fast round),
+    /// or to the validators, who take turns receiving its messages (--public).
     ///
-    /// Example: skein change-ownership 77ac…02 --owner 5f2c…9a
-    ChangeOwnership {
+    /// Example: skein change-ownership 77ac…02 --owners 5f2c…9a 0d3b…41:2 --multi-leader-rounds 3
+    ChangeOwnership(ChangeOwnershipOptions),
+
+    /// Start proposing on a chain a key of this wallet owns (say, a chain shared with
+    /// another wallet): add it to the wallet and bring it up to date.
+    ///
+    /// Example: skein assign 77ac…02
+    Assign {
         /// The chain.
         chain: ChainId,
-        /// The new owner's public key.
+        /// The wallet key to propose with; any owning key of the wallet if omitted.
         #[arg(long)]
-        owner: PublicKey,
+        key: Option<PublicKey>,
     },
 
     /// Bring the wallet's view of a chain up to date with the validators; a chain owned by
@@ -160,6 +169,73 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+}
+
+/// Options of `skein change-ownership`.
+#[derive(Args, Clone)]
+pub struct ChangeOwnershipOptions {
+    /// The chain.
+    pub chain: ChainId,
+    /// Hand the chain to this one key, which proposes in the fast round (the same as
+    /// `--super-owners KEY`).
+    #[arg(long, conflicts_with_all = ["owners", "super_owners", "public"])]
+    pub owner: Option<PublicKey>,
+    /// Owners sharing the chain, each as KEY or KEY:WEIGHT (weight 1 if omitted): any of
+    /// them proposes in the multi-leader rounds, then one per round, drawn by weight.
+    #[arg(long, num_args = 1.., value_name = "KEY[:WEIGHT]")]
+    pub owners: Vec<WeightedKey>,
+    /// Super owners: they propose in the fast round, where a block confirms in one round
+    /// trip. A super owner must never propose two blocks at one height.
+    #[arg(long, num_args = 1.., value_name = "KEY")]
+    pub super_owners: Vec<PublicKey>,
+    /// Make the chain public: validators take turns proposing, and its blocks only receive
+    /// messages. No one can run an operation on it again, so this cannot be undone.
+    #[arg(long, conflicts_with_all = ["owners", "super_owners"])]
+    pub public: bool,
+    /// Rounds at each height in which any owner may propose, before one leader per round.
+    #[arg(long, default_value_t = 2)]
+    pub multi_leader_rounds: u32,
+    /// Let anyone, not only owners, propose in the multi-leader rounds.
+    #[arg(long)]
+    pub open_multi_leader_rounds: bool,
+    /// How long the first round lasts before validators may time it out, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub base_timeout_ms: u64,
+    /// How much longer each further round lasts, in milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub timeout_increment_ms: u64,
+}
+
+/// A public key with a weight: `KEY` or `KEY:WEIGHT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightedKey {
+    /// The key.
+    pub key: PublicKey,
+    /// Its weight in the single-leader draw.
+    pub weight: u64,
+}
+
+impl std::str::FromStr for WeightedKey {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let (key, weight) = match value.split_once(':') {
+            Some((key, weight)) => {
+                let weight = weight
+                    .parse::<u64>()
+                    .map_err(|_| format!("invalid weight {weight:?}: expected a whole number"))?;
+                if weight == 0 {
+                    return Err("a weight must be at least 1".into());
+                }
+                (key, weight)
+            }
+            None => (value, 1),
+        };
+        let key = key
+            .parse::<PublicKey>()
+            .map_err(|error| format!("invalid public key {key:?}: {error}"))?;
+        Ok(Self { key, weight })
+    }
 }
 
 /// Options of a validator process.

@@ -6,9 +6,7 @@ use anyhow::{anyhow, bail, Context as _};
 use skein_base::{ChainId, TimeDelta, ValidatorPublicKey};
 use skein_core::{
     tokio_spawner, ChainClient, Client, ClientConfig, GenesisConfig, SystemClock, ValidatorEntry,
-    ValidatorNode,
 };
-use skein_rpc::GrpcValidatorNode;
 use skein_storage::{LogStore, Storage};
 
 use crate::wallet::Wallet;
@@ -32,19 +30,7 @@ pub fn wallet_path(argument: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 /// The validators of the genesis committee, reached over gRPC.
 pub fn validator_entries(genesis: &GenesisConfig) -> anyhow::Result<Vec<ValidatorEntry>> {
-    genesis
-        .committee
-        .validators()
-        .iter()
-        .map(|(public_key, state)| {
-            let node = GrpcValidatorNode::new(&state.network_address)
-                .map_err(|error| anyhow!("validator {public_key}: {error}"))?;
-            Ok(ValidatorEntry {
-                public_key: *public_key,
-                node: Arc::new(node) as Arc<dyn ValidatorNode>,
-            })
-        })
-        .collect()
+    Ok(skein_rpc::validator_entries(&genesis.committee)?)
 }
 
 /// Timing for interactive commands: fail fast on a validator that does not answer.

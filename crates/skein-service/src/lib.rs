@@ -65,9 +65,8 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
             initial_balance,
         } => commands::open_chain(context, from, owner, initial_balance).await,
         Command::CloseChain { chain } => commands::close_chain(context, chain).await,
-        Command::ChangeOwnership { chain, owner } => {
-            commands::change_ownership(context, chain, owner).await
-        }
+        Command::ChangeOwnership(options) => commands::change_ownership(context, options).await,
+        Command::Assign { chain, key } => commands::assign(context, chain, key).await,
         Command::Sync { chain } => commands::sync(context, chain).await,
         Command::ProcessInbox { chain } => commands::process_inbox(context, chain).await,
         Command::QueryValidators => commands::query_validators(context).await,

@@ -113,6 +113,44 @@ fn test_inbox_consumption_by_anticipation_is_reconciled() {
     });
 }
 
+/// A client's node consumed bundles it never receives (blocks of a chain it follows took
+/// them from a sender it does not follow); it can still take later bundles from that sender.
+#[test]
+fn test_partial_node_skips_bundles_it_will_never_receive() {
+    block_on(async {
+        let store = MemoryStore::new();
+        let mut inbox = inbox(&store).await;
+        for height in 1..=3 {
+            inbox.remove_bundle(&bundle(height, 0)).await.unwrap();
+        }
+        // A validator would refuse a gap in arrivals.
+        assert_eq!(
+            inbox.add_bundle(bundle(5, 0)).await,
+            Err(InboxError::SkippedBundle {
+                expected: bundle(1, 0).cursor()
+            })
+        );
+        inbox
+            .skip_consumed_before(bundle(3, 0).cursor())
+            .await
+            .unwrap();
+        // The third was consumed and arrives now: they cancel out.
+        assert!(inbox.add_bundle(bundle(3, 0)).await.unwrap());
+        assert!(
+            !inbox.add_bundle(bundle(1, 0)).await.unwrap(),
+            "skipped ones are old"
+        );
+        inbox
+            .skip_consumed_before(bundle(5, 0).cursor())
+            .await
+            .unwrap();
+        assert!(inbox.add_bundle(bundle(5, 0)).await.unwrap());
+        assert_eq!(inbox.pending_count(), 1);
+        inbox.remove_bundle(&bundle(5, 0)).await.unwrap();
+        assert_eq!(inbox.pending_count(), 0);
+    });
+}
+
 async fn inbox_reload(store: &MemoryStore) -> InboxStateView<MemoryStore> {
     inbox(store).await
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use skein_base::{crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round};
+use skein_base::{
+    crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round, ValidatorPublicKey,
+};
 use skein_chain::{
     BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed, IncomingBundle,
     MessageAction, ProposalContent, ProposedBlock,
@@ -10,7 +12,7 @@ use skein_chain::{
 use skein_execution::{ChainOwnership, Operation, SystemOperation};
 use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
 
-use super::{Client, ClientError};
+use super::{rounds::Patience, Client, ClientError};
 use crate::{
     requests::{ChainInfo, ChainInfoQuery},
     worker::WorkerError,
@@ -50,6 +52,13 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// The owner this client signs as.
     pub fn owner(&self) -> AccountOwner {
         AccountOwner::from(self.key.public())
+    }
+
+    /// Whether this client signs as a validator of the committee, who takes turns proposing
+    /// on public chains.
+    fn is_validator(&self) -> bool {
+        let key = ValidatorPublicKey::from(&self.key.public());
+        self.client.committee().weight(&key) > 0
     }
 
     /// The chain as the local node knows it.
@@ -201,7 +210,7 @@ impl<S: KeyValueStore> ChainClient<S> {
         }
         let certificate = self
             .client
-            .confirm_at_height(&value, self.owner(), &self.key)
+            .confirm_at_height(&value, self.owner(), &self.key, Patience::Rounds)
             .await?;
         if certificate.value().block == value.block {
             Ok(Some(certificate))
@@ -226,58 +235,83 @@ impl<S: KeyValueStore> ChainClient<S> {
         let (fast, finished) = self.prepare().await?;
         let mut certificates: Vec<ConfirmedBlockCertificate> = finished.into_iter().collect();
         self.client.fetch_incoming_bundles(self.chain_id).await?;
-        loop {
-            let query = ChainInfoQuery {
-                request_pending_bundles: true,
-                ..ChainInfoQuery::new(self.chain_id)
-            };
-            let info = self.client.local.handle_chain_info_query(query).await?;
-            if info.requested_pending_bundles.is_empty() {
-                break;
-            }
-            let mut incoming: Vec<IncomingBundle> = info
-                .requested_pending_bundles
-                .into_iter()
-                .take(limits::INCOMING_BUNDLES_PER_BLOCK_MAX)
-                .map(|(origin, bundle)| {
-                    let action = if info.is_closed && bundle.is_rejectable() {
-                        MessageAction::Reject
-                    } else {
-                        MessageAction::Accept
-                    };
-                    IncomingBundle {
-                        origin,
-                        bundle,
-                        action,
-                    }
-                })
-                .collect();
-            let value = loop {
-                let block = self.new_block(incoming.clone(), Vec::new()).await?;
-                match self.client.local.stage_block(block).await {
-                    Ok(value) => break value,
-                    Err(WorkerError::Chain(ChainError::Execution {
-                        transaction_index, ..
-                    })) => {
-                        let index = usize::try_from(transaction_index).unwrap_or(usize::MAX);
-                        match incoming.get_mut(index) {
-                            Some(bundle)
-                                if bundle.action == MessageAction::Accept
-                                    && bundle.bundle.is_rejectable() =>
-                            {
-                                bundle.action = MessageAction::Reject;
-                            }
-                            _ => return Err(self.staging_error(transaction_index)),
-                        }
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            };
-            // If another owner's block took the height, its bundles may be consumed: look
-            // again.
+        // If another owner's block took the height, its bundles may be consumed: look again.
+        while let Some(value) = self.stage_pending_bundles().await? {
             certificates.extend(self.certify_staged(value, fast).await?);
         }
         Ok(certificates)
+    }
+
+    /// A validator's turn on a public chain: if it leads the current round, proposes a
+    /// block receiving the waiting bundles and gets it confirmed in that round. `None` if
+    /// nothing waits.
+    pub(crate) async fn take_turn(&self) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
+        let lock = self.client.chain_lock(self.chain_id);
+        let _guard = lock.lock().await;
+        self.client
+            .synchronize_from_validators(self.chain_id)
+            .await?;
+        self.client.fetch_incoming_bundles(self.chain_id).await?;
+        let Some(value) = self.stage_pending_bundles().await? else {
+            return Ok(None);
+        };
+        let certificate = self
+            .client
+            .confirm_at_height(&value, self.owner(), &self.key, Patience::CurrentRound)
+            .await?;
+        Ok(Some(certificate))
+    }
+
+    /// Executes, in the local node, a block picking the bundles waiting in the inboxes (as
+    /// many as a block holds). Bundles whose execution fails are rejected (tracked messages
+    /// bounce back); on a closed chain every rejectable bundle is. `None` if none wait.
+    async fn stage_pending_bundles(&self) -> Result<Option<Hashed<ConfirmedBlock>>, ClientError> {
+        let query = ChainInfoQuery {
+            request_pending_bundles: true,
+            ..ChainInfoQuery::new(self.chain_id)
+        };
+        let info = self.client.local.handle_chain_info_query(query).await?;
+        if info.requested_pending_bundles.is_empty() {
+            return Ok(None);
+        }
+        let mut incoming: Vec<IncomingBundle> = info
+            .requested_pending_bundles
+            .into_iter()
+            .take(limits::INCOMING_BUNDLES_PER_BLOCK_MAX)
+            .map(|(origin, bundle)| {
+                let action = if info.is_closed && bundle.is_rejectable() {
+                    MessageAction::Reject
+                } else {
+                    MessageAction::Accept
+                };
+                IncomingBundle {
+                    origin,
+                    bundle,
+                    action,
+                }
+            })
+            .collect();
+        loop {
+            let block = self.new_block(incoming.clone(), Vec::new()).await?;
+            match self.client.local.stage_block(block).await {
+                Ok(value) => return Ok(Some(value)),
+                Err(WorkerError::Chain(ChainError::Execution {
+                    transaction_index, ..
+                })) => {
+                    let index = usize::try_from(transaction_index).unwrap_or(usize::MAX);
+                    match incoming.get_mut(index) {
+                        Some(bundle)
+                            if bundle.action == MessageAction::Accept
+                                && bundle.bundle.is_rejectable() =>
+                        {
+                            bundle.action = MessageAction::Reject;
+                        }
+                        _ => return Err(self.staging_error(transaction_index)),
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     fn staging_error(&self, transaction_index: u32) -> ClientError {
@@ -356,11 +390,14 @@ impl<S: KeyValueStore> ChainClient<S> {
         operations: Vec<Operation>,
     ) -> Result<ProposedBlock, ClientError> {
         let info = self.active_info().await?;
-        if info.ownership.validators_propose {
+        let ownership = &info.ownership;
+        // On a public chain, validators propose blocks that only receive messages.
+        let public = ownership.validators_propose;
+        if public && (!operations.is_empty() || !self.is_validator()) {
             return Err(ClientError::PublicChain(self.chain_id));
         }
-        let ownership = &info.ownership;
-        let may_propose = ownership.is_owner(&self.owner())
+        let may_propose = public
+            || ownership.is_owner(&self.owner())
             || (ownership.open_multi_leader_rounds && ownership.multi_leader_rounds > 0);
         if !may_propose {
             return Err(ClientError::NotAnOwner {
@@ -377,7 +414,7 @@ impl<S: KeyValueStore> ChainClient<S> {
             epoch: info.epoch,
             height: info.next_block_height,
             timestamp,
-            authenticated_signer: Some(self.owner()),
+            authenticated_signer: (!public).then(|| self.owner()),
             previous_block_hash: info.block_hash,
             incoming_bundles,
             operations,

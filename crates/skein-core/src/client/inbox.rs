@@ -14,12 +14,18 @@ use crate::requests::{ChainInfoQuery, CrossChainRequest};
 impl<S: KeyValueStore> Client<S> {
     /// Asks the validators which bundles wait in the inboxes of `chain_id`, checks each one
     /// against the certificate of its sending block, and adds the new ones to the local
-    /// inboxes. Returns how many bundles were checked.
+    /// inboxes. Only validators no further along the chain than the local node are heard
+    /// (synchronize first). Returns how many bundles were checked.
     pub(crate) async fn fetch_incoming_bundles(
         &self,
         chain_id: ChainId,
     ) -> Result<usize, ClientError> {
         let known = self.local.inbox_cursors(chain_id).await?;
+        let local_height = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?
+            .next_block_height;
         let mut candidates: BTreeMap<ChainId, BTreeMap<Cursor, MessageBundle>> = BTreeMap::new();
         let query = ChainInfoQuery {
             request_pending_bundles: true,
@@ -29,7 +35,13 @@ impl<S: KeyValueStore> Client<S> {
             self.with_timeout(validator.node.handle_chain_info_query(query.clone()))
         }))
         .await;
-        for info in answers.into_iter().flatten() {
+        // A validator that holds later blocks of the chain than we do has already
+        // consumed bundles we lack: its pending ones would leave gaps in our inboxes.
+        let comparable = answers
+            .into_iter()
+            .flatten()
+            .filter(|info| info.next_block_height <= local_height);
+        for info in comparable {
             for (origin, bundle) in info.requested_pending_bundles {
                 let cursor = bundle.cursor();
                 if known.get(&origin).is_some_and(|next| cursor < *next) {

@@ -13,7 +13,7 @@ mod chain_client;
 mod communicate;
 mod inbox;
 mod pending;
-mod rounds;
+pub(crate) mod rounds;
 mod updater;
 
 use std::{collections::HashMap, sync::Arc};
@@ -238,6 +238,16 @@ impl<S: KeyValueStore> Client<S> {
     /// The committee.
     pub fn committee(&self) -> &Committee {
         &self.committee
+    }
+
+    /// The clock the client times rounds with.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Runs a task on the client's spawner.
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        (self.spawner)(Box::pin(task));
     }
 
     fn chain_lock(&self, chain_id: ChainId) -> Arc<tokio::sync::Mutex<()>> {

@@ -53,6 +53,16 @@ struct HeightStatus {
     errors: Vec<(ValidatorPublicKey, NodeError)>,
 }
 
+/// How long a proposer keeps at a height.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Patience {
+    /// Through round after round, timing stalled ones out: an owner with work to do.
+    Rounds,
+    /// Only the current round, and only if the proposer may propose in it: a validator
+    /// taking its turn on a public chain, which must not sit out other validators' rounds.
+    CurrentRound,
+}
+
 impl<S: KeyValueStore> Client<S> {
     /// Gets some block confirmed at the height of `ours` and returns its certificate: ours,
     /// or another owner's that won the height. `owner` is who the client proposes as.
@@ -61,6 +71,7 @@ impl<S: KeyValueStore> Client<S> {
         ours: &Hashed<ConfirmedBlock>,
         owner: AccountOwner,
         key: &skein_base::crypto::SecretKey,
+        patience: Patience,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
         let chain_id = ours.block.chain_id;
         let height = ours.block.height;
@@ -94,7 +105,7 @@ impl<S: KeyValueStore> Client<S> {
                     return self.finish(certificate).await;
                 }
             }
-            if self.may_propose(chain_id, height, round, &ownership, owner) {
+            if self.may_propose(chain_id, height, round, &ownership, owner, key) {
                 // A locked block is re-proposed, with its certificate to unlock others.
                 let (proposal, validated) = match &status.locked {
                     Some(locked) if locked.round() < round => {
@@ -115,17 +126,17 @@ impl<S: KeyValueStore> Client<S> {
                     }
                 }
             }
+            if patience == Patience::CurrentRound {
+                return Err(ClientError::NoProgress {
+                    chain_id,
+                    height,
+                    rounds: 1,
+                });
+            }
             // The round stalled (or belongs to someone else): time it out once it may be.
             self.wait_for_deadline(&ownership, round, &status).await;
-            match self.time_out(chain_id, height, round).await {
-                Ok(certificate) => {
-                    failed_timeouts = 0;
-                    let certificate = certificate.into_unchecked();
-                    futures::future::join_all(self.validators.iter().map(|validator| {
-                        self.upload_certificate_to(validator, certificate.clone())
-                    }))
-                    .await;
-                }
+            match self.time_out_round(chain_id, height, round).await {
+                Ok(()) => failed_timeouts = 0,
                 // Validators that cannot agree even on a timeout are unreachable or
                 // behind: give up rather than wait round after round.
                 Err(error) if failed_timeouts >= TIMEOUT_FAILURES_MAX => return Err(error),
@@ -251,7 +262,7 @@ impl<S: KeyValueStore> Client<S> {
         .await;
     }
 
-    /// Whether `owner` may propose in `round`.
+    /// Whether `owner`, signing with `key`, may propose in `round`.
     fn may_propose(
         &self,
         chain_id: ChainId,
@@ -259,12 +270,14 @@ impl<S: KeyValueStore> Client<S> {
         round: Round,
         ownership: &ChainOwnership,
         owner: AccountOwner,
+        key: &skein_base::crypto::SecretKey,
     ) -> bool {
         match round_leader(chain_id, height, round, ownership, &self.committee) {
             Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
             Some(Leader::Owner(leader)) => leader == owner,
             Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
-            Some(Leader::Validator(_)) | None => false,
+            Some(Leader::Validator(leader)) => leader == ValidatorPublicKey::from(&key.public()),
+            None => false,
         }
     }
 
@@ -312,6 +325,43 @@ impl<S: KeyValueStore> Client<S> {
             },
         )
         .await
+    }
+
+    /// Hands every validator behind at the chain's next height the highest timeout
+    /// certificate and lock any of them reports, so they all reach the current round.
+    pub(crate) async fn bring_validators_to_current_round(
+        &self,
+        chain_id: ChainId,
+    ) -> Result<(), ClientError> {
+        let info = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?;
+        let status = self.height_status(chain_id, info.next_block_height).await;
+        let round = current_round(&info.ownership, &status);
+        self.bring_to_round(round, &status).await;
+        Ok(())
+    }
+
+    /// Gathers a timeout certificate for `round` and hands it to every validator, so they
+    /// all move on to the next round.
+    pub(crate) async fn time_out_round(
+        &self,
+        chain_id: ChainId,
+        height: BlockHeight,
+        round: Round,
+    ) -> Result<(), ClientError> {
+        let certificate = self
+            .time_out(chain_id, height, round)
+            .await?
+            .into_unchecked();
+        futures::future::join_all(
+            self.validators
+                .iter()
+                .map(|validator| self.upload_certificate_to(validator, certificate.clone())),
+        )
+        .await;
+        Ok(())
     }
 
     /// Gathers timeout votes for `round`.
@@ -498,7 +548,7 @@ impl<S: KeyValueStore> Client<S> {
 
 /// How long after a reported deadline the client asks for timeout votes, for clocks that
 /// differ a little.
-const TIMEOUT_SLACK: TimeDelta = TimeDelta::from_millis(20);
+pub(crate) const TIMEOUT_SLACK: TimeDelta = TimeDelta::from_millis(20);
 
 /// The round to act in: after the highest timeout certificate, and no earlier than the
 /// highest lock.

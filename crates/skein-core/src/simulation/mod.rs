@@ -6,7 +6,8 @@
 //! shards), validator crashes and restarts on their stores, an optional Byzantine
 //! validator (voting for blocks nobody proposed, forging signatures, or ignoring the voting
 //! rules and voting for anything), chains shared by several users who propose conflicting
-//! blocks in the same rounds, with short round timeouts that delayed messages overrun, and
+//! blocks in the same rounds, with short round timeouts that delayed messages overrun,
+//! public chains where the validators' proposers take turns receiving what users send, and
 //! what users do. After the users are done, the network calms down, every inbox is
 //! processed and every validator is brought up to date; then [`checker`] verifies the
 //! invariants. The same seed replays the same run:
@@ -45,6 +46,8 @@ use crate::{
     faults::{Fault, FaultyNode},
     genesis::{GenesisChain, GenesisConfig},
     node::ValidatorNode,
+    proposer::{ProposerConfig, PublicChainProposer},
+    requests::ChainInfoQuery,
     validator::LocalValidator,
     worker::Worker,
 };
@@ -74,8 +77,12 @@ pub struct SimulationConfig {
     pub shared_chains: usize,
     /// Multi-leader rounds of the shared chains, before the single-leader ones.
     pub multi_leader_rounds: u32,
-    /// How long the first round of a shared chain lasts before it may be timed out.
+    /// How long the first round of a shared or public chain lasts before it may be timed
+    /// out.
     pub base_timeout: TimeDelta,
+    /// Public chains, opened at the start: users send them tokens and claim from them, and
+    /// every validator runs a proposer that takes its turns there.
+    pub public_chains: usize,
 }
 
 /// How the Byzantine validator misbehaves.
@@ -115,6 +122,7 @@ impl SimulationConfig {
             shared_chains: rng.gen_range(1..=2),
             multi_leader_rounds: rng.gen_range(0..=2),
             base_timeout: TimeDelta::from_millis(rng.gen_range(50..=400)),
+            public_chains: rng.gen_range(0..=1),
         }
     }
 
@@ -138,6 +146,8 @@ pub struct SimulationReport {
     /// Blocks of shared chains certified after their first round: conflicts and silent
     /// leaders resolved by timeouts.
     pub later_round_blocks: u64,
+    /// Blocks validators made on public chains.
+    pub public_blocks: u64,
     /// User operations that succeeded and failed.
     pub operations: UserStats,
     /// Validator crashes.
@@ -334,6 +344,54 @@ async fn orchestrate(
         registry.add(GenesisConfig::chain_id(chain));
     }
     open_shared_chains(&config, &users, &registry).await?;
+    // Every validator runs a public-chain proposer, started before public chains open.
+    for (index, key) in validator_keys.iter().enumerate() {
+        let client = Client::new(
+            Storage::new(MemoryStore::new()),
+            &genesis,
+            entries.clone(),
+            Arc::new(clock.clone()),
+            spawner.clone(),
+            client_config,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        let own = Arc::new(SimNode {
+            network: network.clone(),
+            index,
+        });
+        let config = ProposerConfig {
+            recheck_interval: TimeDelta::from_secs(1),
+            retry_delay: TimeDelta::from_millis(50),
+        };
+        let proposer = PublicChainProposer::new(client, key.copy(), own, config);
+        let network = network.clone();
+        let clock = clock.clone();
+        // The proposer follows whichever instance of its validator is running.
+        executor.spawn(
+            async move {
+                loop {
+                    let Some(validator) = network.validator(index) else {
+                        clock.sleep(TimeDelta::from_millis(50)).await;
+                        continue;
+                    };
+                    let run = proposer.clone().run(validator.subscribe());
+                    let replaced = async {
+                        loop {
+                            clock.sleep(TimeDelta::from_millis(50)).await;
+                            let current = network.validator(index);
+                            if !current.is_some_and(|current| Arc::ptr_eq(&current, &validator)) {
+                                break;
+                            }
+                        }
+                    };
+                    futures::future::select(Box::pin(run), Box::pin(replaced)).await;
+                }
+            }
+            .boxed(),
+        );
+    }
+    open_public_chains(&config, &users, &registry).await?;
     network.set_faults(config.faults);
 
     // Chaos: validators crash and restart while users work.
@@ -432,10 +490,15 @@ async fn orchestrate(
 
     let mut blocks = 0;
     let mut later_round_blocks = 0;
+    let mut public_blocks = 0;
     let validator = network.validator(0).ok_or("validator 0 is down")?;
     for chain_id in &chains {
         let certificates = checker::certificates_of(validator.worker(chain_id), *chain_id).await?;
         blocks += certificates.len() as u64;
+        if registry.is_public(chain_id) {
+            public_blocks += certificates.len() as u64;
+            continue;
+        }
         later_round_blocks += certificates
             .iter()
             .filter(|certificate| {
@@ -450,6 +513,7 @@ async fn orchestrate(
         chains: chains.len(),
         blocks,
         later_round_blocks,
+        public_blocks,
         operations,
         crashes: crashes.load(std::sync::atomic::Ordering::SeqCst),
         virtual_micros: 0,
@@ -489,7 +553,35 @@ async fn open_shared_chains(
     Ok(())
 }
 
-/// Processes every inbox until nothing moves, then brings every validator up to date.
+/// Opens the public chains, from user 0's first chain, while the network is calm.
+async fn open_public_chains(
+    config: &SimulationConfig,
+    users: &[Arc<User>],
+    registry: &Registry,
+) -> Result<(), String> {
+    let ownership = ChainOwnership {
+        timeout_config: TimeoutConfig {
+            base_timeout: config.base_timeout,
+            timeout_increment: TimeDelta::from_millis(50),
+        },
+        ..ChainOwnership::public()
+    };
+    let opener = &users[0];
+    let chain = opener
+        .client
+        .chain(opener.chain_ids()[0], opener.key.copy());
+    for _ in 0..config.public_chains {
+        let (chain_id, _) = chain
+            .open_chain(ownership.clone(), Amount::from_attos(100_000))
+            .await
+            .map_err(|error| format!("opening a public chain failed: {error}"))?;
+        registry.add_public(chain_id);
+    }
+    Ok(())
+}
+
+/// Processes every inbox until nothing moves (the validators' proposers empty the public
+/// chains' inboxes), then brings every validator up to date.
 /// Returns every chain of the run.
 async fn settle(
     users: &[Arc<User>],
@@ -516,6 +608,15 @@ async fn settle(
                 }
             }
         }
+        // Validators that missed a public chain's blocks (crashed meanwhile) still list
+        // the messages those blocks received; any client brings them up to date, as the
+        // next proposal there would.
+        for chain_id in registry.public_chains() {
+            let client = &users[0].client;
+            if client.synchronize_from_validators(chain_id).await.is_ok() {
+                let _ = client.update_validators(chain_id).await;
+            }
+        }
         let mut pending = false;
         for index in 0..network.len() {
             if let Some(validator) = network.validator(index) {
@@ -523,6 +624,21 @@ async fn settle(
                     .has_pending_outboxes()
                     .await
                     .map_err(|e| e.to_string())?;
+                for chain_id in registry.public_chains() {
+                    let query = ChainInfoQuery {
+                        request_pending_bundles: true,
+                        ..ChainInfoQuery::new(chain_id)
+                    };
+                    let info = validator
+                        .worker(&chain_id)
+                        .handle_chain_info_query(query)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !info.requested_pending_bundles.is_empty() {
+                        pending = true;
+                        last_error = Some(format!("messages wait on public chain {chain_id:?}"));
+                    }
+                }
             }
         }
         if !moved && !pending {

@@ -19,6 +19,7 @@ use crate::{client::Client, clock::Clock};
 pub struct Registry {
     chains: Arc<Mutex<Vec<ChainId>>>,
     shared: Arc<Mutex<Vec<ChainId>>>,
+    public: Arc<Mutex<Vec<ChainId>>>,
 }
 
 impl Registry {
@@ -36,6 +37,22 @@ impl Registry {
     /// Whether users share the chain.
     pub fn is_shared(&self, chain_id: &ChainId) -> bool {
         self.shared.lock().contains(chain_id)
+    }
+
+    /// Adds a public chain: users send to it and claim from it, validators propose there.
+    pub fn add_public(&self, chain_id: ChainId) {
+        self.add(chain_id);
+        self.public.lock().push(chain_id);
+    }
+
+    /// Whether the chain is public.
+    pub fn is_public(&self, chain_id: &ChainId) -> bool {
+        self.public.lock().contains(chain_id)
+    }
+
+    /// The public chains.
+    pub fn public_chains(&self) -> Vec<ChainId> {
+        self.public.lock().clone()
     }
 
     /// Every chain, in the order they were added.

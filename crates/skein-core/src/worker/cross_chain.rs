@@ -69,7 +69,10 @@ impl<S: KeyValueStore> Worker<S> {
         let mut heights: Vec<BlockHeight> = bundles.iter().map(|bundle| bundle.height).collect();
         heights.dedup();
         let mut chain = self.lock_chain(recipient).await?;
-        let added = match chain.receive_bundles(recipient, sender, bundles).await {
+        let added = match chain
+            .receive_bundles(recipient, sender, bundles, self.key.is_none())
+            .await
+        {
             Ok(added) => added,
             Err(error) => {
                 chain.rollback();

@@ -14,13 +14,14 @@ fn seed_count() -> u64 {
 }
 
 fn run_seeds(seeds: impl Iterator<Item = u64>) {
-    let (mut blocks, mut later_rounds) = (0, 0);
+    let (mut blocks, mut later_rounds, mut public_blocks) = (0, 0, 0);
     for seed in seeds {
         let config = SimulationConfig::from_seed(seed);
         match catch_unwind(AssertUnwindSafe(|| run(&config))) {
             Ok(Ok(report)) => {
                 blocks += report.blocks;
                 later_rounds += report.later_round_blocks;
+                public_blocks += report.public_blocks;
             }
             Ok(Err(failure)) => panic!("{failure}"),
             Err(panic) => {
@@ -35,6 +36,10 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) {
     assert!(
         later_rounds > 0,
         "shared chains went through contested or timed-out rounds"
+    );
+    assert!(
+        public_blocks > 0,
+        "validators received messages on public chains"
     );
 }
 

@@ -3,12 +3,12 @@
 use anyhow::{anyhow, bail};
 use skein_base::{
     crypto::{PublicKey, SecretKey},
-    Account, AccountOwner, Amount, ChainId,
+    Account, AccountOwner, Amount, ChainId, TimeDelta,
 };
 use skein_core::{ChainInfo, ChainInfoQuery};
-use skein_execution::ChainOwnership;
+use skein_execution::{ChainOwnership, TimeoutConfig};
 
-use crate::context::Context;
+use crate::{cli::ChangeOwnershipOptions, context::Context};
 
 /// `skein balance [ACCOUNT]`
 pub async fn balance(context: &mut Context, account: Option<Account>) -> anyhow::Result<()> {
@@ -171,21 +171,144 @@ pub async fn close_chain(context: &mut Context, chain_id: ChainId) -> anyhow::Re
     Ok(())
 }
 
-/// `skein change-ownership CHAIN --owner KEY`
+/// `skein change-ownership CHAIN (--owner KEY | --owners KEY[:WEIGHT]… | --super-owners KEY… | --public)`
 pub async fn change_ownership(
     context: &mut Context,
-    chain_id: ChainId,
-    owner: PublicKey,
+    options: ChangeOwnershipOptions,
 ) -> anyhow::Result<()> {
+    let ownership = ownership_from(&options)?;
+    let chain_id = options.chain;
     let chain = context.chain_client(chain_id)?;
-    chain
-        .change_ownership(ChainOwnership::single(AccountOwner::from(owner)))
-        .await?;
-    if context.wallet.key_for_public(&owner).is_some() {
-        context.wallet.add_chain(chain_id, owner);
+    chain.change_ownership(ownership.clone()).await?;
+    // Keep proposing with a key of this wallet, if one is still an owner.
+    let keys: Vec<PublicKey> = context
+        .wallet
+        .keys()
+        .iter()
+        .map(|key| key.public_key)
+        .collect();
+    if let Some(key) = keys
+        .into_iter()
+        .find(|key| ownership.is_owner(&AccountOwner::from(key)))
+    {
+        context.wallet.add_chain(chain_id, key);
         context.wallet.save()?;
     }
-    println!("chain {chain_id} now belongs to {owner}");
+    println!("chain {chain_id} now belongs to {}", describe(&ownership));
+    if !ownership.super_owners.is_empty() && !ownership.owners.is_empty() {
+        println!(
+            "note: while the chain has super owners it stays in the fast round, so only they propose"
+        );
+    }
+    Ok(())
+}
+
+/// The ownership the options describe.
+fn ownership_from(options: &ChangeOwnershipOptions) -> anyhow::Result<ChainOwnership> {
+    if let Some(owner) = options.owner {
+        return Ok(ChainOwnership::single(AccountOwner::from(owner)));
+    }
+    let timeout_config = TimeoutConfig {
+        base_timeout: TimeDelta::from_millis(options.base_timeout_ms),
+        timeout_increment: TimeDelta::from_millis(options.timeout_increment_ms),
+    };
+    if options.public {
+        return Ok(ChainOwnership {
+            timeout_config,
+            ..ChainOwnership::public()
+        });
+    }
+    if options.owners.is_empty() && options.super_owners.is_empty() {
+        bail!("name the new owners: --owner KEY, --owners KEY[:WEIGHT]…, --super-owners KEY… or --public");
+    }
+    let mut owners = std::collections::BTreeMap::new();
+    for weighted in &options.owners {
+        if owners
+            .insert(AccountOwner::from(weighted.key), weighted.weight)
+            .is_some()
+        {
+            bail!("{} is named twice in --owners", weighted.key);
+        }
+    }
+    Ok(ChainOwnership {
+        super_owners: options
+            .super_owners
+            .iter()
+            .map(AccountOwner::from)
+            .collect(),
+        owners,
+        multi_leader_rounds: options.multi_leader_rounds,
+        open_multi_leader_rounds: options.open_multi_leader_rounds,
+        validators_propose: false,
+        timeout_config,
+    })
+}
+
+/// Who owns a chain, in a few words.
+fn describe(ownership: &ChainOwnership) -> String {
+    let mut parts = Vec::new();
+    if !ownership.super_owners.is_empty() {
+        let names: Vec<String> = ownership
+            .super_owners
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        parts.push(format!("super owners {}", names.join(", ")));
+    }
+    if !ownership.owners.is_empty() {
+        let names: Vec<String> = ownership
+            .owners
+            .iter()
+            .map(|(owner, weight)| format!("{owner} (weight {weight})"))
+            .collect();
+        parts.push(format!(
+            "owners {} with {} multi-leader rounds",
+            names.join(", "),
+            ownership.multi_leader_rounds
+        ));
+    }
+    if ownership.validators_propose {
+        parts.push("the validators, in turns (a public chain: send it messages)".to_string());
+    }
+    parts.join("; ")
+}
+
+/// `skein assign CHAIN [--key KEY]`
+pub async fn assign(
+    context: &mut Context,
+    chain_id: ChainId,
+    key: Option<PublicKey>,
+) -> anyhow::Result<()> {
+    let info = query_highest(context, Account::chain(chain_id)).await?;
+    let candidates: Vec<PublicKey> = match key {
+        Some(key) => {
+            if context.wallet.key_for_public(&key).is_none() {
+                bail!("key {key} is not in this wallet");
+            }
+            vec![key]
+        }
+        None => context
+            .wallet
+            .keys()
+            .iter()
+            .map(|key| key.public_key)
+            .collect(),
+    };
+    let key = candidates
+        .into_iter()
+        .find(|key| info.ownership.is_owner(&AccountOwner::from(key)))
+        .ok_or_else(|| match key {
+            Some(key) => anyhow!("key {key} does not own chain {chain_id}"),
+            None => anyhow!("no key of this wallet owns chain {chain_id}"),
+        })?;
+    context.wallet.add_chain(chain_id, key);
+    context.wallet.save()?;
+    let chain = context.chain_client(chain_id)?;
+    let info = chain.synchronize().await?;
+    println!(
+        "chain {chain_id} assigned to {key}: height {}, balance {}",
+        info.next_block_height, info.chain_balance
+    );
     Ok(())
 }
 

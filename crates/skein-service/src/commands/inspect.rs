@@ -141,6 +141,7 @@ pub async fn show_block(
                     "block {} of chain {chain_id} at height {height}",
                     certificate.hash()
                 );
+                println!("  round       {}", certificate.round());
                 println!("  timestamp   {}", block.timestamp);
                 println!("  epoch       {}", block.epoch);
                 if let Some(signer) = block.authenticated_signer {

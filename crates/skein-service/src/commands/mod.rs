@@ -4,6 +4,6 @@ mod chains;
 mod inspect;
 
 pub use chains::{
-    balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
+    assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
 };
 pub use inspect::{keygen, query_validators, show_block, wallet_init, wallet_show, watch};

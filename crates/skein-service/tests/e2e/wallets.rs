@@ -187,3 +187,76 @@ fn test_watch_prints_notifications() {
     let _ = watcher.wait();
     net.down();
 }
+
+/// Two wallets own one chain and transfer from it at the same time, 100 times each: every
+/// transfer lands exactly once, whoever wins each height.
+#[test]
+fn test_two_wallets_share_a_chain_and_transfer_concurrently() {
+    const TRANSFERS: usize = 100;
+    let net = Net::up(&[
+        "--validators",
+        "4",
+        "--shards",
+        "2",
+        "--initial-chains",
+        "2",
+    ]);
+    let second = net.directory.path().join("second.json");
+    let genesis = net.path().join("genesis.json");
+    ok(skein_with(
+        &second,
+        &["wallet", "init", "--genesis", genesis.to_str().unwrap()],
+    ));
+    let first_key = ok(net.skein(&["keygen"]));
+    let second_key = ok(skein_with(&second, &["keygen"]));
+
+    // The first wallet opens the chain and shares it with the second.
+    let opened = ok(net.skein(&[
+        "open-chain",
+        "--owner",
+        &first_key,
+        "--initial-balance",
+        "1000",
+    ]));
+    let shared = opened.lines().last().unwrap().to_string();
+    let changed = ok(net.skein(&[
+        "change-ownership",
+        &shared,
+        "--owners",
+        &first_key,
+        &format!("{second_key}:2"),
+        "--multi-leader-rounds",
+        "2",
+        "--base-timeout-ms",
+        "300",
+        "--timeout-increment-ms",
+        "100",
+    ]));
+    assert!(changed.contains("weight 2"), "{changed}");
+    let assigned = ok(skein_with(&second, &["assign", &shared]));
+    assert!(assigned.contains("balance 1000"), "{assigned}");
+
+    let recipient = chain(1);
+    let transfers = |wallet: std::path::PathBuf| {
+        let (shared, recipient) = (shared.clone(), recipient.clone());
+        move || {
+            for _ in 0..TRANSFERS {
+                ok(skein_with(
+                    &wallet,
+                    &["transfer", "0.5", "--from", &shared, "--to", &recipient],
+                ));
+            }
+        }
+    };
+    let first = std::thread::spawn(transfers(net.wallet.clone()));
+    let second_thread = std::thread::spawn(transfers(second.clone()));
+    first.join().expect("the first wallet's transfers");
+    second_thread.join().expect("the second wallet's transfers");
+
+    // 200 transfers of 0.5 left the shared chain, and arrive once each.
+    assert_eq!(ok(net.skein(&["balance", &shared])), "900");
+    assert_eq!(ok(skein_with(&second, &["balance", &shared])), "900");
+    ok(net.skein(&["process-inbox", &recipient]));
+    assert_eq!(ok(net.skein(&["balance", &recipient])), "1000100");
+    net.down();
+}

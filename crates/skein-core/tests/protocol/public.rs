@@ -1,0 +1,244 @@
+//! Public chains: validators take turns proposing blocks that receive users' messages; a
+//! silent validator's turns pass to the next by timeouts; nobody runs operations there.
+
+use std::sync::Arc;
+
+use skein_base::{Account, BlockHeight, ChainId, Round, TimeDelta, ValidatorPublicKey};
+use skein_chain::{
+    round_leader, BlockProposal, ChainError, ConfirmedBlock, Leader, ProposalContent,
+    ProposedBlock, UncheckedCertificate,
+};
+use skein_core::{
+    tokio_spawner, ChainInfoQuery, NodeError, ProposerConfig, PublicChainProposer, ValidatorNode,
+};
+use skein_execution::{ChainOwnership, Operation, SystemOperation, TimeoutConfig};
+use skein_views::MemoryStore;
+
+use super::common::*;
+
+/// A public chain with short rounds.
+fn public_ownership() -> ChainOwnership {
+    ChainOwnership {
+        timeout_config: TimeoutConfig {
+            base_timeout: TimeDelta::from_millis(300),
+            timeout_increment: TimeDelta::from_millis(100),
+        },
+        ..ChainOwnership::public()
+    }
+}
+
+/// Opens a public chain from genesis chain 0 with one token.
+async fn open_public(network: &Network) -> ChainId {
+    let client = client(network).await;
+    let parent = network.chain_client(&client, 0);
+    let (chain_id, _) = parent
+        .open_chain(public_ownership(), tokens(1))
+        .await
+        .unwrap();
+    client
+        .finish_background_tasks(TimeDelta::from_secs(5))
+        .await;
+    chain_id
+}
+
+/// Runs the proposers of validators `indices`.
+async fn start_proposers(
+    network: &Network,
+    indices: &[usize],
+) -> Vec<Arc<PublicChainProposer<MemoryStore>>> {
+    let config = ProposerConfig {
+        recheck_interval: TimeDelta::from_millis(500),
+        retry_delay: TimeDelta::from_millis(50),
+    };
+    let mut proposers = Vec::new();
+    for &index in indices {
+        let proposer = network
+            .proposer(index, MemoryStore::new(), tokio_spawner(), config)
+            .await
+            .unwrap();
+        tokio::spawn(proposer.clone().run(network.validator(index).subscribe()));
+        proposers.push(proposer);
+    }
+    proposers
+}
+
+/// Waits (up to twenty seconds) until `chain_id` holds `amount` at every validator.
+async fn wait_for_total(network: &Network, chain_id: ChainId, amount: skein_base::Amount) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    for index in 0..4 {
+        while total_at(network, index, chain_id).await != amount {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "validator {index} holds {} on the public chain, not {amount}",
+                total_at(network, index, chain_id).await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn certificates(
+    network: &Network,
+    chain_id: ChainId,
+) -> Vec<UncheckedCertificate<ConfirmedBlock>> {
+    let (height, _) = state_at(network, 0, chain_id).await;
+    network
+        .validator(0)
+        .worker(&chain_id)
+        .certificates_in_range(chain_id, BlockHeight(0), height)
+        .await
+        .unwrap()
+}
+
+/// Users on two chains send tokens to a public chain; the validators' proposers receive
+/// every transfer exactly once, in blocks of validator rounds that name no signer and run
+/// no operations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_validators_take_turns_receiving_messages_on_a_public_chain() {
+    let network = network(4, 2, 2).await;
+    let public = open_public(&network).await;
+    let _proposers = start_proposers(&network, &[0, 1, 2, 3]).await;
+    let client = client(&network).await;
+    let senders = [
+        network.chain_client(&client, 0),
+        network.chain_client(&client, 1),
+    ];
+    for sender in &senders {
+        sender.synchronize().await.unwrap();
+    }
+    for round in 0..6 {
+        for sender in &senders {
+            send(sender, public, 1).await;
+        }
+        if round % 2 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    wait_for_total(&network, public, tokens(13)).await;
+    assert_validators_agree(&network, &[0, 1, 2, 3], &[public]).await;
+
+    let certificates = certificates(&network, public).await;
+    assert!(
+        certificates.len() >= 2,
+        "the transfers came in several blocks"
+    );
+    let mut received = 0;
+    for certificate in &certificates {
+        let block = &certificate.value.block;
+        assert!(matches!(certificate.round, Round::Validator(_)));
+        assert_eq!(block.authenticated_signer, None);
+        assert!(block.operations.is_empty());
+        received += block.incoming_bundles.len();
+    }
+    // The opening message, then twelve transfers.
+    assert_eq!(received, 13);
+    // Nothing waits any more.
+    let info = network
+        .validator(0)
+        .worker(&public)
+        .handle_chain_info_query(ChainInfoQuery {
+            request_pending_bundles: true,
+            ..ChainInfoQuery::new(public)
+        })
+        .await
+        .unwrap();
+    assert!(info.requested_pending_bundles.is_empty());
+}
+
+/// The validator drawn to lead the first round never proposes: the others time its round
+/// out and the next leader receives the messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_silent_validators_turn_passes_on_by_timeout() {
+    let network = network(4, 2, 2).await;
+    let public = open_public(&network).await;
+    let committee = &network.genesis().committee;
+    let Some(Leader::Validator(silent)) = round_leader(
+        public,
+        BlockHeight(0),
+        Round::Validator(0),
+        &public_ownership(),
+        committee,
+    ) else {
+        panic!("public chains have a validator leader")
+    };
+    let silent = (0..4)
+        .find(|&index| ValidatorPublicKey::from(&network.validator_key(index).public()) == silent)
+        .unwrap();
+    let others: Vec<usize> = (0..4).filter(|&index| index != silent).collect();
+    let _proposers = start_proposers(&network, &others).await;
+
+    wait_for_total(&network, public, tokens(1)).await;
+    let client = client(&network).await;
+    let sender = network.chain_client(&client, 0);
+    sender.synchronize().await.unwrap();
+    send(&sender, public, 5).await;
+    wait_for_total(&network, public, tokens(6)).await;
+
+    let certificates = certificates(&network, public).await;
+    assert!(
+        certificates[0].round > Round::Validator(0),
+        "the first block was made after the silent leader's round: {:?}",
+        certificates[0].round
+    );
+    assert_validators_agree(&network, &[0, 1, 2, 3], &[public]).await;
+}
+
+/// Even the round's leader cannot run operations on a public chain: its proposal is
+/// refused and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_validator_cannot_run_operations_on_a_public_chain() {
+    let network = network(4, 1, 2).await;
+    let public = open_public(&network).await;
+    let committee = &network.genesis().committee;
+    let Some(Leader::Validator(leader)) = round_leader(
+        public,
+        BlockHeight(0),
+        Round::Validator(0),
+        &public_ownership(),
+        committee,
+    ) else {
+        panic!("public chains have a validator leader")
+    };
+    let leader = (0..4)
+        .find(|&index| ValidatorPublicKey::from(&network.validator_key(index).public()) == leader)
+        .unwrap();
+    let info = network
+        .validator(0)
+        .worker(&public)
+        .handle_chain_info_query(ChainInfoQuery::new(public))
+        .await
+        .unwrap();
+    let block = ProposedBlock {
+        chain_id: public,
+        epoch: info.epoch,
+        height: info.next_block_height,
+        timestamp: info.timestamp,
+        authenticated_signer: None,
+        previous_block_hash: info.block_hash,
+        incoming_bundles: Vec::new(),
+        operations: vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: Account::chain(network.chain_id(1)),
+            amount: tokens(1),
+        })],
+    };
+    let proposal = BlockProposal::new(
+        ProposalContent {
+            block,
+            round: Round::Validator(0),
+        },
+        &network.validator_key(leader),
+    );
+    let before = state_at(&network, 0, public).await;
+    let refused = network.validator(0).handle_block_proposal(proposal).await;
+    assert!(
+        matches!(
+            refused,
+            Err(NodeError::Chain(ChainError::OperationsOnPublicChain {
+                count: 1
+            }))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(state_at(&network, 0, public).await, before);
+}
