@@ -317,10 +317,9 @@ async fn orchestrate(
         retry_delay: TimeDelta::from_millis(20),
         sync_attempts: 10,
     };
-    let registry = Registry::default();
-    let mut users = Vec::new();
-    for (index, key) in user_keys.iter().enumerate() {
-        let client = Client::new(
+    // A client with a node of its own, in memory: a user's, or a validator's proposer's.
+    let new_client = || {
+        Client::new(
             Storage::new(MemoryStore::new()),
             &genesis,
             entries.clone(),
@@ -328,8 +327,12 @@ async fn orchestrate(
             spawner.clone(),
             client_config,
         )
-        .await
-        .map_err(|error| error.to_string())?;
+        .map(|client| client.map_err(|error| error.to_string()))
+    };
+    let registry = Registry::default();
+    let mut users = Vec::new();
+    for (index, key) in user_keys.iter().enumerate() {
+        let client = new_client().await?;
         let chains = (0..genesis.chains.len())
             .filter(|chain| chain % config.users == index)
             .map(|chain| (GenesisConfig::chain_id(chain), false))
@@ -346,16 +349,7 @@ async fn orchestrate(
     open_shared_chains(&config, &users, &registry).await?;
     // Every validator runs a public-chain proposer, started before public chains open.
     for (index, key) in validator_keys.iter().enumerate() {
-        let client = Client::new(
-            Storage::new(MemoryStore::new()),
-            &genesis,
-            entries.clone(),
-            Arc::new(clock.clone()),
-            spawner.clone(),
-            client_config,
-        )
-        .await
-        .map_err(|error| error.to_string())?;
+        let client = new_client().await?;
         let own = Arc::new(SimNode {
             network: network.clone(),
             index,

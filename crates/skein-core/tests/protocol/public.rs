@@ -62,6 +62,23 @@ async fn start_proposers(
     proposers
 }
 
+/// The index of the validator that leads the first round at height 0 of `public`.
+fn first_leader(network: &Network, public: ChainId) -> usize {
+    let committee = &network.genesis().committee;
+    let Some(Leader::Validator(leader)) = round_leader(
+        public,
+        BlockHeight(0),
+        Round::Validator(0),
+        &public_ownership(),
+        committee,
+    ) else {
+        panic!("public chains have a validator leader")
+    };
+    (0..4)
+        .find(|&index| ValidatorPublicKey::from(&network.validator_key(index).public()) == leader)
+        .expect("the leader is a validator of the network")
+}
+
 /// Waits (up to twenty seconds) until `chain_id` holds `amount` at every validator.
 async fn wait_for_total(network: &Network, chain_id: ChainId, amount: skein_base::Amount) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -151,19 +168,7 @@ async fn test_validators_take_turns_receiving_messages_on_a_public_chain() {
 async fn test_a_silent_validators_turn_passes_on_by_timeout() {
     let network = network(4, 2, 2).await;
     let public = open_public(&network).await;
-    let committee = &network.genesis().committee;
-    let Some(Leader::Validator(silent)) = round_leader(
-        public,
-        BlockHeight(0),
-        Round::Validator(0),
-        &public_ownership(),
-        committee,
-    ) else {
-        panic!("public chains have a validator leader")
-    };
-    let silent = (0..4)
-        .find(|&index| ValidatorPublicKey::from(&network.validator_key(index).public()) == silent)
-        .unwrap();
+    let silent = first_leader(&network, public);
     let others: Vec<usize> = (0..4).filter(|&index| index != silent).collect();
     let _proposers = start_proposers(&network, &others).await;
 
@@ -189,19 +194,7 @@ async fn test_a_silent_validators_turn_passes_on_by_timeout() {
 async fn test_a_validator_cannot_run_operations_on_a_public_chain() {
     let network = network(4, 1, 2).await;
     let public = open_public(&network).await;
-    let committee = &network.genesis().committee;
-    let Some(Leader::Validator(leader)) = round_leader(
-        public,
-        BlockHeight(0),
-        Round::Validator(0),
-        &public_ownership(),
-        committee,
-    ) else {
-        panic!("public chains have a validator leader")
-    };
-    let leader = (0..4)
-        .find(|&index| ValidatorPublicKey::from(&network.validator_key(index).public()) == leader)
-        .unwrap();
+    let leader = first_leader(&network, public);
     let info = network
         .validator(0)
         .worker(&public)
