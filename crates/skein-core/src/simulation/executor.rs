@@ -40,6 +40,8 @@ impl ArcWake for Task {
 pub struct Executor {
     ready: Arc<Mutex<VecDeque<Arc<Task>>>>,
     live: Arc<AtomicU64>,
+    /// Every task spawned, for [`Executor::shutdown`].
+    spawned: Arc<Mutex<Vec<std::sync::Weak<Task>>>>,
 }
 
 impl Executor {
@@ -56,7 +58,21 @@ impl Executor {
             future: Mutex::new(Some(future)),
             queue: self.ready.clone(),
         });
+        self.spawned.lock().push(Arc::downgrade(&task));
         self.ready.lock().push_back(task);
+    }
+
+    /// Drops every unfinished task. Tasks that never end (a validator's proposer) and the
+    /// timers and wakers they wait on hold each other; this frees them when a run is over.
+    pub fn shutdown(&self) {
+        let tasks: Vec<_> = self.spawned.lock().drain(..).collect();
+        let futures: Vec<_> = tasks
+            .iter()
+            .filter_map(|task| task.upgrade())
+            .filter_map(|task| task.future.lock().take())
+            .collect();
+        self.ready.lock().clear();
+        drop(futures);
     }
 
     /// Polls ready tasks until none is ready. Returns how many polls it made.
@@ -115,6 +131,12 @@ impl SimClock {
             let _ = entry.remove().send(());
         }
         true
+    }
+
+    /// Cancels every timer, waking its sleeper (used when a run is over).
+    pub fn clear_timers(&self) {
+        let timers = std::mem::take(&mut self.state.lock().timers);
+        drop(timers);
     }
 
     /// The current virtual time in microseconds.

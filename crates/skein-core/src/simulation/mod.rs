@@ -199,21 +199,24 @@ pub fn run(config: &SimulationConfig) -> Result<SimulationReport, SimulationFail
         }
         .boxed(),
     );
-    loop {
+    let outcome = loop {
         executor.run_until_stalled();
         if let Ok(Some(result)) = result_receiver.try_recv() {
-            return result.map_err(fail).map(|mut report| {
+            break result.map_err(fail).map(|mut report| {
                 report.virtual_micros = clock.micros();
                 report
             });
         }
         if clock.micros() > VIRTUAL_TIME_MAX.as_micros() {
-            return Err(fail("no end after an hour of virtual time".into()));
+            break Err(fail("no end after an hour of virtual time".into()));
         }
         if !clock.advance() {
-            return Err(fail("every task is blocked and no timer is set".into()));
+            break Err(fail("every task is blocked and no timer is set".into()));
         }
-    }
+    };
+    executor.shutdown();
+    clock.clear_timers();
+    outcome
 }
 
 type Validators = Arc<SimNetwork>;
