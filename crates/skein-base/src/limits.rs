@@ -49,3 +49,19 @@ const _: () = assert!(BLOCK_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () = assert!(BLOB_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () =
     assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);
+
+/// Largest application module (a contract or a service), in bytes: it travels in a blob,
+/// and compiling it must stay a matter of milliseconds.
+pub const BYTECODE_BYTES_MAX: usize = 3 << 20;
+
+/// Linear memory an application instance may grow to. Generous for a contract, small
+/// enough that a validator runs many at once.
+pub const WASM_MEMORY_BYTES_MAX: usize = 32 << 20;
+
+/// Fuel (about one unit per Wasm instruction) the applications of one block may burn in
+/// all: about a tenth of a second of execution.
+pub const FUEL_PER_BLOCK_MAX: u64 = 200_000_000;
+
+/// Fuel one query to an application's service may burn: queries are not paid for, but a
+/// service that loops must not hold a node.
+pub const FUEL_PER_QUERY_MAX: u64 = 100_000_000;

@@ -8,6 +8,7 @@
 mod message;
 mod ownership;
 pub mod system;
+pub mod wasm;
 
 use serde::{Deserialize, Serialize};
 use skein_base::{AccountOwner, Amount, ArithmeticError};

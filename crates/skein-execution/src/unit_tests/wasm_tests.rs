@@ -1,0 +1,288 @@
+//! The Wasm runtime on hand-written modules: a working one, and one for each way a module
+//! can fail. After every failure the same runtime keeps serving.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use futures::{executor::block_on, future::BoxFuture};
+
+use super::*;
+
+/// A host over a map the test keeps a handle on, optionally failing its reads as a broken
+/// store would.
+#[derive(Clone, Default)]
+struct MapHost {
+    values: Arc<parking_lot::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>,
+    broken: bool,
+}
+
+impl Host for MapHost {
+    fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
+        Box::pin(async move {
+            if self.broken {
+                return Err(HostError::Storage("disk on fire".into()));
+            }
+            Ok(self.values.lock().get(&key).cloned())
+        })
+    }
+
+    fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
+        Box::pin(async move {
+            Ok(self
+                .values
+                .lock()
+                .keys()
+                .filter_map(|key| key.strip_prefix(prefix.as_slice()).map(<[u8]>::to_vec))
+                .collect())
+        })
+    }
+
+    fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError> {
+        self.values.lock().insert(key, value);
+        Ok(())
+    }
+
+    fn remove(&mut self, key: Vec<u8>) -> Result<(), HostError> {
+        self.values.lock().remove(&key);
+        Ok(())
+    }
+
+    fn context(&self) -> Vec<u8> {
+        b"context".to_vec()
+    }
+}
+
+const FUEL: u64 = 1_000_000;
+
+/// The convention's boilerplate around `body`, the body of `skein_execute_operation`.
+fn module(imports: &str, body: &str) -> Vec<u8> {
+    let text = format!(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "abort" (func $abort (param i32 i32)))
+            (import "skein" "read" (func $read (param i32 i32) (result i32)))
+            (import "skein" "take" (func $take (param i32)))
+            (import "skein" "write" (func $write (param i32 i32 i32 i32)))
+            (import "skein" "context" (func $context (result i32)))
+            {imports}
+            (memory (export "memory") 1)
+            (data (i32.const 0) "n")
+            (data (i32.const 32) "no such account")
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (local $found i32)
+                {body}))"#
+    );
+    wat::parse_str(text).expect("valid test module")
+}
+
+/// Adds the input's first byte to the counter under key "n" (8 bytes at address 16) and
+/// outputs the new value.
+fn counter() -> Vec<u8> {
+    module(
+        "",
+        r#"
+        (local.set $found (call $read (i32.const 0) (i32.const 1)))
+        (if (i32.ne (local.get $found) (i32.const -1))
+            (then (call $take (i32.const 16))))
+        (i64.store (i32.const 16)
+            (i64.add (i64.load (i32.const 16)) (i64.load8_u (local.get $ptr))))
+        (call $write (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 8))
+        (call $output (i32.const 16) (i32.const 8))"#,
+    )
+}
+
+/// Calls the operation entry with input `[5]`: the result and the fuel burnt.
+fn call(
+    runtime: &WasmRuntime,
+    bytecode: &[u8],
+    host: &MapHost,
+    fuel: u64,
+) -> (Result<Vec<u8>, WasmError>, u64) {
+    let outcome = block_on(runtime.call(
+        bytecode,
+        Entry::ExecuteOperation,
+        &[5],
+        Box::new(host.clone()),
+        fuel,
+    ));
+    (outcome.result, outcome.fuel_used)
+}
+
+fn failure(bytecode: &[u8]) -> WasmError {
+    let runtime = WasmRuntime::new().unwrap();
+    let (result, _) = call(&runtime, bytecode, &MapHost::default(), FUEL);
+    result.expect_err("the call fails")
+}
+
+#[test]
+fn test_a_module_reads_and_writes_its_state_and_burns_the_same_fuel_every_time() {
+    let runtime = WasmRuntime::new().unwrap();
+    let bytecode = counter();
+    let host = MapHost::default();
+    let mut fuel_per_call = Vec::new();
+    for expected in [5u64, 10, 15] {
+        let (result, fuel) = call(&runtime, &bytecode, &host, FUEL);
+        assert_eq!(result.unwrap(), expected.to_le_bytes());
+        fuel_per_call.push(fuel);
+    }
+    assert_eq!(host.values.lock()[&b"n".to_vec()], 15u64.to_le_bytes());
+    // The first call found no value; the later two did the same work.
+    assert_eq!(fuel_per_call[1], fuel_per_call[2]);
+    assert!(fuel_per_call[1] > 3 * HOST_CALL_FUEL);
+    // A fresh runtime counts exactly the same.
+    let (_, fuel) = call(
+        &WasmRuntime::new().unwrap(),
+        &bytecode,
+        &MapHost::default(),
+        FUEL,
+    );
+    assert_eq!(fuel, fuel_per_call[0]);
+}
+
+#[test]
+fn test_an_endless_loop_runs_out_of_fuel() {
+    let runtime = WasmRuntime::new().unwrap();
+    let endless = module("", "(loop $again (br $again))");
+    let (result, fuel) = call(&runtime, &endless, &MapHost::default(), FUEL);
+    assert_eq!(result, Err(WasmError::OutOfFuel { limit: FUEL }));
+    assert_eq!(fuel, FUEL);
+    // The runtime is fine afterwards.
+    let (result, _) = call(&runtime, &counter(), &MapHost::default(), FUEL);
+    assert_eq!(result.unwrap(), 5u64.to_le_bytes());
+}
+
+#[test]
+fn test_host_calls_cost_fuel() {
+    let chatty = module(
+        "",
+        r#"
+        (loop $again (drop (call $context)) (br $again))"#,
+    );
+    let runtime = WasmRuntime::new().unwrap();
+    let (result, _) = call(&runtime, &chatty, &MapHost::default(), 10 * HOST_CALL_FUEL);
+    assert!(matches!(result, Err(WasmError::OutOfFuel { .. })));
+}
+
+#[test]
+fn test_growing_memory_past_the_limit_fails() {
+    let pages = skein_base::limits::WASM_MEMORY_BYTES_MAX / 65_536 + 1;
+    let greedy = module("", &format!("(drop (memory.grow (i32.const {pages})))"));
+    assert!(matches!(
+        failure(&greedy),
+        WasmError::MemoryLimit { requested, .. } if requested > skein_base::limits::WASM_MEMORY_BYTES_MAX
+    ));
+}
+
+#[test]
+fn test_imports_the_host_does_not_offer_are_refused() {
+    let foreign = module(r#"(import "env" "random" (func $random (result i32)))"#, "");
+    assert_eq!(
+        failure(&foreign),
+        WasmError::MissingImport {
+            module: "env".into(),
+            name: "random".into()
+        }
+    );
+    let unknown = module(r#"(import "skein" "time" (func $time (result i64)))"#, "");
+    assert!(matches!(failure(&unknown), WasmError::MissingImport { name, .. } if name == "time"));
+}
+
+#[test]
+fn test_traps_and_aborts_fail_the_call() {
+    assert!(matches!(
+        failure(&module("", "unreachable")),
+        WasmError::Trap(_)
+    ));
+    let divide = module("", "(drop (i32.div_u (i32.const 1) (i32.const 0)))");
+    assert!(matches!(failure(&divide), WasmError::Trap(_)));
+    let abort = module("", "(call $abort (i32.const 32) (i32.const 15))");
+    assert_eq!(
+        failure(&abort),
+        WasmError::Aborted("no such account".into())
+    );
+}
+
+#[test]
+fn test_breaking_the_convention_fails_the_call() {
+    // No output.
+    assert!(matches!(failure(&module("", "")), WasmError::Convention(_)));
+    // Output twice.
+    let twice = module(
+        "",
+        "(call $output (i32.const 0) (i32.const 1)) (call $output (i32.const 0) (i32.const 1))",
+    );
+    assert!(matches!(failure(&twice), WasmError::Convention(_)));
+    // Output past the end of memory, or with a negative length.
+    let outside = module("", "(call $output (i32.const 65000) (i32.const 1000))");
+    assert!(matches!(failure(&outside), WasmError::Convention(_)));
+    let negative = module("", "(call $output (i32.const 0) (i32.const -1))");
+    assert!(matches!(failure(&negative), WasmError::Convention(_)));
+    // Taking a result that was never announced.
+    let take = module("", "(call $take (i32.const 0))");
+    assert!(matches!(failure(&take), WasmError::Convention(_)));
+}
+
+#[test]
+fn test_modules_missing_parts_of_the_convention_are_refused() {
+    let runtime = WasmRuntime::new().unwrap();
+    let no_alloc = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+    assert_eq!(
+        runtime.prepare(&no_alloc),
+        Err(WasmError::MissingExport("skein_alloc".into()))
+    );
+    // The operation entry exists, the message entry does not.
+    let outcome = block_on(runtime.call(
+        &counter(),
+        Entry::ExecuteMessage,
+        &[1],
+        Box::new(MapHost::default()),
+        FUEL,
+    ));
+    assert_eq!(
+        outcome.result,
+        Err(WasmError::MissingExport("skein_execute_message".into()))
+    );
+    assert!(matches!(
+        runtime.prepare(b"not wasm at all"),
+        Err(WasmError::InvalidModule(_))
+    ));
+    let huge = vec![0; skein_base::limits::BYTECODE_BYTES_MAX + 1];
+    assert!(matches!(
+        runtime.prepare(&huge),
+        Err(WasmError::BytecodeTooLarge { .. })
+    ));
+}
+
+#[test]
+fn test_a_failing_store_is_the_hosts_fault() {
+    let runtime = WasmRuntime::new().unwrap();
+    let host = MapHost {
+        broken: true,
+        ..MapHost::default()
+    };
+    let (result, _) = call(&runtime, &counter(), &host, FUEL);
+    assert_eq!(result, Err(WasmError::Host("disk on fire".into())));
+}
+
+#[test]
+fn test_a_module_removes_keys_and_lists_a_prefix() {
+    let lister = module(
+        r#"(import "skein" "find_keys" (func $find_keys (param i32 i32) (result i32)))
+           (import "skein" "remove" (func $remove (param i32 i32)))
+           (data (i32.const 64) "a1a2b3")"#,
+        r#"
+        (call $write (i32.const 64) (i32.const 2) (i32.const 0) (i32.const 1))
+        (call $write (i32.const 66) (i32.const 2) (i32.const 0) (i32.const 1))
+        (call $write (i32.const 68) (i32.const 2) (i32.const 0) (i32.const 1))
+        (call $remove (i32.const 64) (i32.const 2))
+        (local.set $found (call $find_keys (i32.const 64) (i32.const 1)))
+        (call $take (i32.const 128))
+        (call $output (i32.const 128) (local.get $found))"#,
+    );
+    let runtime = WasmRuntime::new().unwrap();
+    let host = MapHost::default();
+    let (result, _) = call(&runtime, &lister, &host, FUEL);
+    let keys: Vec<Vec<u8>> = bcs::from_bytes(&result.unwrap()).unwrap();
+    assert_eq!(keys, vec![b"2".to_vec()]);
+    assert_eq!(host.values.lock().len(), 2);
+}

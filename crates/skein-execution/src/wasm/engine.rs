@@ -1,0 +1,357 @@
+//! [`WasmRuntime`]: one wasmtime engine, its compiled modules, and calls into them.
+
+use std::{collections::VecDeque, sync::Arc};
+
+use parking_lot::Mutex;
+use skein_base::{crypto::CryptoHash, limits};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+
+use super::{
+    host::{self, Host, HostError},
+    WasmError,
+};
+
+/// Instances alive at once: calls nest (an application calling another), and several
+/// chains execute at once.
+const INSTANCES_MAX: u32 = 128;
+
+/// Compiled modules kept; compiling is the cost that must not recur per call.
+const MODULES_CACHED_MAX: usize = 64;
+
+/// Table elements a module may have (function pointers).
+const TABLE_ELEMENTS_MAX: usize = 100_000;
+
+/// The functions of the convention an application may implement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Entry {
+    /// Sets the application's state up on the chain that creates it.
+    Instantiate,
+    /// Runs an operation of a block.
+    ExecuteOperation,
+    /// Runs a message from another chain.
+    ExecuteMessage,
+    /// Serves a synchronous call from another application on the same chain.
+    HandleCall,
+    /// Serves a call into a session the application handed out.
+    HandleSessionCall,
+    /// Answers a read-only query (services).
+    HandleQuery,
+}
+
+impl Entry {
+    /// The name the module exports it under.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            Entry::Instantiate => "skein_instantiate",
+            Entry::ExecuteOperation => "skein_execute_operation",
+            Entry::ExecuteMessage => "skein_execute_message",
+            Entry::HandleCall => "skein_handle_call",
+            Entry::HandleSessionCall => "skein_handle_session_call",
+            Entry::HandleQuery => "skein_handle_query",
+        }
+    }
+}
+
+/// What a call did: its result, the fuel it burnt, and the host back (with the writes it
+/// staged, to apply only if the result is `Ok`).
+pub struct CallOutcome {
+    /// The bytes the application output, or why it failed.
+    pub result: Result<Vec<u8>, WasmError>,
+    /// Fuel consumed, also when the call failed.
+    pub fuel_used: u64,
+    /// The host the call ran against.
+    pub host: Box<dyn Host>,
+}
+
+/// Compiles, caches and runs applications' modules. One per process: cheap to share.
+#[derive(Clone)]
+pub struct WasmRuntime {
+    engine: Engine,
+    linker: Arc<Linker<GuestState>>,
+    modules: Arc<Mutex<ModuleCache>>,
+}
+
+/// The most recently used compiled modules, each ready to instantiate.
+#[derive(Default)]
+struct ModuleCache {
+    modules: VecDeque<(CryptoHash, InstancePre<GuestState>)>,
+}
+
+impl ModuleCache {
+    fn get(&mut self, hash: &CryptoHash) -> Option<InstancePre<GuestState>> {
+        let position = self.modules.iter().position(|(key, _)| key == hash)?;
+        let entry = self.modules.remove(position)?;
+        let module = entry.1.clone();
+        self.modules.push_front(entry);
+        Some(module)
+    }
+
+    fn insert(&mut self, hash: CryptoHash, module: InstancePre<GuestState>) {
+        self.modules.retain(|(key, _)| *key != hash);
+        self.modules.push_front((hash, module));
+        self.modules.truncate(MODULES_CACHED_MAX);
+    }
+}
+
+impl WasmRuntime {
+    /// A runtime with deterministic fuel, pooled instances and Skein's host functions.
+    pub fn new() -> Result<Self, WasmError> {
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_core_instances(INSTANCES_MAX)
+            .total_memories(INSTANCES_MAX)
+            .total_tables(INSTANCES_MAX)
+            .max_memory_size(limits::WASM_MEMORY_BYTES_MAX);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .cranelift_nan_canonicalization(true)
+            .wasm_relaxed_simd(false)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = Engine::new(&config).map_err(|error| WasmError::Host(error.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        host::define(&mut linker).map_err(|error| WasmError::Host(error.to_string()))?;
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+            modules: Arc::default(),
+        })
+    }
+
+    /// Checks that `bytecode` is a module Skein can run (valid, importing only host
+    /// functions, following the convention) and compiles it into the cache.
+    pub fn prepare(&self, bytecode: &[u8]) -> Result<(), WasmError> {
+        self.module(bytecode).map(|_| ())
+    }
+
+    /// Calls `entry` of the module `bytecode` with `input`, against `host`, with at most
+    /// `fuel` units of fuel.
+    pub async fn call(
+        &self,
+        bytecode: &[u8],
+        entry: Entry,
+        input: &[u8],
+        host: Box<dyn Host>,
+        fuel: u64,
+    ) -> CallOutcome {
+        let module = match self.module(bytecode) {
+            Ok(module) => module,
+            Err(error) => {
+                return CallOutcome {
+                    result: Err(error),
+                    fuel_used: 0,
+                    host,
+                }
+            }
+        };
+        let mut store = Store::new(&self.engine, GuestState::new(host));
+        store.limiter(|state| &mut state.limiter);
+        let result = run(&mut store, &module, entry, input, fuel).await;
+        let remaining = store.get_fuel().unwrap_or(0);
+        let result = result.map_err(|error| store.data().classify(error, fuel));
+        let state = store.into_data();
+        let result = result.and_then(|()| {
+            state.output.ok_or_else(|| {
+                WasmError::Convention(format!("`{}` set no output", entry.export_name()))
+            })
+        });
+        CallOutcome {
+            result,
+            fuel_used: fuel.saturating_sub(remaining),
+            host: state.host,
+        }
+    }
+
+    /// The module of `bytecode`, compiled and linked, from the cache if it is there.
+    fn module(&self, bytecode: &[u8]) -> Result<InstancePre<GuestState>, WasmError> {
+        if bytecode.len() > limits::BYTECODE_BYTES_MAX {
+            return Err(WasmError::BytecodeTooLarge {
+                size: bytecode.len(),
+                limit: limits::BYTECODE_BYTES_MAX,
+            });
+        }
+        let hash = CryptoHash::of_bytes(bytecode);
+        if let Some(module) = self.modules.lock().get(&hash) {
+            return Ok(module);
+        }
+        let module = Module::new(&self.engine, bytecode)
+            .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
+        for import in module.imports() {
+            let offered = import.module() == "skein" && host::FUNCTIONS.contains(&import.name());
+            if !offered {
+                return Err(WasmError::MissingImport {
+                    module: import.module().to_string(),
+                    name: import.name().to_string(),
+                });
+            }
+        }
+        for required in ["memory", "skein_alloc"] {
+            if module.get_export(required).is_none() {
+                return Err(WasmError::MissingExport(required.to_string()));
+            }
+        }
+        let module = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
+        self.modules.lock().insert(hash, module.clone());
+        Ok(module)
+    }
+}
+
+/// Instantiates the module, hands it the input and calls the entry.
+async fn run(
+    store: &mut Store<GuestState>,
+    module: &InstancePre<GuestState>,
+    entry: Entry,
+    input: &[u8],
+    fuel: u64,
+) -> wasmtime::Result<()> {
+    store.set_fuel(fuel)?;
+    let instance = module.instantiate_async(&mut *store).await?;
+    let Some(function) = instance.get_func(&mut *store, entry.export_name()) else {
+        store.data_mut().missing_export = Some(entry.export_name());
+        return Err(wasmtime::Error::msg("missing entry point"));
+    };
+    let function = function.typed::<(i32, i32), ()>(&*store).map_err(|error| {
+        store.data_mut().convention(&format!(
+            "`{}` has the wrong signature: {error}",
+            entry.export_name()
+        ))
+    })?;
+    let alloc = instance
+        .get_typed_func::<i32, i32>(&mut *store, "skein_alloc")
+        .map_err(|error| {
+            store
+                .data_mut()
+                .convention(&format!("`skein_alloc`: {error}"))
+        })?;
+    let memory = instance
+        .get_memory(&mut *store, "memory")
+        .ok_or_else(|| store.data_mut().convention("no `memory` export"))?;
+    let length = i32::try_from(input.len()).map_err(|_| {
+        store
+            .data_mut()
+            .convention("an input too large for the guest")
+    })?;
+    let pointer = alloc.call_async(&mut *store, length).await?;
+    let start = usize::try_from(pointer).map_err(|_| {
+        store
+            .data_mut()
+            .convention("`skein_alloc` returned a negative address")
+    })?;
+    memory.write(&mut *store, start, input).map_err(|_| {
+        store
+            .data_mut()
+            .convention("`skein_alloc` returned a buffer outside memory")
+    })?;
+    function.call_async(&mut *store, (pointer, length)).await
+}
+
+/// What a store holds while a call runs.
+pub(super) struct GuestState {
+    pub(super) host: Box<dyn Host>,
+    pub(super) limiter: MemoryLimiter,
+    /// The result announced by a host function, for `take`.
+    pub(super) announced: Option<Vec<u8>>,
+    /// What the application output.
+    pub(super) output: Option<Vec<u8>>,
+    /// Why the application aborted, if it did.
+    pub(super) aborted: Option<String>,
+    /// How it broke the convention, if it did.
+    convention_broken: Option<String>,
+    /// Why the host failed, if it did.
+    host_error: Option<HostError>,
+    /// The entry point the module lacks, if it does.
+    missing_export: Option<&'static str>,
+}
+
+impl GuestState {
+    fn new(host: Box<dyn Host>) -> Self {
+        Self {
+            host,
+            limiter: MemoryLimiter::default(),
+            announced: None,
+            output: None,
+            aborted: None,
+            convention_broken: None,
+            host_error: None,
+            missing_export: None,
+        }
+    }
+
+    /// Records a breach of the convention, as the error that stops the call.
+    pub(super) fn convention(&mut self, what: &str) -> wasmtime::Error {
+        self.convention_broken
+            .get_or_insert_with(|| what.to_string());
+        wasmtime::Error::msg(what.to_string())
+    }
+
+    /// Records a host failure, as the error that stops the call.
+    pub(super) fn host_failed(&mut self, error: HostError) -> wasmtime::Error {
+        let message = error.to_string();
+        self.host_error.get_or_insert(error);
+        wasmtime::Error::msg(message)
+    }
+
+    /// Why the call failed, from what was recorded while it ran and the error it ended with.
+    fn classify(&self, error: wasmtime::Error, fuel: u64) -> WasmError {
+        if let Some(error) = &self.host_error {
+            return match error {
+                HostError::Refused(message) => WasmError::Aborted(message.clone()),
+                HostError::Storage(message) => WasmError::Host(message.clone()),
+            };
+        }
+        if let Some((requested, limit)) = self.limiter.exceeded {
+            return WasmError::MemoryLimit { requested, limit };
+        }
+        if let Some(message) = &self.aborted {
+            return WasmError::Aborted(message.clone());
+        }
+        if let Some(message) = &self.convention_broken {
+            return WasmError::Convention(message.clone());
+        }
+        if let Some(name) = self.missing_export {
+            return WasmError::MissingExport(name.to_string());
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => WasmError::OutOfFuel { limit: fuel },
+            Some(trap) => WasmError::Trap(trap.to_string()),
+            None => WasmError::Trap(format!("{error:#}")),
+        }
+    }
+}
+
+/// Fails memory growth past [`limits::WASM_MEMORY_BYTES_MAX`], remembering it, so the call
+/// fails with [`WasmError::MemoryLimit`] rather than a guest allocation failure.
+#[derive(Default)]
+pub(super) struct MemoryLimiter {
+    exceeded: Option<(usize, usize)>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > limits::WASM_MEMORY_BYTES_MAX {
+            self.exceeded = Some((desired, limits::WASM_MEMORY_BYTES_MAX));
+            return Err(wasmtime::Error::msg("memory limit"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= TABLE_ELEMENTS_MAX)
+    }
+}

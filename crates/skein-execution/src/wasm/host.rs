@@ -1,0 +1,252 @@
+//! [`Host`]: what an application may ask of the chain it runs on, and the Wasm imports
+//! that expose it.
+
+use futures::future::BoxFuture;
+use wasmtime::{Caller, Extern, Linker, Memory};
+
+use super::engine::GuestState;
+
+/// What a host call costs in fuel besides one unit per byte it moves: enough that a loop
+/// of host calls costs as much as real work.
+pub const HOST_CALL_FUEL: u64 = 1_000;
+
+/// Largest key an application may use.
+const KEY_BYTES_MAX: usize = 1 << 10;
+
+/// Largest value an application may store under one key.
+const VALUE_BYTES_MAX: usize = 1 << 20;
+
+/// Why the host could not serve a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// The application asked for something it may not have; the call fails.
+    #[error("{0}")]
+    Refused(String),
+    /// The node's storage failed; the call fails, and not by the application's fault.
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// The chain side of a call: the application's state (reads see the call's own staged
+/// writes) and the call's context. The caller applies the staged writes only if the call
+/// succeeds.
+pub trait Host: Send + 'static {
+    /// The value stored under `key`, if any.
+    fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>>;
+
+    /// The keys starting with `prefix`, in order, as the suffixes after the prefix.
+    fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>>;
+
+    /// Stages `value` under `key`.
+    fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError>;
+
+    /// Stages the removal of `key`.
+    fn remove(&mut self, key: Vec<u8>) -> Result<(), HostError>;
+
+    /// The call's context, BCS-encoded: what chain, block and signer it runs for.
+    fn context(&self) -> Vec<u8>;
+}
+
+/// The host functions, module `skein`.
+pub(super) const FUNCTIONS: [&str; 8] = [
+    "output",
+    "abort",
+    "read",
+    "find_keys",
+    "write",
+    "remove",
+    "context",
+    "take",
+];
+
+/// Registers the host functions, module `skein`.
+pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        "skein",
+        "output",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let bytes = guest_bytes(&mut caller, ptr, len, usize::MAX)?;
+            charge(&mut caller, bytes.len())?;
+            let state = caller.data_mut();
+            if state.output.is_some() {
+                return Err(state.convention("`output` called twice"));
+            }
+            state.output = Some(bytes);
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "abort",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let bytes = guest_bytes(&mut caller, ptr, len, VALUE_BYTES_MAX)?;
+            let message = String::from_utf8_lossy(&bytes).into_owned();
+            caller.data_mut().aborted = Some(message.clone());
+            Err(wasmtime::Error::msg(message))
+        },
+    )?;
+    linker.func_wrap_async(
+        "skein",
+        "read",
+        |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let key = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+                charge(&mut caller, key.len())?;
+                let value = caller
+                    .data_mut()
+                    .host
+                    .read(key)
+                    .await
+                    .map_err(|error| caller.data_mut().host_failed(error))?;
+                match value {
+                    Some(value) => announce(&mut caller, value),
+                    None => Ok(-1),
+                }
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        "skein",
+        "find_keys",
+        |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let prefix = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+                charge(&mut caller, prefix.len())?;
+                let keys = caller
+                    .data_mut()
+                    .host
+                    .find_keys(prefix)
+                    .await
+                    .map_err(|error| caller.data_mut().host_failed(error))?;
+                let encoded = bcs::to_bytes(&keys).map_err(|error| {
+                    caller
+                        .data_mut()
+                        .host_failed(HostError::Storage(error.to_string()))
+                })?;
+                announce(&mut caller, encoded)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "write",
+        |mut caller: Caller<'_, GuestState>,
+         key_ptr: i32,
+         key_len: i32,
+         value_ptr: i32,
+         value_len: i32|
+         -> wasmtime::Result<()> {
+            let key = guest_bytes(&mut caller, key_ptr, key_len, KEY_BYTES_MAX)?;
+            let value = guest_bytes(&mut caller, value_ptr, value_len, VALUE_BYTES_MAX)?;
+            charge(&mut caller, key.len() + value.len())?;
+            let state = caller.data_mut();
+            state
+                .host
+                .write(key, value)
+                .map_err(|error| state.host_failed(error))
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "remove",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let key = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+            charge(&mut caller, key.len())?;
+            let state = caller.data_mut();
+            state
+                .host
+                .remove(key)
+                .map_err(|error| state.host_failed(error))
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "context",
+        |mut caller: Caller<'_, GuestState>| -> wasmtime::Result<i32> {
+            let context = caller.data().host.context();
+            announce(&mut caller, context)
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "take",
+        |mut caller: Caller<'_, GuestState>, ptr: i32| -> wasmtime::Result<()> {
+            let Some(bytes) = caller.data_mut().announced.take() else {
+                return Err(caller
+                    .data_mut()
+                    .convention("`take` without a result to take"));
+            };
+            let memory = memory(&mut caller)?;
+            let start =
+                offset(ptr).ok_or_else(|| caller.data_mut().convention("negative pointer"))?;
+            memory.write(&mut caller, start, &bytes).map_err(|_| {
+                caller
+                    .data_mut()
+                    .convention("`take` past the end of memory")
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// Makes `bytes` the result the next `take` copies, charging for it; returns its length.
+fn announce(caller: &mut Caller<'_, GuestState>, bytes: Vec<u8>) -> wasmtime::Result<i32> {
+    charge(caller, bytes.len())?;
+    let length = i32::try_from(bytes.len()).map_err(|_| {
+        caller
+            .data_mut()
+            .convention("a result too large for the guest")
+    })?;
+    caller.data_mut().announced = Some(bytes);
+    Ok(length)
+}
+
+/// Takes [`HOST_CALL_FUEL`] plus `bytes` units of fuel, or fails with out of fuel.
+fn charge(caller: &mut Caller<'_, GuestState>, bytes: usize) -> wasmtime::Result<()> {
+    let cost = HOST_CALL_FUEL.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+    let fuel = caller.get_fuel()?;
+    if fuel < cost {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Trap::OutOfFuel.into());
+    }
+    caller.set_fuel(fuel - cost)?;
+    Ok(())
+}
+
+/// The guest's memory export.
+fn memory(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => Err(caller.data_mut().convention("no `memory` export")),
+    }
+}
+
+/// A non-negative guest address or length.
+fn offset(value: i32) -> Option<usize> {
+    usize::try_from(value).ok()
+}
+
+/// Copies `len` bytes at `ptr` out of the guest, refusing more than `max`.
+fn guest_bytes(
+    caller: &mut Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+    max: usize,
+) -> wasmtime::Result<Vec<u8>> {
+    let (Some(start), Some(len)) = (offset(ptr), offset(len)) else {
+        return Err(caller.data_mut().convention("negative pointer or length"));
+    };
+    if len > max {
+        return Err(caller
+            .data_mut()
+            .convention(&format!("{len} bytes where at most {max} are allowed")));
+    }
+    let memory = memory(caller)?;
+    let mut bytes = vec![0; len];
+    memory.read(&mut *caller, start, &mut bytes).map_err(|_| {
+        caller
+            .data_mut()
+            .convention("a range past the end of memory")
+    })?;
+    Ok(bytes)
+}

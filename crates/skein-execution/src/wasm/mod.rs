@@ -1,0 +1,48 @@
+//! The Wasm runtime: applications' contracts and services run as wasmtime modules, metered
+//! with fuel that every validator counts alike.
+//!
+//! # The calling convention
+//!
+//! Skein's own, on core Wasm (no component model), so that a guest needs nothing but a
+//! linear memory and a handful of functions. A module exports:
+//!
+//! - `memory`;
+//! - `skein_alloc(len: i32) -> i32`: a buffer of `len` bytes the host may write into;
+//! - one function per [`Entry`] it implements, `(input_ptr: i32, input_len: i32) -> ()`.
+//!
+//! It may import, from module `skein`, only the [host functions](Host) below; anything else
+//! fails the module before it runs ([`WasmError::MissingImport`]).
+//!
+//! | import | does |
+//! |---|---|
+//! | `output(ptr, len)` | sets the call's result (at most once) |
+//! | `abort(ptr, len)` | fails the call with the UTF-8 message at `ptr` |
+//! | `read(key_ptr, key_len) -> i32` | looks a key of the application's state up: the value's length, or -1 |
+//! | `find_keys(prefix_ptr, prefix_len) -> i32` | the keys under a prefix, BCS-encoded: their length |
+//! | `write(key_ptr, key_len, value_ptr, value_len)` | stages a write |
+//! | `remove(key_ptr, key_len)` | stages a removal |
+//! | `context() -> i32` | the call's context (chain, height, signer…), BCS-encoded: its length |
+//! | `take(dest_ptr)` | copies the last result that was announced by its length to `dest_ptr` |
+//!
+//! Every host call costs [`HOST_CALL_FUEL`] plus one unit per byte it moves, so a guest
+//! cannot do unbounded work outside its metered code.
+//!
+//! # Determinism
+//!
+//! Fuel is one unit per Wasm instruction (as wasmtime counts it) and is the same on every
+//! validator; NaNs are canonicalised; threads and relaxed SIMD are off. A call that runs out
+//! of fuel, grows memory past [`limits::WASM_MEMORY_BYTES_MAX`](skein_base::limits), traps
+//! or breaks the convention fails with a [`WasmError`] and changes nothing: staged writes
+//! are only applied by the caller when the call succeeds.
+
+mod engine;
+mod error;
+mod host;
+
+pub use engine::{CallOutcome, Entry, WasmRuntime};
+pub use error::WasmError;
+pub use host::{Host, HostError, HOST_CALL_FUEL};
+
+#[cfg(test)]
+#[path = "../unit_tests/wasm_tests.rs"]
+mod wasm_tests;
