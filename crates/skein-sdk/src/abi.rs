@@ -1,0 +1,171 @@
+//! The guest side of Skein's calling convention (see `skein_execution::wasm`), used by
+//! [`contract!`](crate::contract). Not for direct use.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{Contract, ContractRuntime};
+
+/// A buffer of `len` bytes for the host to write a call's input into; the entry point
+/// takes it back.
+pub fn alloc(len: i32) -> i32 {
+    let len = usize::try_from(len).unwrap_or(0);
+    let buffer = vec![0u8; len].into_boxed_slice();
+    let pointer = Box::into_raw(buffer).cast::<u8>();
+    address(pointer)
+}
+
+/// Runs [`Contract::instantiate`] on the input.
+pub fn instantiate<C: Contract>(ptr: i32, len: i32) {
+    let argument = decode::<C::InstantiationArgument>(ptr, len, "instantiation argument");
+    C::new(ContractRuntime::default()).instantiate(argument);
+    output(&());
+}
+
+/// Runs [`Contract::execute_operation`] on the input and outputs the response.
+pub fn execute_operation<C: Contract>(ptr: i32, len: i32) {
+    let operation = decode::<C::Operation>(ptr, len, "operation");
+    let response = C::new(ContractRuntime::default()).execute_operation(operation);
+    output(&response);
+}
+
+/// Runs [`Contract::execute_message`] on the input.
+pub fn execute_message<C: Contract>(ptr: i32, len: i32) {
+    let message = decode::<C::Message>(ptr, len, "message");
+    C::new(ContractRuntime::default()).execute_message(message);
+    output(&());
+}
+
+/// Takes the input buffer back from the host and decodes it, failing the call if it does
+/// not decode.
+fn decode<T: DeserializeOwned>(ptr: i32, len: i32, what: &str) -> T {
+    install_panic_hook();
+    let bytes = take_buffer(ptr, len);
+    match bcs::from_bytes(&bytes) {
+        Ok(value) => value,
+        Err(error) => panic!("the {what} does not decode: {error}"),
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn address(pointer: *mut u8) -> i32 {
+    to_guest(pointer as usize)
+}
+
+/// An address or length as the convention passes it. Wasm32 addresses are 32 bits, and an
+/// instance's memory is far below 2 GiB, so the value is never negative.
+#[cfg(target_arch = "wasm32")]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+fn to_guest(value: usize) -> i32 {
+    value as i32
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn address(_pointer: *mut u8) -> i32 {
+    panic!("the calling convention exists only in Wasm")
+}
+
+#[cfg(target_arch = "wasm32")]
+fn take_buffer(ptr: i32, len: i32) -> Vec<u8> {
+    let len = usize::try_from(len).unwrap_or(0);
+    // SAFETY: the host wrote the input into the buffer `alloc` made, of exactly this
+    // length, and hands it back once.
+    let pointer = usize::try_from(ptr).unwrap_or(0) as *mut u8;
+    unsafe { Vec::from_raw_parts(pointer, len, len) }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn take_buffer(_ptr: i32, _len: i32) -> Vec<u8> {
+    panic!("the calling convention exists only in Wasm")
+}
+
+#[cfg(target_arch = "wasm32")]
+mod host {
+    #[link(wasm_import_module = "skein")]
+    extern "C" {
+        pub fn output(ptr: i32, len: i32);
+        pub fn abort(ptr: i32, len: i32);
+        pub fn read(key_ptr: i32, key_len: i32) -> i32;
+        pub fn find_keys(prefix_ptr: i32, prefix_len: i32) -> i32;
+        pub fn write(key_ptr: i32, key_len: i32, value_ptr: i32, value_len: i32);
+        pub fn remove(key_ptr: i32, key_len: i32);
+        pub fn take(dest_ptr: i32);
+    }
+}
+
+/// A slice as the host sees it: address and length.
+#[cfg(target_arch = "wasm32")]
+fn parts(bytes: &[u8]) -> (i32, i32) {
+    (to_guest(bytes.as_ptr() as usize), to_guest(bytes.len()))
+}
+
+/// Copies the result the host just announced, of `len` bytes.
+#[cfg(target_arch = "wasm32")]
+fn take_announced(len: i32) -> Vec<u8> {
+    let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    // SAFETY: `take` writes exactly the announced length into the buffer.
+    unsafe { host::take(to_guest(bytes.as_mut_ptr() as usize)) };
+    bytes
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_read(key: &[u8]) -> Option<Vec<u8>> {
+    let (ptr, len) = parts(key);
+    // SAFETY: the host only reads the key's bytes.
+    let found = unsafe { host::read(ptr, len) };
+    (found >= 0).then(|| take_announced(found))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_find_keys(prefix: &[u8]) -> Vec<Vec<u8>> {
+    let (ptr, len) = parts(prefix);
+    // SAFETY: the host only reads the prefix's bytes.
+    let length = unsafe { host::find_keys(ptr, len) };
+    let encoded = take_announced(length);
+    bcs::from_bytes(&encoded)
+        .unwrap_or_else(|error| panic!("the host's keys do not decode: {error}"))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_write(key: &[u8], value: &[u8]) {
+    let (key_ptr, key_len) = parts(key);
+    let (value_ptr, value_len) = parts(value);
+    // SAFETY: the host only reads both slices.
+    unsafe { host::write(key_ptr, key_len, value_ptr, value_len) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_remove(key: &[u8]) {
+    let (ptr, len) = parts(key);
+    // SAFETY: the host only reads the key's bytes.
+    unsafe { host::remove(ptr, len) }
+}
+
+/// Sets the call's result.
+fn output<T: Serialize>(value: &T) {
+    let bytes =
+        bcs::to_bytes(value).unwrap_or_else(|error| panic!("the result does not encode: {error}"));
+    #[cfg(target_arch = "wasm32")]
+    {
+        let (ptr, len) = parts(&bytes);
+        // SAFETY: the host only reads the result's bytes.
+        unsafe { host::output(ptr, len) }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    drop(bytes);
+}
+
+/// Makes a panic fail the call with its message.
+fn install_panic_hook() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                let message = info.to_string();
+                let (ptr, len) = parts(message.as_bytes());
+                // SAFETY: the host only reads the message; it does not return.
+                unsafe { host::abort(ptr, len) }
+            }));
+        });
+    }
+}

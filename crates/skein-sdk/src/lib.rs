@@ -1,0 +1,107 @@
+//! Write Skein applications in Rust.
+//!
+//! A contract is a type implementing [`Contract`]; [`contract!`] exports it with Skein's
+//! calling convention when the crate is built for `wasm32-unknown-unknown`. Its state lives
+//! on the chain, read and written through [`ContractRuntime`]; everything it writes in a
+//! call is applied only if the call succeeds.
+//!
+//! ```
+//! use skein_sdk::{Contract, ContractRuntime};
+//!
+//! /// Counts what its operations add.
+//! pub struct Counter {
+//!     runtime: ContractRuntime,
+//! }
+//!
+//! impl Contract for Counter {
+//!     type InstantiationArgument = u64;
+//!     type Operation = u64;
+//!     type Message = ();
+//!     type Response = u64;
+//!
+//!     fn new(runtime: ContractRuntime) -> Self {
+//!         Counter { runtime }
+//!     }
+//!
+//!     fn instantiate(&mut self, start: u64) {
+//!         self.runtime.set(b"value", &start);
+//!     }
+//!
+//!     fn execute_operation(&mut self, increment: u64) -> u64 {
+//!         let value = self.runtime.get::<u64>(b"value").unwrap_or(0) + increment;
+//!         self.runtime.set(b"value", &value);
+//!         value
+//!     }
+//!
+//!     fn execute_message(&mut self, (): ()) {}
+//! }
+//!
+//! // In a test, the runtime is an in-memory store.
+//! let mut counter = Counter::new(ContractRuntime::default());
+//! counter.instantiate(1);
+//! assert_eq!(counter.execute_operation(2), 3);
+//! ```
+//!
+//! In the crate's `lib.rs`: `skein_sdk::contract!(Counter);`
+
+pub mod abi;
+mod runtime;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use runtime::ContractRuntime;
+
+/// An application's contract: the code that changes its state, run by validators in
+/// blocks, metered with fuel. A failing call (a panic) changes nothing.
+pub trait Contract: Sized {
+    /// What the application is created with.
+    type InstantiationArgument: DeserializeOwned;
+    /// What users ask of it in blocks.
+    type Operation: DeserializeOwned;
+    /// What its instances on other chains send it.
+    type Message: DeserializeOwned;
+    /// What an operation answers.
+    type Response: Serialize;
+
+    /// The contract over its state, before each call.
+    fn new(runtime: ContractRuntime) -> Self;
+
+    /// Sets the state up, once, on the chain that creates the application.
+    fn instantiate(&mut self, argument: Self::InstantiationArgument);
+
+    /// Runs an operation of a block.
+    fn execute_operation(&mut self, operation: Self::Operation) -> Self::Response;
+
+    /// Runs a message from another chain.
+    fn execute_message(&mut self, message: Self::Message);
+}
+
+/// Exports a [`Contract`] with Skein's calling convention (only when built for Wasm).
+#[macro_export]
+macro_rules! contract {
+    ($contract:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_alloc(len: i32) -> i32 {
+            $crate::abi::alloc(len)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_instantiate(ptr: i32, len: i32) {
+            $crate::abi::instantiate::<$contract>(ptr, len)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_execute_operation(ptr: i32, len: i32) {
+            $crate::abi::execute_operation::<$contract>(ptr, len)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_execute_message(ptr: i32, len: i32) {
+            $crate::abi::execute_message::<$contract>(ptr, len)
+        }
+    };
+}

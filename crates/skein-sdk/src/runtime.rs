@@ -1,0 +1,67 @@
+//! [`ContractRuntime`]: a contract's view of its state.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The application's state on the chain, as keys and values. Built for Wasm it calls the
+/// host; elsewhere (in an application's unit tests) it is an in-memory map.
+#[derive(Default)]
+pub struct ContractRuntime {
+    #[cfg(not(target_arch = "wasm32"))]
+    values: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl ContractRuntime {
+    /// The value under `key`, decoded; `None` if there is none. A value that does not
+    /// decode as `T` fails the call.
+    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
+        let bytes = self.read(key)?;
+        match bcs::from_bytes(&bytes) {
+            Ok(value) => Some(value),
+            Err(error) => panic!("the value under {key:?} does not decode: {error}"),
+        }
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set<T: Serialize>(&mut self, key: &[u8], value: &T) {
+        match bcs::to_bytes(value) {
+            Ok(bytes) => self.write(key, &bytes),
+            Err(error) => panic!("a value for {key:?} does not encode: {error}"),
+        }
+    }
+
+    /// The raw bytes under `key`.
+    pub fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::abi::host_read(key);
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.values.get(key).cloned();
+    }
+
+    /// Stores raw bytes under `key`.
+    pub fn write(&mut self, key: &[u8], value: &[u8]) {
+        #[cfg(target_arch = "wasm32")]
+        crate::abi::host_write(key, value);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.values.insert(key.to_vec(), value.to_vec());
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &[u8]) {
+        #[cfg(target_arch = "wasm32")]
+        crate::abi::host_remove(key);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.values.remove(key);
+    }
+
+    /// The keys that start with `prefix`, in order, without the prefix.
+    pub fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::abi::host_find_keys(prefix);
+        #[cfg(not(target_arch = "wasm32"))]
+        return self
+            .values
+            .range(prefix.to_vec()..)
+            .map_while(|(key, _)| key.strip_prefix(prefix).map(<[u8]>::to_vec))
+            .collect();
+    }
+}
