@@ -45,6 +45,8 @@
 //! In the crate's `lib.rs`: `skein_sdk::contract!(Counter);`
 
 pub mod abi;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod build;
 mod runtime;
 
 use serde::{de::DeserializeOwned, Serialize};

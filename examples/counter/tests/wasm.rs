@@ -1,83 +1,24 @@
 //! The counter compiled to Wasm, run by the validators' runtime: state kept between calls,
 //! a failing operation reported with its message, fuel counted alike every time.
 
-use std::{collections::BTreeMap, path::PathBuf, process::Command, sync::Arc};
+use futures::executor::block_on;
+use skein_execution::wasm::{Bytecode, Entry, MemoryHost, WasmError, WasmRuntime};
 
-use futures::{executor::block_on, future::BoxFuture};
-use parking_lot::Mutex;
-use skein_execution::wasm::{Entry, Host, HostError, WasmError, WasmRuntime};
-
-/// Builds this crate for `wasm32-unknown-unknown` (in its own target directory, so as not
-/// to wait on the build that runs this test) and returns the module.
-fn build() -> Vec<u8> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("../../target"), PathBuf::from)
-        .join("wasm-guests");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--target",
-            "wasm32-unknown-unknown",
-        ])
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the counter for Wasm failed");
-    std::fs::read(target.join("wasm32-unknown-unknown/release/counter.wasm")).expect("the module")
-}
-
-/// The chain side: a map shared with the test.
-#[derive(Clone, Default)]
-struct MapHost(Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>);
-
-impl Host for MapHost {
-    fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
-        Box::pin(async move { Ok(self.0.lock().get(&key).cloned()) })
-    }
-
-    fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .lock()
-                .keys()
-                .filter_map(|key| key.strip_prefix(prefix.as_slice()).map(<[u8]>::to_vec))
-                .collect())
-        })
-    }
-
-    fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError> {
-        self.0.lock().insert(key, value);
-        Ok(())
-    }
-
-    fn remove(&mut self, key: Vec<u8>) -> Result<(), HostError> {
-        self.0.lock().remove(&key);
-        Ok(())
-    }
-
-    fn context(&self) -> Vec<u8> {
-        Vec::new()
-    }
+fn build() -> Bytecode {
+    Bytecode::new(skein_sdk::build::wasm_module(
+        env!("CARGO_MANIFEST_DIR"),
+        "counter",
+    ))
 }
 
 const FUEL: u64 = 10_000_000;
 
 fn call(
     runtime: &WasmRuntime,
-    module: &[u8],
+    module: &Bytecode,
     entry: Entry,
     input: u64,
-    host: &MapHost,
+    host: &MemoryHost,
 ) -> (Result<Vec<u8>, WasmError>, u64) {
     let input = bcs::to_bytes(&input).unwrap();
     let outcome = block_on(runtime.call(module, entry, &input, Box::new(host.clone()), FUEL));
@@ -91,7 +32,7 @@ fn test_the_counter_runs_in_wasm() {
     runtime
         .prepare(&module)
         .expect("the counter follows the convention");
-    let host = MapHost::default();
+    let host = MemoryHost::default();
     let (result, _) = call(&runtime, &module, Entry::Instantiate, 40, &host);
     result.expect("instantiated");
     let mut fuel = Vec::new();

@@ -1,60 +1,39 @@
 //! The Wasm runtime on hand-written modules: a working one, and one for each way a module
 //! can fail. After every failure the same runtime keeps serving.
 
-use std::{collections::BTreeMap, sync::Arc};
-
 use futures::{executor::block_on, future::BoxFuture};
 
 use super::*;
 
-/// A host over a map the test keeps a handle on, optionally failing its reads as a broken
-/// store would.
-#[derive(Clone, Default)]
-struct MapHost {
-    values: Arc<parking_lot::Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>,
-    broken: bool,
-}
+/// A host whose store fails every read.
+struct BrokenHost;
 
-impl Host for MapHost {
-    fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
-        Box::pin(async move {
-            if self.broken {
-                return Err(HostError::Storage("disk on fire".into()));
-            }
-            Ok(self.values.lock().get(&key).cloned())
-        })
+impl Host for BrokenHost {
+    fn read(&mut self, _key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
+        Box::pin(async { Err(HostError::Storage("disk on fire".into())) })
     }
 
-    fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
-        Box::pin(async move {
-            Ok(self
-                .values
-                .lock()
-                .keys()
-                .filter_map(|key| key.strip_prefix(prefix.as_slice()).map(<[u8]>::to_vec))
-                .collect())
-        })
+    fn find_keys(&mut self, _prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
+        Box::pin(async { Err(HostError::Storage("disk on fire".into())) })
     }
 
-    fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError> {
-        self.values.lock().insert(key, value);
+    fn write(&mut self, _key: Vec<u8>, _value: Vec<u8>) -> Result<(), HostError> {
         Ok(())
     }
 
-    fn remove(&mut self, key: Vec<u8>) -> Result<(), HostError> {
-        self.values.lock().remove(&key);
+    fn remove(&mut self, _key: Vec<u8>) -> Result<(), HostError> {
         Ok(())
     }
 
     fn context(&self) -> Vec<u8> {
-        b"context".to_vec()
+        Vec::new()
     }
 }
 
 const FUEL: u64 = 1_000_000;
 
 /// The convention's boilerplate around `body`, the body of `skein_execute_operation`.
-fn module(imports: &str, body: &str) -> Vec<u8> {
+fn module(imports: &str, body: &str) -> Bytecode {
     let text = format!(
         r#"(module
             (import "skein" "output" (func $output (param i32 i32)))
@@ -72,12 +51,12 @@ fn module(imports: &str, body: &str) -> Vec<u8> {
                 (local $found i32)
                 {body}))"#
     );
-    wat::parse_str(text).expect("valid test module")
+    Bytecode::new(wat::parse_str(text).expect("valid test module"))
 }
 
 /// Adds the input's first byte to the counter under key "n" (8 bytes at address 16) and
 /// outputs the new value.
-fn counter() -> Vec<u8> {
+fn counter() -> Bytecode {
     module(
         "",
         r#"
@@ -94,8 +73,8 @@ fn counter() -> Vec<u8> {
 /// Calls the operation entry with input `[5]`: the result and the fuel burnt.
 fn call(
     runtime: &WasmRuntime,
-    bytecode: &[u8],
-    host: &MapHost,
+    bytecode: &Bytecode,
+    host: &MemoryHost,
     fuel: u64,
 ) -> (Result<Vec<u8>, WasmError>, u64) {
     let outcome = block_on(runtime.call(
@@ -108,9 +87,9 @@ fn call(
     (outcome.result, outcome.fuel_used)
 }
 
-fn failure(bytecode: &[u8]) -> WasmError {
+fn failure(bytecode: &Bytecode) -> WasmError {
     let runtime = WasmRuntime::new().unwrap();
-    let (result, _) = call(&runtime, bytecode, &MapHost::default(), FUEL);
+    let (result, _) = call(&runtime, bytecode, &MemoryHost::default(), FUEL);
     result.expect_err("the call fails")
 }
 
@@ -118,14 +97,14 @@ fn failure(bytecode: &[u8]) -> WasmError {
 fn test_a_module_reads_and_writes_its_state_and_burns_the_same_fuel_every_time() {
     let runtime = WasmRuntime::new().unwrap();
     let bytecode = counter();
-    let host = MapHost::default();
+    let host = MemoryHost::default();
     let mut fuel_per_call = Vec::new();
     for expected in [5u64, 10, 15] {
         let (result, fuel) = call(&runtime, &bytecode, &host, FUEL);
         assert_eq!(result.unwrap(), expected.to_le_bytes());
         fuel_per_call.push(fuel);
     }
-    assert_eq!(host.values.lock()[&b"n".to_vec()], 15u64.to_le_bytes());
+    assert_eq!(host.get(b"n").unwrap(), 15u64.to_le_bytes());
     // The first call found no value; the later two did the same work.
     assert_eq!(fuel_per_call[1], fuel_per_call[2]);
     assert!(fuel_per_call[1] > 3 * HOST_CALL_FUEL);
@@ -133,7 +112,7 @@ fn test_a_module_reads_and_writes_its_state_and_burns_the_same_fuel_every_time()
     let (_, fuel) = call(
         &WasmRuntime::new().unwrap(),
         &bytecode,
-        &MapHost::default(),
+        &MemoryHost::default(),
         FUEL,
     );
     assert_eq!(fuel, fuel_per_call[0]);
@@ -143,11 +122,11 @@ fn test_a_module_reads_and_writes_its_state_and_burns_the_same_fuel_every_time()
 fn test_an_endless_loop_runs_out_of_fuel() {
     let runtime = WasmRuntime::new().unwrap();
     let endless = module("", "(loop $again (br $again))");
-    let (result, fuel) = call(&runtime, &endless, &MapHost::default(), FUEL);
+    let (result, fuel) = call(&runtime, &endless, &MemoryHost::default(), FUEL);
     assert_eq!(result, Err(WasmError::OutOfFuel { limit: FUEL }));
     assert_eq!(fuel, FUEL);
     // The runtime is fine afterwards.
-    let (result, _) = call(&runtime, &counter(), &MapHost::default(), FUEL);
+    let (result, _) = call(&runtime, &counter(), &MemoryHost::default(), FUEL);
     assert_eq!(result.unwrap(), 5u64.to_le_bytes());
 }
 
@@ -159,7 +138,12 @@ fn test_host_calls_cost_fuel() {
         (loop $again (drop (call $context)) (br $again))"#,
     );
     let runtime = WasmRuntime::new().unwrap();
-    let (result, _) = call(&runtime, &chatty, &MapHost::default(), 10 * HOST_CALL_FUEL);
+    let (result, _) = call(
+        &runtime,
+        &chatty,
+        &MemoryHost::default(),
+        10 * HOST_CALL_FUEL,
+    );
     assert!(matches!(result, Err(WasmError::OutOfFuel { .. })));
 }
 
@@ -225,7 +209,8 @@ fn test_breaking_the_convention_fails_the_call() {
 #[test]
 fn test_modules_missing_parts_of_the_convention_are_refused() {
     let runtime = WasmRuntime::new().unwrap();
-    let no_alloc = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+    let no_alloc =
+        Bytecode::new(wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap());
     assert_eq!(
         runtime.prepare(&no_alloc),
         Err(WasmError::MissingExport("skein_alloc".into()))
@@ -235,7 +220,7 @@ fn test_modules_missing_parts_of_the_convention_are_refused() {
         &counter(),
         Entry::ExecuteMessage,
         &[1],
-        Box::new(MapHost::default()),
+        Box::new(MemoryHost::default()),
         FUEL,
     ));
     assert_eq!(
@@ -243,10 +228,10 @@ fn test_modules_missing_parts_of_the_convention_are_refused() {
         Err(WasmError::MissingExport("skein_execute_message".into()))
     );
     assert!(matches!(
-        runtime.prepare(b"not wasm at all"),
+        runtime.prepare(&Bytecode::new(b"not wasm at all".to_vec())),
         Err(WasmError::InvalidModule(_))
     ));
-    let huge = vec![0; skein_base::limits::BYTECODE_BYTES_MAX + 1];
+    let huge = Bytecode::new(vec![0; skein_base::limits::BYTECODE_BYTES_MAX + 1]);
     assert!(matches!(
         runtime.prepare(&huge),
         Err(WasmError::BytecodeTooLarge { .. })
@@ -256,12 +241,14 @@ fn test_modules_missing_parts_of_the_convention_are_refused() {
 #[test]
 fn test_a_failing_store_is_the_hosts_fault() {
     let runtime = WasmRuntime::new().unwrap();
-    let host = MapHost {
-        broken: true,
-        ..MapHost::default()
-    };
-    let (result, _) = call(&runtime, &counter(), &host, FUEL);
-    assert_eq!(result, Err(WasmError::Host("disk on fire".into())));
+    let outcome = block_on(runtime.call(
+        &counter(),
+        Entry::ExecuteOperation,
+        &[5],
+        Box::new(BrokenHost),
+        FUEL,
+    ));
+    assert_eq!(outcome.result, Err(WasmError::Host("disk on fire".into())));
 }
 
 #[test]
@@ -280,9 +267,9 @@ fn test_a_module_removes_keys_and_lists_a_prefix() {
         (call $output (i32.const 128) (local.get $found))"#,
     );
     let runtime = WasmRuntime::new().unwrap();
-    let host = MapHost::default();
+    let host = MemoryHost::default();
     let (result, _) = call(&runtime, &lister, &host, FUEL);
     let keys: Vec<Vec<u8>> = bcs::from_bytes(&result.unwrap()).unwrap();
     assert_eq!(keys, vec![b"2".to_vec()]);
-    assert_eq!(host.values.lock().len(), 2);
+    assert_eq!(host.len(), 2);
 }

@@ -11,7 +11,7 @@ use wasmtime::{
 
 use super::{
     host::{self, Host, HostError},
-    WasmError,
+    Bytecode, WasmError,
 };
 
 /// Instances alive at once: calls nest (an application calling another), and several
@@ -20,6 +20,9 @@ const INSTANCES_MAX: u32 = 128;
 
 /// Compiled modules kept; compiling is the cost that must not recur per call.
 const MODULES_CACHED_MAX: usize = 64;
+
+/// Memory of a pooled slot kept mapped between instances.
+const KEEP_RESIDENT_BYTES: usize = 64 << 10;
 
 /// Table elements a module may have (function pointers).
 const TABLE_ELEMENTS_MAX: usize = 100_000;
@@ -104,7 +107,12 @@ impl WasmRuntime {
             .total_core_instances(INSTANCES_MAX)
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
-            .max_memory_size(limits::WASM_MEMORY_BYTES_MAX);
+            .max_memory_size(limits::WASM_MEMORY_BYTES_MAX)
+            // Reused slots are cleared with memset up to this size instead of being
+            // returned to the kernel: a call touches little memory, and madvise per call
+            // costs more than it saves.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES);
         let mut config = Config::new();
         config
             .consume_fuel(true)
@@ -123,7 +131,7 @@ impl WasmRuntime {
 
     /// Checks that `bytecode` is a module Skein can run (valid, importing only host
     /// functions, following the convention) and compiles it into the cache.
-    pub fn prepare(&self, bytecode: &[u8]) -> Result<(), WasmError> {
+    pub fn prepare(&self, bytecode: &Bytecode) -> Result<(), WasmError> {
         self.module(bytecode).map(|_| ())
     }
 
@@ -131,7 +139,7 @@ impl WasmRuntime {
     /// `fuel` units of fuel.
     pub async fn call(
         &self,
-        bytecode: &[u8],
+        bytecode: &Bytecode,
         entry: Entry,
         input: &[u8],
         host: Box<dyn Host>,
@@ -166,18 +174,19 @@ impl WasmRuntime {
     }
 
     /// The module of `bytecode`, compiled and linked, from the cache if it is there.
-    fn module(&self, bytecode: &[u8]) -> Result<InstancePre<GuestState>, WasmError> {
-        if bytecode.len() > limits::BYTECODE_BYTES_MAX {
-            return Err(WasmError::BytecodeTooLarge {
-                size: bytecode.len(),
-                limit: limits::BYTECODE_BYTES_MAX,
-            });
-        }
-        let hash = CryptoHash::of_bytes(bytecode);
+    fn module(&self, bytecode: &Bytecode) -> Result<InstancePre<GuestState>, WasmError> {
+        let hash = bytecode.hash();
         if let Some(module) = self.modules.lock().get(&hash) {
             return Ok(module);
         }
-        let module = Module::new(&self.engine, bytecode)
+        let bytes = bytecode.bytes();
+        if bytes.len() > limits::BYTECODE_BYTES_MAX {
+            return Err(WasmError::BytecodeTooLarge {
+                size: bytes.len(),
+                limit: limits::BYTECODE_BYTES_MAX,
+            });
+        }
+        let module = Module::new(&self.engine, bytes)
             .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
         for import in module.imports() {
             let offered = import.module() == "skein" && host::FUNCTIONS.contains(&import.name());

@@ -35,13 +35,17 @@
 //! or breaks the convention fails with a [`WasmError`] and changes nothing: staged writes
 //! are only applied by the caller when the call succeeds.
 
+mod bytecode;
 mod engine;
 mod error;
 mod host;
+mod memory_host;
 
+pub use bytecode::Bytecode;
 pub use engine::{CallOutcome, Entry, WasmRuntime};
 pub use error::WasmError;
 pub use host::{Host, HostError, HOST_CALL_FUEL};
+pub use memory_host::MemoryHost;
 
 #[cfg(test)]
 #[path = "../unit_tests/wasm_tests.rs"]
