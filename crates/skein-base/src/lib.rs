@@ -5,6 +5,7 @@
 //! validators.
 
 mod amount;
+mod application;
 mod committee;
 pub mod crypto;
 mod data_types;
@@ -13,6 +14,7 @@ mod identifiers;
 pub mod limits;
 
 pub use amount::{Amount, ArithmeticError, ParseAmountError};
+pub use application::CallContext;
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};
 pub use identifiers::{

@@ -89,6 +89,7 @@ mod host {
         pub fn write(key_ptr: i32, key_len: i32, value_ptr: i32, value_len: i32);
         pub fn remove(key_ptr: i32, key_len: i32);
         pub fn take(dest_ptr: i32);
+        pub fn context() -> i32;
     }
 }
 
@@ -123,6 +124,15 @@ pub(crate) fn host_find_keys(prefix: &[u8]) -> Vec<Vec<u8>> {
     let encoded = take_announced(length);
     bcs::from_bytes(&encoded)
         .unwrap_or_else(|error| panic!("the host's keys do not decode: {error}"))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_context() -> skein_base::CallContext {
+    // SAFETY: the call only announces a result.
+    let length = unsafe { host::context() };
+    let encoded = take_announced(length);
+    bcs::from_bytes(&encoded)
+        .unwrap_or_else(|error| panic!("the host's context does not decode: {error}"))
 }
 
 #[cfg(target_arch = "wasm32")]

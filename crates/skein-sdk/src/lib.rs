@@ -52,6 +52,11 @@ mod runtime;
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use runtime::ContractRuntime;
+/// The types applications share with validators.
+pub use skein_base::{
+    crypto::CryptoHash, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext, ChainId,
+    Timestamp,
+};
 
 /// An application's contract: the code that changes its state, run by validators in
 /// blocks, metered with fuel. A failing call (a panic) changes nothing.

@@ -1,16 +1,40 @@
 //! [`ContractRuntime`]: a contract's view of its state.
 
 use serde::{de::DeserializeOwned, Serialize};
+use skein_base::CallContext;
 
-/// The application's state on the chain, as keys and values. Built for Wasm it calls the
-/// host; elsewhere (in an application's unit tests) it is an in-memory map.
+/// The application's state on the chain, as keys and values, and what the call runs for.
+/// Built for Wasm it calls the host; elsewhere (in an application's unit tests) it is an
+/// in-memory map and a context the test sets.
 #[derive(Default)]
 pub struct ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     values: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    #[cfg(not(target_arch = "wasm32"))]
+    context: Option<CallContext>,
 }
 
 impl ContractRuntime {
+    /// A runtime for unit tests whose calls run for `context`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_context(context: CallContext) -> Self {
+        Self {
+            context: Some(context),
+            ..Self::default()
+        }
+    }
+
+    /// The chain, block and signer the call runs for.
+    pub fn context(&self) -> CallContext {
+        #[cfg(target_arch = "wasm32")]
+        return crate::abi::host_context();
+        #[cfg(not(target_arch = "wasm32"))]
+        return self
+            .context
+            .clone()
+            .unwrap_or_else(|| panic!("this test runtime has no context: use `with_context`"));
+    }
+
     /// The value under `key`, decoded; `None` if there is none. A value that does not
     /// decode as `T` fails the call.
     pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {

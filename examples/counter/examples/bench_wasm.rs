@@ -20,7 +20,14 @@ fn main() {
         "counter",
     ));
     let runtime = WasmRuntime::new().expect("runtime");
-    let host = MemoryHost::default();
+    let context = skein_sdk::CallContext {
+        application_id: skein_sdk::ApplicationId(skein_sdk::CryptoHash::of_bytes(b"counter")),
+        chain_id: skein_sdk::ChainId(skein_sdk::CryptoHash::of_bytes(b"chain")),
+        height: skein_sdk::BlockHeight(1),
+        timestamp: skein_sdk::Timestamp::from_micros(1),
+        authenticated_signer: None,
+    };
+    let host = MemoryHost::with_context(bcs::to_bytes(&context).expect("encodes"));
     let argument = bcs::to_bytes(&0u64).expect("encodes");
     let compile = Instant::now();
     runtime.prepare(&module).expect("the counter compiles");

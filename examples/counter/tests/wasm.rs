@@ -3,6 +3,7 @@
 
 use futures::executor::block_on;
 use skein_execution::wasm::{Bytecode, Entry, MemoryHost, WasmError, WasmRuntime};
+use skein_sdk::{ApplicationId, BlockHeight, CallContext, ChainId, CryptoHash, Timestamp};
 
 fn build() -> Bytecode {
     Bytecode::new(skein_sdk::build::wasm_module(
@@ -32,7 +33,14 @@ fn test_the_counter_runs_in_wasm() {
     runtime
         .prepare(&module)
         .expect("the counter follows the convention");
-    let host = MemoryHost::default();
+    let context = CallContext {
+        application_id: ApplicationId(CryptoHash::of_bytes(b"counter")),
+        chain_id: ChainId(CryptoHash::of_bytes(b"chain")),
+        height: BlockHeight(3),
+        timestamp: Timestamp::from_micros(1),
+        authenticated_signer: None,
+    };
+    let host = MemoryHost::with_context(bcs::to_bytes(&context).unwrap());
     let (result, _) = call(&runtime, &module, Entry::Instantiate, 40, &host);
     result.expect("instantiated");
     let mut fuel = Vec::new();
@@ -42,6 +50,9 @@ fn test_the_counter_runs_in_wasm() {
         fuel.push(used);
     }
     assert_eq!(fuel[0], fuel[1], "the same work burns the same fuel");
+    // The contract read its context through the host.
+    let updated_at: BlockHeight = bcs::from_bytes(&host.get(counter::UPDATED_AT).unwrap()).unwrap();
+    assert_eq!(updated_at, BlockHeight(3));
 
     // Overflowing fails with the contract's message; the caller drops what it staged.
     let (result, _) = call(&runtime, &module, Entry::ExecuteOperation, u64::MAX, &host);

@@ -44,6 +44,7 @@ pub struct SecretKey(ed25519_dalek::SigningKey);
 
 impl SecretKey {
     /// A fresh key from the operating system's randomness.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
