@@ -8,8 +8,10 @@
 //! - when this validator leads the chain's current round, it proposes a block receiving
 //!   them (re-proposing a locked block instead, if there is one) and takes it through both
 //!   phases, as any proposer does, with a [`Client`] of its own;
-//! - when another validator leads and the round's deadline has passed, it gathers a
-//!   timeout certificate, so that the next leader takes over from a silent one;
+//! - when another validator leads and the round's deadline has passed — and a whole
+//!   round's duration since this proposer first saw the messages, so that the leader of a
+//!   chain that was idle gets its turn — it gathers a timeout certificate, so that the next
+//!   leader takes over from a silent one;
 //! - otherwise it waits for the deadline, or for news of the chain.
 //!
 //! It never sits out another validator's round inside a request: whose turn it is, it
@@ -21,7 +23,9 @@ use std::{
 };
 
 use futures::future::{select, Either};
-use skein_base::{crypto::SecretKey, ChainId, TimeDelta, ValidatorPublicKey};
+use skein_base::{
+    crypto::SecretKey, BlockHeight, ChainId, Round, TimeDelta, Timestamp, ValidatorPublicKey,
+};
 use skein_chain::Leader;
 use skein_views::KeyValueStore;
 use tokio::sync::{broadcast, Notify};
@@ -102,17 +106,18 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
     /// driving each public chain that has messages waiting.
     pub async fn run(self: Arc<Self>, mut notifications: broadcast::Receiver<Notification>) {
         let clock = self.client.clock().clone();
-        let mut next_recheck = clock.now().saturating_add(self.config.recheck_interval);
+        // One timer at a time, renewed only when it fires.
+        let mut tick = clock.sleep(self.config.recheck_interval);
         loop {
-            let now = clock.now();
-            let tick = clock.sleep(next_recheck.saturating_since(now));
             let heard = Box::pin(notifications.recv());
-            match select(heard, tick).await {
+            match select(heard, &mut tick).await {
                 Either::Left((Ok(notification), _)) => self.hear(notification).await,
                 Either::Left((Err(broadcast::error::RecvError::Closed), _)) => return,
-                Either::Left((Err(broadcast::error::RecvError::Lagged(_)), _))
-                | Either::Right(_) => {
-                    next_recheck = clock.now().saturating_add(self.config.recheck_interval);
+                Either::Left((Err(broadcast::error::RecvError::Lagged(_)), _)) => {
+                    self.recheck().await
+                }
+                Either::Right(_) => {
+                    tick = clock.sleep(self.config.recheck_interval);
                     self.recheck().await;
                 }
             }
@@ -129,10 +134,16 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
         match notification.reason {
             NotificationReason::NewIncomingBundle { .. } => self.consider(chain_id).await,
             NotificationReason::NewBlock { .. } => {
-                let mut state = self.state.lock();
-                state.private.remove(&chain_id);
-                if let Some(bell) = state.driving.get(&chain_id) {
-                    bell.notify_one();
+                // A block may have made the chain public, with messages already waiting.
+                let was_private = {
+                    let mut state = self.state.lock();
+                    if let Some(bell) = state.driving.get(&chain_id) {
+                        bell.notify_one();
+                    }
+                    state.private.remove(&chain_id)
+                };
+                if was_private {
+                    self.consider(chain_id).await;
                 }
             }
         }
@@ -192,6 +203,14 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
     /// Takes turns on `chain_id` for as long as messages wait there.
     async fn drive(self: Arc<Self>, chain_id: ChainId, bell: Arc<Notify>) {
         let mut failures = 0;
+        // The height and round last looked at, and when this proposer first saw them with
+        // messages waiting: a round is timed out only after a whole round's duration from
+        // then, so the leader of a chain that was idle (its deadline long past) gets its
+        // turn.
+        let mut seen: Option<((BlockHeight, Round), Timestamp)> = None;
+        // The round this proposer last timed out, to notice a certificate that did not move
+        // its own validator on.
+        let mut timed_out: Option<(BlockHeight, Round)> = None;
         loop {
             let info = match self.waiting(chain_id).await {
                 Ok(info) => {
@@ -222,9 +241,25 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
             let now = self.client.clock().now();
             let manager = &info.manager;
             let my_turn = manager.leader == Some(Leader::Validator(self.me));
-            let overdue = manager
-                .round_deadline
-                .is_some_and(|deadline| now >= deadline.saturating_add(TIMEOUT_SLACK));
+            let position = (info.next_block_height, manager.current_round);
+            let seen_at = match seen {
+                Some((seen_position, at)) if seen_position == position => at,
+                _ => {
+                    seen = Some((position, now));
+                    now
+                }
+            };
+            let patience = info
+                .ownership
+                .round_duration(manager.current_round)
+                .unwrap_or(TimeDelta::from_micros(0));
+            // When this validator will agree to time the round out, and this proposer ask.
+            let time_out_at = manager.round_deadline.map(|deadline| {
+                deadline
+                    .max(seen_at.saturating_add(patience))
+                    .saturating_add(TIMEOUT_SLACK)
+            });
+            let overdue = time_out_at.is_some_and(|at| now >= at);
             if my_turn {
                 let chain = ChainClient::new(self.client.clone(), chain_id, self.key.clone());
                 match chain.take_turn().await {
@@ -241,20 +276,24 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
                         self.wait(&bell, self.config.retry_delay).await;
                     }
                 }
+            } else if overdue && timed_out == Some(position) {
+                // The certificate it gathered did not reach its own validator.
+                timed_out = None;
+                self.catch_up(chain_id).await;
+                self.wait(&bell, self.config.retry_delay).await;
             } else if overdue {
-                let height = info.next_block_height;
-                let round = manager.current_round;
-                if let Err(error) = self.client.time_out_round(chain_id, height, round).await {
-                    tracing::debug!(%chain_id, %error, "could not time the round out");
-                    self.catch_up(chain_id).await;
-                    self.wait(&bell, self.config.retry_delay).await;
+                let (height, round) = position;
+                match self.client.time_out_round(chain_id, height, round).await {
+                    Ok(()) => timed_out = Some(position),
+                    Err(error) => {
+                        tracing::debug!(%chain_id, %error, "could not time the round out");
+                        self.catch_up(chain_id).await;
+                        self.wait(&bell, self.config.retry_delay).await;
+                    }
                 }
             } else {
-                let until_deadline = manager
-                    .round_deadline
-                    .map(|deadline| deadline.saturating_since(now).saturating_add(TIMEOUT_SLACK));
-                let wait = until_deadline
-                    .unwrap_or(self.config.recheck_interval)
+                let wait = time_out_at
+                    .map_or(self.config.recheck_interval, |at| at.saturating_since(now))
                     .min(self.config.recheck_interval);
                 self.wait(&bell, wait).await;
             }

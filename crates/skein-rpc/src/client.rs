@@ -149,7 +149,7 @@ pub fn validator_entries(committee: &Committee) -> Result<Vec<ValidatorEntry>, N
         .iter()
         .map(|(public_key, state)| {
             let node = GrpcValidatorNode::new(&state.network_address).map_err(|error| {
-                NodeError::InvalidRequest(format!("validator {public_key}: {error}"))
+                NodeError::Unreachable(format!("validator {public_key}: {error}"))
             })?;
             Ok(ValidatorEntry {
                 public_key: *public_key,

@@ -44,6 +44,7 @@
 //!
 //! In the crate's `lib.rs`: `skein_sdk::contract!(Counter);`
 
+#[doc(hidden)]
 pub mod abi;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod build;

@@ -178,7 +178,10 @@ pub struct ChangeOwnershipOptions {
     pub chain: ChainId,
     /// Hand the chain to this one key, which proposes in the fast round (the same as
     /// `--super-owners KEY`).
-    #[arg(long, conflicts_with_all = ["owners", "super_owners", "public"])]
+    #[arg(long, conflicts_with_all = [
+        "owners", "super_owners", "public", "multi_leader_rounds", "open_multi_leader_rounds",
+        "base_timeout_ms", "timeout_increment_ms",
+    ])]
     pub owner: Option<PublicKey>,
     /// Owners sharing the chain, each as KEY or KEY:WEIGHT (weight 1 if omitted): any of
     /// them proposes in the multi-leader rounds, then one per round, drawn by weight.
@@ -190,7 +193,9 @@ pub struct ChangeOwnershipOptions {
     pub super_owners: Vec<PublicKey>,
     /// Make the chain public: validators take turns proposing, and its blocks only receive
     /// messages. No one can run an operation on it again, so this cannot be undone.
-    #[arg(long, conflicts_with_all = ["owners", "super_owners"])]
+    #[arg(long, conflicts_with_all = [
+        "owners", "super_owners", "multi_leader_rounds", "open_multi_leader_rounds",
+    ])]
     pub public: bool,
     /// Rounds at each height in which any owner may propose, before one leader per round.
     #[arg(long, default_value_t = 2)]

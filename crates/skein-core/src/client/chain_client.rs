@@ -58,7 +58,7 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// on public chains.
     fn is_validator(&self) -> bool {
         let key = ValidatorPublicKey::from(&self.key.public());
-        self.client.committee().weight(&key) > 0
+        self.client.committee().is_member(&key)
     }
 
     /// The chain as the local node knows it.
@@ -243,8 +243,9 @@ impl<S: KeyValueStore> ChainClient<S> {
     }
 
     /// A validator's turn on a public chain: if it leads the current round, proposes a
-    /// block receiving the waiting bundles and gets it confirmed in that round. `None` if
-    /// nothing waits.
+    /// block receiving the waiting bundles (or the block another validator locked) and gets
+    /// it confirmed in that round. Returns the block confirmed at the height, which may be
+    /// another's; `None` if nothing waits.
     pub(crate) async fn take_turn(&self) -> Result<Option<ConfirmedBlockCertificate>, ClientError> {
         let lock = self.client.chain_lock(self.chain_id);
         let _guard = lock.lock().await;

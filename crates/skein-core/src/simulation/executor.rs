@@ -58,7 +58,14 @@ impl Executor {
             future: Mutex::new(Some(future)),
             queue: self.ready.clone(),
         });
-        self.spawned.lock().push(Arc::downgrade(&task));
+        {
+            let mut spawned = self.spawned.lock();
+            // Forget finished tasks now and then, so the list follows the live ones.
+            if spawned.len() >= 1_024 && spawned.len().is_power_of_two() {
+                spawned.retain(|task| task.strong_count() > 0);
+            }
+            spawned.push(Arc::downgrade(&task));
+        }
         self.ready.lock().push_back(task);
     }
 
@@ -71,8 +78,9 @@ impl Executor {
             .filter_map(|task| task.upgrade())
             .filter_map(|task| task.future.lock().take())
             .collect();
-        self.ready.lock().clear();
+        // Dropping a future may wake other tasks into the queue: clear it afterwards.
         drop(futures);
+        self.ready.lock().clear();
     }
 
     /// Polls ready tasks until none is ready. Returns how many polls it made.

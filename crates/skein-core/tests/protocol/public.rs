@@ -235,3 +235,29 @@ async fn test_a_validator_cannot_run_operations_on_a_public_chain() {
     );
     assert_eq!(state_at(&network, 0, public).await, before);
 }
+
+/// Messages that waited on a chain before it became public are received by the
+/// validators once it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_messages_waiting_when_a_chain_becomes_public_are_received() {
+    let network = network(4, 2, 2).await;
+    let _proposers = start_proposers(&network, &[0, 1, 2, 3]).await;
+    let client = client(&network).await;
+    let owner = network.chain_client(&client, 0);
+    let (chain_id, _) = owner
+        .open_chain(
+            skein_execution::ChainOwnership::single(network.owner(0)),
+            tokens(1),
+        )
+        .await
+        .unwrap();
+    let chain = client.chain(chain_id, network.owner_key(0));
+    chain.process_inbox().await.unwrap();
+    let sender = network.chain_client(&client, 1);
+    send(&sender, chain_id, 2).await;
+    send(&sender, chain_id, 3).await;
+    // The owner hands the chain to the validators without receiving the transfers.
+    chain.change_ownership(public_ownership()).await.unwrap();
+    wait_for_total(&network, chain_id, tokens(6)).await;
+    assert_validators_agree(&network, &[0, 1, 2, 3], &[chain_id]).await;
+}

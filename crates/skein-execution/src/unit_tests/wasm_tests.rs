@@ -273,3 +273,43 @@ fn test_a_module_removes_keys_and_lists_a_prefix() {
     assert_eq!(keys, vec![b"2".to_vec()]);
     assert_eq!(host.len(), 2);
 }
+
+#[test]
+fn test_huge_ranges_are_refused_before_anything_is_allocated() {
+    // The length is checked against the guest's memory before the host copies anything.
+    let huge = module("", "(call $output (i32.const 0) (i32.const 2147483647))");
+    assert!(matches!(failure(&huge), WasmError::Convention(_)));
+    let huge_key = module(
+        "",
+        "(drop (call $read (i32.const 0) (i32.const 2147483647)))",
+    );
+    assert!(matches!(failure(&huge_key), WasmError::Convention(_)));
+}
+
+#[test]
+fn test_modules_that_cannot_run_are_refused_when_prepared() {
+    let runtime = WasmRuntime::new().unwrap();
+    let pages = skein_base::limits::WASM_MEMORY_BYTES_MAX / 65_536 + 1;
+    let big_memory = Bytecode::new(
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") {pages})
+                (func (export "skein_alloc") (param i32) (result i32) (i32.const 0)))"#
+        ))
+        .unwrap(),
+    );
+    assert!(matches!(
+        runtime.prepare(&big_memory),
+        Err(WasmError::InvalidModule(_))
+    ));
+    let wrong_alloc = Bytecode::new(
+        wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func (export "skein_alloc") (param i64) (result i32) (i32.const 0)))"#,
+        )
+        .unwrap(),
+    );
+    assert!(matches!(
+        runtime.prepare(&wrong_alloc),
+        Err(WasmError::InvalidModule(_))
+    ));
+}

@@ -5,7 +5,7 @@ use std::{collections::VecDeque, sync::Arc};
 use parking_lot::Mutex;
 use skein_base::{crypto::CryptoHash, limits};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, ResourceLimiter, Store, Trap,
 };
 
@@ -20,6 +20,9 @@ const INSTANCES_MAX: u32 = 128;
 
 /// Compiled modules kept; compiling is the cost that must not recur per call.
 const MODULES_CACHED_MAX: usize = 64;
+
+/// Fuel a call burns between two yields to its executor.
+const FUEL_BETWEEN_YIELDS: u64 = 10_000_000;
 
 /// Memory of a pooled slot kept mapped between instances.
 const KEEP_RESIDENT_BYTES: usize = 64 << 10;
@@ -107,6 +110,7 @@ impl WasmRuntime {
             .total_core_instances(INSTANCES_MAX)
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
+            .table_elements(TABLE_ELEMENTS_MAX)
             .max_memory_size(limits::WASM_MEMORY_BYTES_MAX)
             // Reused slots are cleared with memset up to this size instead of being
             // returned to the kernel: a call touches little memory, and madvise per call
@@ -130,7 +134,9 @@ impl WasmRuntime {
     }
 
     /// Checks that `bytecode` is a module Skein can run (valid, importing only host
-    /// functions, following the convention) and compiles it into the cache.
+    /// functions, exporting a memory and `skein_alloc` of the right kinds, starting within
+    /// the memory and table limits) and compiles it into the cache. Compiling takes
+    /// milliseconds: callers on an async executor should run it where blocking is fine.
     pub fn prepare(&self, bytecode: &Bytecode) -> Result<(), WasmError> {
         self.module(bytecode).map(|_| ())
     }
@@ -197,11 +203,7 @@ impl WasmRuntime {
                 });
             }
         }
-        for required in ["memory", "skein_alloc"] {
-            if module.get_export(required).is_none() {
-                return Err(WasmError::MissingExport(required.to_string()));
-            }
-        }
+        check_exports(&module)?;
         let module = self
             .linker
             .instantiate_pre(&module)
@@ -210,6 +212,56 @@ impl WasmRuntime {
         Ok(module)
     }
 }
+
+/// Checks what the convention requires of a module's exports, and that its memory and
+/// tables start within the limits, so that a module that cannot run is refused when it is
+/// prepared rather than failing each call.
+fn check_exports(module: &Module) -> Result<(), WasmError> {
+    match module.get_export("memory") {
+        Some(ExternType::Memory(memory)) => {
+            let minimum = memory.minimum().saturating_mul(WASM_PAGE_BYTES);
+            if minimum > limits::WASM_MEMORY_BYTES_MAX as u64 {
+                return Err(WasmError::InvalidModule(format!(
+                    "the memory starts at {minimum} bytes, above the limit of {}",
+                    limits::WASM_MEMORY_BYTES_MAX
+                )));
+            }
+        }
+        Some(_) => return Err(WasmError::InvalidModule("`memory` is not a memory".into())),
+        None => return Err(WasmError::MissingExport("memory".into())),
+    }
+    match module.get_export("skein_alloc") {
+        Some(ExternType::Func(function))
+            if function
+                .params()
+                .map(|ty| ty.to_string())
+                .eq(["i32".to_string()])
+                && function
+                    .results()
+                    .map(|ty| ty.to_string())
+                    .eq(["i32".to_string()]) => {}
+        Some(_) => {
+            return Err(WasmError::InvalidModule(
+                "`skein_alloc` must take an i32 and return an i32".into(),
+            ))
+        }
+        None => return Err(WasmError::MissingExport("skein_alloc".into())),
+    }
+    for export in module.exports() {
+        if let ExternType::Table(table) = export.ty() {
+            if table.minimum() > TABLE_ELEMENTS_MAX as u64 {
+                return Err(WasmError::InvalidModule(format!(
+                    "table `{}` starts above {TABLE_ELEMENTS_MAX} elements",
+                    export.name()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bytes in a Wasm page.
+const WASM_PAGE_BYTES: u64 = 65_536;
 
 /// Instantiates the module, hands it the input and calls the entry.
 async fn run(
@@ -220,6 +272,8 @@ async fn run(
     fuel: u64,
 ) -> wasmtime::Result<()> {
     store.set_fuel(fuel)?;
+    // A long call yields now and then, so that it does not hold its executor.
+    store.fuel_async_yield_interval(Some(FUEL_BETWEEN_YIELDS))?;
     let instance = module.instantiate_async(&mut *store).await?;
     let Some(function) = instance.get_func(&mut *store, entry.export_name()) else {
         store.data_mut().missing_export = Some(entry.export_name());
@@ -329,7 +383,9 @@ impl GuestState {
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => WasmError::OutOfFuel { limit: fuel },
             Some(trap) => WasmError::Trap(trap.to_string()),
-            None => WasmError::Trap(format!("{error:#}")),
+            // Not the guest's doing (no trap, nothing recorded): this node could not run
+            // the call, say for want of a free instance slot. Another node may.
+            None => WasmError::Host(format!("{error:#}")),
         }
     }
 }

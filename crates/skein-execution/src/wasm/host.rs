@@ -16,6 +16,9 @@ const KEY_BYTES_MAX: usize = 1 << 10;
 /// Largest value an application may store under one key.
 const VALUE_BYTES_MAX: usize = 1 << 20;
 
+/// Largest result a call may output: what a response or query answer may carry.
+const OUTPUT_BYTES_MAX: usize = 1 << 20;
+
 /// Why the host could not serve a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
@@ -65,7 +68,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "output",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, usize::MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, OUTPUT_BYTES_MAX)?;
             charge(&mut caller, bytes.len())?;
             let state = caller.data_mut();
             if state.output.is_some() {
@@ -242,11 +245,14 @@ fn guest_bytes(
             .convention(&format!("{len} bytes where at most {max} are allowed")));
     }
     let memory = memory(caller)?;
-    let mut bytes = vec![0; len];
-    memory.read(&mut *caller, start, &mut bytes).map_err(|_| {
-        caller
+    // Checked before anything is allocated: the length comes from the guest.
+    let end = start
+        .checked_add(len)
+        .filter(|end| *end <= memory.data_size(&*caller));
+    let Some(end) = end else {
+        return Err(caller
             .data_mut()
-            .convention("a range past the end of memory")
-    })?;
-    Ok(bytes)
+            .convention("a range past the end of memory"));
+    };
+    Ok(memory.data(&*caller)[start..end].to_vec())
 }
