@@ -3,7 +3,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Contract, ContractRuntime};
+use crate::{Contract, ContractRuntime, Service, ServiceRuntime};
 
 /// A buffer of `len` bytes for the host to write a call's input into; the entry point
 /// takes it back.
@@ -33,6 +33,13 @@ pub fn execute_message<C: Contract>(ptr: i32, len: i32) {
     let message = decode::<C::Message>(ptr, len, "message");
     C::new(ContractRuntime::default()).execute_message(message);
     output(&());
+}
+
+/// Runs [`Service::handle_query`] on the input and outputs the answer.
+pub fn handle_query<S: Service>(ptr: i32, len: i32) {
+    let query = decode::<S::Query>(ptr, len, "query");
+    let response = S::new(ServiceRuntime::default()).handle_query(query);
+    output(&response);
 }
 
 /// Takes the input buffer back from the host and decodes it, failing the call if it does

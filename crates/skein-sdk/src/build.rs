@@ -5,13 +5,14 @@ use std::{
     process::Command,
 };
 
-/// Builds the crate at `manifest_dir` (a contract crate) for `wasm32-unknown-unknown` and
-/// returns its module. It builds in a target directory of its own (under the
+/// Builds the crate at `manifest_dir` (an application's crate) for
+/// `wasm32-unknown-unknown` and returns the module of its target `name` (a binary, such
+/// as `counter_contract`, or a `cdylib` library). It builds in a target directory of its own (under the
 /// `CARGO_TARGET_DIR` of the test, or the workspace's `target/`), so that it does not wait
 /// for the build that runs the test. Panics with cargo's output if the build fails.
 ///
-/// In a test: `skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "counter")`.
-pub fn wasm_module(manifest_dir: &str, crate_name: &str) -> Vec<u8> {
+/// In a test: `skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "counter_contract")`.
+pub fn wasm_module(manifest_dir: &str, name: &str) -> Vec<u8> {
     let root = PathBuf::from(manifest_dir);
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_target(&root), PathBuf::from)
@@ -36,12 +37,12 @@ pub fn wasm_module(manifest_dir: &str, crate_name: &str) -> Vec<u8> {
         .unwrap_or_else(|error| panic!("cannot run cargo: {error}"));
     assert!(
         output.status.success(),
-        "building {crate_name} for Wasm failed (is the target installed? `rustup target add wasm32-unknown-unknown`):\n{}",
+        "building {name} for Wasm failed (is the target installed? `rustup target add wasm32-unknown-unknown`):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let file = target
         .join("wasm32-unknown-unknown/release")
-        .join(format!("{}.wasm", crate_name.replace('-', "_")));
+        .join(format!("{}.wasm", name.replace('-', "_")));
     std::fs::read(&file).unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()))
 }
 

@@ -42,7 +42,9 @@
 //! assert_eq!(counter.execute_operation(2), 3);
 //! ```
 //!
-//! In the crate's `lib.rs`: `skein_sdk::contract!(Counter);`
+//! An application is two Wasm modules, its contract and its service (a [`Service`] answers
+//! read-only queries), each a binary of the crate: `skein_sdk::contract!(Counter);` in
+//! one, `skein_sdk::service!(CounterService);` in the other (see `examples/counter`).
 
 #[doc(hidden)]
 pub mod abi;
@@ -52,7 +54,7 @@ mod runtime;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use runtime::ContractRuntime;
+pub use runtime::{ContractRuntime, ServiceRuntime};
 /// The types applications share with validators.
 pub use skein_base::{
     crypto::CryptoHash, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext, ChainId,
@@ -82,6 +84,40 @@ pub trait Contract: Sized {
 
     /// Runs a message from another chain.
     fn execute_message(&mut self, message: Self::Message);
+}
+
+/// An application's service: answers read-only queries about its state, for wallets and
+/// front ends. Not metered like a contract, but bounded by a fuel limit per query.
+pub trait Service: Sized {
+    /// What it is asked.
+    type Query: DeserializeOwned;
+    /// What it answers.
+    type QueryResponse: Serialize;
+
+    /// The service over its state, before each query.
+    fn new(runtime: ServiceRuntime) -> Self;
+
+    /// Answers a query.
+    fn handle_query(&self, query: Self::Query) -> Self::QueryResponse;
+}
+
+/// Exports a [`Service`] with Skein's calling convention (only when built for Wasm), in a
+/// binary of its own: a service module is published beside the contract's.
+#[macro_export]
+macro_rules! service {
+    ($service:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_alloc(len: i32) -> i32 {
+            $crate::abi::alloc(len)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[no_mangle]
+        extern "C" fn skein_handle_query(ptr: i32, len: i32) {
+            $crate::abi::handle_query::<$service>(ptr, len)
+        }
+    };
 }
 
 /// Exports a [`Contract`] with Skein's calling convention (only when built for Wasm).

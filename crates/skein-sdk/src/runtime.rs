@@ -1,4 +1,5 @@
-//! [`ContractRuntime`]: a contract's view of its state.
+//! [`ContractRuntime`] and [`ServiceRuntime`]: an application's view of its state, read
+//! and written by its contract, only read by its service.
 
 use serde::{de::DeserializeOwned, Serialize};
 use skein_base::CallContext;
@@ -6,7 +7,7 @@ use skein_base::CallContext;
 /// The application's state on the chain, as keys and values, and what the call runs for.
 /// Built for Wasm it calls the host; elsewhere (in an application's unit tests) it is an
 /// in-memory map and a context the test sets.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     values: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
@@ -15,6 +16,13 @@ pub struct ContractRuntime {
 }
 
 impl ContractRuntime {
+    /// What the application's service sees of this state: in unit tests, a query after
+    /// operations.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn service_runtime(&self) -> ServiceRuntime {
+        ServiceRuntime(self.clone())
+    }
+
     /// A runtime for unit tests whose calls run for `context`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn with_context(context: CallContext) -> Self {
@@ -87,5 +95,32 @@ impl ContractRuntime {
             .range(prefix.to_vec()..)
             .map_while(|(key, _)| key.strip_prefix(prefix).map(<[u8]>::to_vec))
             .collect();
+    }
+}
+
+/// The application's state as its service sees it: read only. (The host refuses writes
+/// from a service too.)
+#[derive(Default)]
+pub struct ServiceRuntime(ContractRuntime);
+
+impl ServiceRuntime {
+    /// The value under `key`, decoded; `None` if there is none.
+    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
+        self.0.get(key)
+    }
+
+    /// The raw bytes under `key`.
+    pub fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.read(key)
+    }
+
+    /// The keys that start with `prefix`, in order, without the prefix.
+    pub fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+        self.0.find_keys(prefix)
+    }
+
+    /// The chain the query runs on, and its latest block.
+    pub fn context(&self) -> CallContext {
+        self.0.context()
     }
 }

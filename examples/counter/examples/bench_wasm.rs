@@ -17,7 +17,7 @@ fn main() {
         .unwrap_or_else(|error| panic!("CALLS must be a number: {error}"));
     let module = Bytecode::new(skein_sdk::build::wasm_module(
         env!("CARGO_MANIFEST_DIR"),
-        "counter",
+        "counter_contract",
     ));
     let runtime = WasmRuntime::new().expect("runtime");
     let context = skein_sdk::CallContext {

@@ -1,8 +1,12 @@
 //! A counter: created with a starting value, each operation adds to it and answers the new
 //! value, and the counter remembers the height of the block that last changed it. Adding
-//! past `u64::MAX` fails the operation and changes nothing.
+//! past `u64::MAX` fails the operation and changes nothing. Its service tells the value
+//! and when it last changed.
+//!
+//! The two Wasm modules are the binaries `counter_contract` and `counter_service`.
 
-use skein_sdk::{BlockHeight, Contract, ContractRuntime};
+use serde::{Deserialize, Serialize};
+use skein_sdk::{BlockHeight, Contract, ContractRuntime, Service, ServiceRuntime};
 
 /// Where the value lives in the application's state.
 const VALUE: &[u8] = b"value";
@@ -43,7 +47,35 @@ impl Contract for Counter {
     fn execute_message(&mut self, (): ()) {}
 }
 
-skein_sdk::contract!(Counter);
+/// The counter's service.
+pub struct CounterService {
+    runtime: ServiceRuntime,
+}
+
+/// What the service answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterState {
+    /// The value.
+    pub value: u64,
+    /// The height of the block that last changed it, if an operation did.
+    pub updated_at: Option<BlockHeight>,
+}
+
+impl Service for CounterService {
+    type Query = ();
+    type QueryResponse = CounterState;
+
+    fn new(runtime: ServiceRuntime) -> Self {
+        CounterService { runtime }
+    }
+
+    fn handle_query(&self, (): ()) -> CounterState {
+        CounterState {
+            value: self.runtime.get(VALUE).unwrap_or(0),
+            updated_at: self.runtime.get(UPDATED_AT),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -71,9 +103,13 @@ mod tests {
         counter.instantiate(40);
         assert_eq!(counter.execute_operation(1), 41);
         assert_eq!(counter.execute_operation(1), 42);
+        let service = CounterService::new(counter.runtime.service_runtime());
         assert_eq!(
-            counter.runtime.get::<BlockHeight>(UPDATED_AT),
-            Some(BlockHeight(7))
+            service.handle_query(()),
+            CounterState {
+                value: 42,
+                updated_at: Some(BlockHeight(7))
+            }
         );
     }
 

@@ -5,10 +5,10 @@ use futures::executor::block_on;
 use skein_execution::wasm::{Bytecode, Entry, MemoryHost, WasmError, WasmRuntime};
 use skein_sdk::{ApplicationId, BlockHeight, CallContext, ChainId, CryptoHash, Timestamp};
 
-fn build() -> Bytecode {
+fn build(binary: &str) -> Bytecode {
     Bytecode::new(skein_sdk::build::wasm_module(
         env!("CARGO_MANIFEST_DIR"),
-        "counter",
+        binary,
     ))
 }
 
@@ -28,7 +28,7 @@ fn call(
 
 #[test]
 fn test_the_counter_runs_in_wasm() {
-    let module = build();
+    let module = build("counter_contract");
     let runtime = WasmRuntime::new().unwrap();
     runtime
         .prepare(&module)
@@ -50,9 +50,22 @@ fn test_the_counter_runs_in_wasm() {
         fuel.push(used);
     }
     assert_eq!(fuel[0], fuel[1], "the same work burns the same fuel");
-    // The contract read its context through the host.
-    let updated_at: BlockHeight = bcs::from_bytes(&host.get(counter::UPDATED_AT).unwrap()).unwrap();
-    assert_eq!(updated_at, BlockHeight(3));
+    // The contract read its context through the host; the service reads the state.
+    let service = build("counter_service");
+    let outcome = block_on(runtime.query(
+        &service,
+        &bcs::to_bytes(&()).unwrap(),
+        Box::new(host.clone()),
+        FUEL,
+    ));
+    let state: counter::CounterState = bcs::from_bytes(&outcome.result.unwrap()).unwrap();
+    assert_eq!(
+        state,
+        counter::CounterState {
+            value: 42,
+            updated_at: Some(BlockHeight(3))
+        }
+    );
 
     // Overflowing fails with the contract's message; the caller drops what it staged.
     let (result, _) = call(&runtime, &module, Entry::ExecuteOperation, u64::MAX, &host);

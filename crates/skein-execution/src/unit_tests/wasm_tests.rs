@@ -313,3 +313,39 @@ fn test_modules_that_cannot_run_are_refused_when_prepared() {
         Err(WasmError::InvalidModule(_))
     ));
 }
+
+#[test]
+fn test_a_service_reads_but_cannot_write() {
+    let service = |body: &str| {
+        Bytecode::new(
+            wat::parse_str(format!(
+                r#"(module
+                    (import "skein" "output" (func $output (param i32 i32)))
+                    (import "skein" "read" (func $read (param i32 i32) (result i32)))
+                    (import "skein" "take" (func $take (param i32)))
+                    (import "skein" "write" (func $write (param i32 i32 i32 i32)))
+                    (memory (export "memory") 1)
+                    (data (i32.const 0) "n")
+                    (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+                    (func (export "skein_handle_query") (param i32 i32) {body}))"#
+            ))
+            .unwrap(),
+        )
+    };
+    let runtime = WasmRuntime::new().unwrap();
+    let host = MemoryHost::default();
+    call(&runtime, &counter(), &host, FUEL).0.unwrap();
+    let reader = service(
+        "(drop (call $read (i32.const 0) (i32.const 1))) (call $take (i32.const 16)) (call $output (i32.const 16) (i32.const 8))",
+    );
+    let outcome = block_on(runtime.query(&reader, &[], Box::new(host.clone()), FUEL));
+    assert_eq!(outcome.result.unwrap(), 5u64.to_le_bytes());
+    let writer = service("(call $write (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 1))");
+    let outcome = block_on(runtime.query(&writer, &[], Box::new(host.clone()), FUEL));
+    assert!(
+        matches!(&outcome.result, Err(WasmError::Aborted(message)) if message.contains("cannot change")),
+        "{:?}",
+        outcome.result
+    );
+    assert_eq!(host.get(b"n").unwrap(), 5u64.to_le_bytes());
+}

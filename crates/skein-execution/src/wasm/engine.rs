@@ -179,6 +179,25 @@ impl WasmRuntime {
         }
     }
 
+    /// Asks the service module `bytecode` a query, against a host it may only read, with
+    /// at most `fuel` units of fuel: a service that writes fails.
+    pub async fn query(
+        &self,
+        bytecode: &Bytecode,
+        query: &[u8],
+        host: Box<dyn Host>,
+        fuel: u64,
+    ) -> CallOutcome {
+        self.call(
+            bytecode,
+            Entry::HandleQuery,
+            query,
+            Box::new(ReadOnly(host)),
+            fuel,
+        )
+        .await
+    }
+
     /// The module of `bytecode`, compiled and linked, from the cache if it is there.
     fn module(&self, bytecode: &Bytecode) -> Result<InstancePre<GuestState>, WasmError> {
         let hash = bytecode.hash();
@@ -418,5 +437,40 @@ impl ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= TABLE_ELEMENTS_MAX)
+    }
+}
+
+/// A host that refuses writes: what a service runs against.
+struct ReadOnly(Box<dyn Host>);
+
+impl Host for ReadOnly {
+    fn read(
+        &mut self,
+        key: Vec<u8>,
+    ) -> futures::future::BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
+        self.0.read(key)
+    }
+
+    fn find_keys(
+        &mut self,
+        prefix: Vec<u8>,
+    ) -> futures::future::BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
+        self.0.find_keys(prefix)
+    }
+
+    fn write(&mut self, _key: Vec<u8>, _value: Vec<u8>) -> Result<(), HostError> {
+        Err(HostError::Refused(
+            "a service cannot change the application's state".into(),
+        ))
+    }
+
+    fn remove(&mut self, _key: Vec<u8>) -> Result<(), HostError> {
+        Err(HostError::Refused(
+            "a service cannot change the application's state".into(),
+        ))
+    }
+
+    fn context(&self) -> Vec<u8> {
+        self.0.context()
     }
 }
