@@ -314,6 +314,7 @@ async fn run(
     let memory = instance
         .get_memory(&mut *store, "memory")
         .ok_or_else(|| store.data_mut().convention("no `memory` export"))?;
+    store.data_mut().memory = Some(memory);
     let length = i32::try_from(input.len()).map_err(|_| {
         store
             .data_mut()
@@ -339,6 +340,8 @@ pub(super) struct GuestState {
     pub(super) limiter: MemoryLimiter,
     /// The result announced by a host function, for `take`.
     pub(super) announced: Option<Vec<u8>>,
+    /// The guest's memory, once instantiated: host calls need it every time.
+    pub(super) memory: Option<wasmtime::Memory>,
     /// What the application output.
     pub(super) output: Option<Vec<u8>>,
     /// Why the application aborted, if it did.
@@ -357,6 +360,7 @@ impl GuestState {
             host,
             limiter: MemoryLimiter::default(),
             announced: None,
+            memory: None,
             output: None,
             aborted: None,
             convention_broken: None,

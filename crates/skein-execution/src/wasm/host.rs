@@ -218,6 +218,9 @@ fn charge(caller: &mut Caller<'_, GuestState>, bytes: usize) -> wasmtime::Result
 
 /// The guest's memory export.
 fn memory(caller: &mut Caller<'_, GuestState>) -> wasmtime::Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
         _ => Err(caller.data_mut().convention("no `memory` export")),
