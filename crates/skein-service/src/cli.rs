@@ -158,6 +158,12 @@ pub enum Command {
     /// Example: skein benchmark --chains 16 --transfers 20000
     Benchmark(BenchmarkOptions),
 
+    /// Write, test and build applications.
+    ///
+    /// Example: skein project new my-app
+    #[command(subcommand)]
+    Project(ProjectCommand),
+
     /// Run a validator, or one of its shards (what `skein-server` does; `net up` uses it).
     #[command(hide = true)]
     Server(ServerOptions),
@@ -287,6 +293,32 @@ pub struct NetUpOptions {
     /// if omitted.
     #[arg(long)]
     pub path: Option<PathBuf>,
+}
+
+/// `skein project …`
+#[derive(Subcommand)]
+pub enum ProjectCommand {
+    /// Write a ready-to-build application crate (a counter: contract, service and tests)
+    /// in a new directory NAME.
+    ///
+    /// Example: skein project new my-app
+    New {
+        /// The application's name: lowercase letters, digits and `-`.
+        name: String,
+        /// Where the SDK is, for the new crate's dependency; found beside this `skein`'s
+        /// sources if omitted.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Run the application's tests, build its contract and service for Wasm and check that
+    /// validators can run both.
+    ///
+    /// Example: skein project test --path my-app
+    Test {
+        /// The application's directory; the current one if omitted.
+        #[arg(long)]
+        path: Option<PathBuf>,
+    },
 }
 
 /// `skein wallet …`

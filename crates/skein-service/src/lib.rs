@@ -7,9 +7,10 @@ mod commands;
 mod context;
 pub mod logging;
 pub mod net;
+mod project;
 pub mod wallet;
 
-use cli::{Cli, Command, NetCommand, WalletCommand};
+use cli::{Cli, Command, NetCommand, ProjectCommand, WalletCommand};
 use context::Context;
 
 /// How long a command waits, after its own work, for certificates still on their way to
@@ -40,6 +41,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = skein_rpc::config::ValidatorConfig::load(&config)?;
             Ok(skein_rpc::run_proxy(config, logging::shutdown_signal()).await?)
         }
+        Command::Project(ProjectCommand::New { name, sdk }) => project::new(&name, sdk),
+        Command::Project(ProjectCommand::Test { path }) => project::test(path),
         command => {
             let mut context = Context::open(wallet).await?;
             let result = run_with_context(&mut context, command).await;
@@ -94,7 +97,8 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         | Command::Keygen { .. }
         | Command::Watch { .. }
         | Command::Server(_)
-        | Command::Proxy { .. } => {
+        | Command::Proxy { .. }
+        | Command::Project(_) => {
             unreachable!("handled without a wallet context")
         }
     }

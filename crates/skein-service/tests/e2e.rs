@@ -5,6 +5,7 @@ mod e2e {
     pub mod common;
     mod errors;
     mod postgres;
+    mod project;
     mod public;
     mod readme;
     mod validators;

@@ -10,8 +10,13 @@ use std::{
 
 use skein_core::GenesisConfig;
 
-/// Networks use every core: one test at a time.
+/// Networks (and builds) use every core: one test at a time.
 static NETWORKS: Mutex<()> = Mutex::new(());
+
+/// Waits for the other tests that use every core to finish; holds them off until dropped.
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+    NETWORKS.lock().unwrap_or_else(|poison| poison.into_inner())
+}
 
 pub fn skein_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_skein"))
@@ -28,7 +33,7 @@ pub struct Net {
 impl Net {
     /// Runs `skein net up ARGS` and waits until it says the network is up.
     pub fn up(arguments: &[&str]) -> Self {
-        let turn = NETWORKS.lock().unwrap_or_else(|poison| poison.into_inner());
+        let turn = one_at_a_time();
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("net");
         let mut child = Command::new(skein_binary())

@@ -1,0 +1,8 @@
+//! The contract's Wasm module (built with `--target wasm32-unknown-unknown`).
+
+#![cfg_attr(target_arch = "wasm32", no_main)]
+
+skein_sdk::contract!(__CRATE__::__TYPE__Contract);
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

@@ -1,0 +1,46 @@
+//! `skein project new` writes an application that `skein project test` tests, builds for
+//! Wasm and finds runnable by validators.
+
+use std::{path::PathBuf, process::Command};
+
+use super::common::*;
+
+#[test]
+fn test_a_new_project_builds_into_modules_validators_can_run() {
+    let _turn = one_at_a_time();
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    // Its own build directory: the test's is locked by the build that runs it. Kept
+    // between runs when the tests have a target directory outside the clone.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        )
+        .join("project-template");
+    let skein = |arguments: &[&str]| {
+        Command::new(skein_binary())
+            .args(arguments)
+            .current_dir(directory.path())
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("skein runs")
+    };
+    let refused = fails(skein(&["project", "new", "Not A Name"]), 1);
+    assert!(refused.contains("invalid application name"), "{refused}");
+
+    let written = ok(skein(&["project", "new", "demo-app"]));
+    assert!(written.contains("skein project test"), "{written}");
+    let again = fails(skein(&["project", "new", "demo-app"]), 1);
+    assert!(again.contains("already exists"), "{again}");
+
+    let tested = ok(skein(&["project", "test", "--path", "demo-app"]));
+    assert!(tested.contains("demo_app_contract.wasm"), "{tested}");
+    assert!(tested.contains("demo_app_service.wasm"), "{tested}");
+    assert!(
+        tested.contains("validators can run its contract and service"),
+        "{tested}"
+    );
+
+    let missing = fails(skein(&["project", "test", "--path", "nowhere"]), 1);
+    assert!(missing.contains("no Cargo.toml"), "{missing}");
+}
