@@ -106,17 +106,7 @@ pub trait Service: Sized {
 #[macro_export]
 macro_rules! service {
     ($service:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        #[no_mangle]
-        extern "C" fn skein_alloc(len: i32) -> i32 {
-            $crate::abi::alloc(len)
-        }
-
-        #[cfg(target_arch = "wasm32")]
-        #[no_mangle]
-        extern "C" fn skein_handle_query(ptr: i32, len: i32) {
-            $crate::abi::handle_query::<$service>(ptr, len)
-        }
+        $crate::__export!(skein_handle_query => $crate::abi::handle_query::<$service>);
     };
 }
 
@@ -124,28 +114,32 @@ macro_rules! service {
 #[macro_export]
 macro_rules! contract {
     ($contract:ty) => {
+        $crate::__export!(
+            skein_instantiate => $crate::abi::instantiate::<$contract>,
+            skein_execute_operation => $crate::abi::execute_operation::<$contract>,
+            skein_execute_message => $crate::abi::execute_message::<$contract>,
+        );
+    };
+}
+
+/// Exports `skein_alloc` and each entry point `name => function`, for [`contract!`] and
+/// [`service!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export {
+    ($($name:ident => $function:expr),* $(,)?) => {
         #[cfg(target_arch = "wasm32")]
         #[no_mangle]
         extern "C" fn skein_alloc(len: i32) -> i32 {
             $crate::abi::alloc(len)
         }
 
-        #[cfg(target_arch = "wasm32")]
-        #[no_mangle]
-        extern "C" fn skein_instantiate(ptr: i32, len: i32) {
-            $crate::abi::instantiate::<$contract>(ptr, len)
-        }
-
-        #[cfg(target_arch = "wasm32")]
-        #[no_mangle]
-        extern "C" fn skein_execute_operation(ptr: i32, len: i32) {
-            $crate::abi::execute_operation::<$contract>(ptr, len)
-        }
-
-        #[cfg(target_arch = "wasm32")]
-        #[no_mangle]
-        extern "C" fn skein_execute_message(ptr: i32, len: i32) {
-            $crate::abi::execute_message::<$contract>(ptr, len)
-        }
+        $(
+            #[cfg(target_arch = "wasm32")]
+            #[no_mangle]
+            extern "C" fn $name(ptr: i32, len: i32) {
+                $function(ptr, len)
+            }
+        )*
     };
 }
