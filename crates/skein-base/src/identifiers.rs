@@ -230,3 +230,65 @@ pub struct BlobId {
     /// The hash of the blob's bytes.
     pub hash: CryptoHash,
 }
+
+/// Published application code: the blobs of a contract module and of a service module.
+/// Applications are created from it, any number of times.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BytecodeId {
+    /// The contract's module.
+    pub contract: BlobId,
+    /// The service's module.
+    pub service: BlobId,
+}
+
+impl BytecodeId {
+    /// The id of the modules `contract` and `service`.
+    pub fn of(contract: &[u8], service: &[u8]) -> Self {
+        Self {
+            contract: BlobId {
+                blob_type: BlobType::ContractBytecode,
+                hash: CryptoHash::of_bytes(contract),
+            },
+            service: BlobId {
+                blob_type: BlobType::ServiceBytecode,
+                hash: CryptoHash::of_bytes(service),
+            },
+        }
+    }
+}
+
+/// As text: the two modules' hashes, contract first, joined by `:`.
+impl fmt::Display for BytecodeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}:{}", self.contract.hash, self.service.hash)
+    }
+}
+
+impl fmt::Debug for BytecodeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "bytecode:{self}")
+    }
+}
+
+impl FromStr for BytecodeId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = |why: String| format!("invalid bytecode id {text:?}: {why}");
+        let (contract, service) = text
+            .split_once(':')
+            .ok_or_else(|| invalid("expected CONTRACT_HASH:SERVICE_HASH".into()))?;
+        let hash =
+            |part: &str| CryptoHash::from_str(part).map_err(|error| invalid(error.to_string()));
+        Ok(Self {
+            contract: BlobId {
+                blob_type: BlobType::ContractBytecode,
+                hash: hash(contract)?,
+            },
+            service: BlobId {
+                blob_type: BlobType::ServiceBytecode,
+                hash: hash(service)?,
+            },
+        })
+    }
+}

@@ -18,7 +18,7 @@ pub use application::CallContext;
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};
 pub use identifiers::{
-    Account, AccountOwner, ApplicationId, BlobId, BlobType, ChainDescription, ChainId,
+    Account, AccountOwner, ApplicationId, BlobId, BlobType, BytecodeId, ChainDescription, ChainId,
 };
 
 /// Returns early with an error when a condition does not hold: one line per rule.

@@ -41,6 +41,17 @@ impl ProposedBlock {
     pub fn transaction_count(&self) -> usize {
         self.incoming_bundles.len() + self.operations.len()
     }
+
+    /// The blobs the block's operations publish (application bytecode), with their ids:
+    /// what a node stores when it commits the block.
+    pub fn published_blobs(&self) -> Vec<(skein_base::BlobId, &[u8])> {
+        self.operations
+            .iter()
+            .flat_map(|operation| match operation {
+                Operation::System(operation) => operation.published_blobs(),
+            })
+            .collect()
+    }
 }
 
 /// What the proposer decided to do with a bundle.

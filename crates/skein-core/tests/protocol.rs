@@ -6,6 +6,7 @@ mod protocol {
     pub mod common;
     mod faults;
     mod public;
+    mod publishing;
     mod restart;
     mod safety;
     mod shared;

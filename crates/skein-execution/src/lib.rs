@@ -69,6 +69,9 @@ pub enum ExecutionError {
     /// The state could not be read or written.
     #[error("storage error: {0}")]
     Storage(String),
+    /// A published module is not Wasm, or too large.
+    #[error("invalid bytecode: {0}")]
+    InvalidBytecode(String),
 }
 
 impl From<ViewError> for ExecutionError {

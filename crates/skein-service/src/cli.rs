@@ -83,6 +83,20 @@ pub enum Command {
         initial_balance: Amount,
     },
 
+    /// Publish an application's code, its contract and service modules (built for
+    /// `wasm32-unknown-unknown`), from a chain of the wallet; prints the bytecode id.
+    ///
+    /// Example: skein publish-bytecode target/wasm32-unknown-unknown/release/my_app_contract.wasm target/wasm32-unknown-unknown/release/my_app_service.wasm
+    PublishBytecode {
+        /// The contract's module.
+        contract: PathBuf,
+        /// The service's module.
+        service: PathBuf,
+        /// The chain that publishes it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
     /// Close a chain of the wallet for good: it will only reject incoming messages, so
     /// transfers to it bounce back.
     ///

@@ -68,6 +68,11 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
             initial_balance,
         } => commands::open_chain(context, from, owner, initial_balance).await,
         Command::CloseChain { chain } => commands::close_chain(context, chain).await,
+        Command::PublishBytecode {
+            contract,
+            service,
+            chain,
+        } => commands::publish_bytecode(context, contract, service, chain).await,
         Command::ChangeOwnership(options) => commands::change_ownership(context, options).await,
         Command::Assign { chain, key } => commands::assign(context, chain, key).await,
         Command::Sync { chain } => commands::sync(context, chain).await,

@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
-use crate::{crypto::SecretKey, Account, AccountOwner, BlockHeight, ChainId};
+use crate::{crypto::SecretKey, Account, AccountOwner, BlobType, BlockHeight, BytecodeId, ChainId};
 
 #[test]
 fn test_child_chain_ids_are_distinct() {
@@ -48,4 +48,15 @@ proptest! {
         let bytes = bcs::to_bytes(&account).unwrap();
         prop_assert_eq!(bcs::from_bytes::<Account>(&bytes).unwrap(), account);
     }
+}
+
+#[test]
+fn test_bytecode_ids_name_both_modules_and_round_trip_as_text() {
+    let id = BytecodeId::of(b"contract", b"service");
+    assert_eq!(id.contract.blob_type, BlobType::ContractBytecode);
+    assert_eq!(id.service.blob_type, BlobType::ServiceBytecode);
+    assert_ne!(id, BytecodeId::of(b"service", b"contract"));
+    assert_eq!(id.to_string().parse::<BytecodeId>(), Ok(id));
+    assert!("no-colon".parse::<BytecodeId>().is_err());
+    assert!("aa:bb".parse::<BytecodeId>().is_err());
 }

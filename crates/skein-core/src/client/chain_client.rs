@@ -146,6 +146,20 @@ impl<S: KeyValueStore> ChainClient<S> {
         self.execute_operation(SystemOperation::CloseChain).await
     }
 
+    /// Publishes an application's contract and service modules; validators store them as
+    /// blobs. Returns the id applications are created from.
+    pub async fn publish_bytecode(
+        &self,
+        contract: Vec<u8>,
+        service: Vec<u8>,
+    ) -> Result<(skein_base::BytecodeId, ConfirmedBlockCertificate), ClientError> {
+        let id = skein_base::BytecodeId::of(&contract, &service);
+        let certificate = self
+            .execute_operation(SystemOperation::PublishBytecode { contract, service })
+            .await?;
+        Ok((id, certificate))
+    }
+
     /// Hands the chain to new owners.
     pub async fn change_ownership(
         &self,

@@ -93,6 +93,12 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 self.ownership.set(ownership.clone());
                 Ok(Vec::new())
             }
+            SystemOperation::PublishBytecode { contract, service } => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                check_module("contract", contract)?;
+                check_module("service", service)?;
+                Ok(Vec::new())
+            }
         }
     }
 
@@ -240,4 +246,23 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
         }
         Ok(())
     }
+}
+
+/// What a published module must be before validators store it: a Wasm module (by its
+/// magic number) within the size limit. Compiling it is left to the creation of an
+/// application, which needs it.
+fn check_module(part: &str, bytes: &[u8]) -> Result<(), ExecutionError> {
+    ensure!(
+        bytes.len() <= skein_base::limits::BYTECODE_BYTES_MAX,
+        ExecutionError::InvalidBytecode(format!(
+            "the {part} module has {} bytes, above the limit of {}",
+            bytes.len(),
+            skein_base::limits::BYTECODE_BYTES_MAX
+        ))
+    );
+    ensure!(
+        bytes.starts_with(b"\0asm"),
+        ExecutionError::InvalidBytecode(format!("the {part} module is not Wasm"))
+    );
+    Ok(())
 }

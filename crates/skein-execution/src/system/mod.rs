@@ -56,6 +56,28 @@ pub enum SystemOperation {
     CloseChain,
     /// Hands the chain to new owners.
     ChangeOwnership(ChainOwnership),
+    /// Publishes an application's code: a contract module and a service module, which the
+    /// validators store as blobs when they commit the block. Applications are then created
+    /// from their [`BytecodeId`](skein_base::BytecodeId).
+    PublishBytecode {
+        /// The contract's Wasm module.
+        contract: Vec<u8>,
+        /// The service's Wasm module.
+        service: Vec<u8>,
+    },
+}
+
+impl SystemOperation {
+    /// The blobs this operation publishes, with their ids.
+    pub fn published_blobs(&self) -> Vec<(skein_base::BlobId, &[u8])> {
+        match self {
+            SystemOperation::PublishBytecode { contract, service } => {
+                let id = skein_base::BytecodeId::of(contract, service);
+                vec![(id.contract, contract), (id.service, service)]
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A message of the system application.

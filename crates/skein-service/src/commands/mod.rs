@@ -1,8 +1,10 @@
 //! The commands that use a wallet.
 
+mod applications;
 mod chains;
 mod inspect;
 
+pub use applications::publish_bytecode;
 pub use chains::{
     assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
 };

@@ -7,7 +7,7 @@ use super::common::*;
 
 #[test]
 fn test_a_new_project_builds_into_modules_validators_can_run() {
-    let _turn = one_at_a_time();
+    let turn = one_at_a_time();
     let directory = tempfile::tempdir().expect("a temporary directory");
     // Its own build directory: the test's is locked by the build that runs it. Kept
     // between runs when the tests have a target directory outside the clone.
@@ -43,4 +43,38 @@ fn test_a_new_project_builds_into_modules_validators_can_run() {
 
     let missing = fails(skein(&["project", "test", "--path", "nowhere"]), 1);
     assert!(missing.contains("no Cargo.toml"), "{missing}");
+    drop(turn);
+
+    // Publish both modules on a network: every validator checks and stores them.
+    let net = Net::up(&[
+        "--validators",
+        "4",
+        "--shards",
+        "2",
+        "--initial-chains",
+        "1",
+    ]);
+    let modules = target.join("wasm32-unknown-unknown/release");
+    let contract = modules.join("demo_app_contract.wasm");
+    let service = modules.join("demo_app_service.wasm");
+    let published = ok(net.skein(&[
+        "publish-bytecode",
+        contract.to_str().unwrap(),
+        service.to_str().unwrap(),
+    ]));
+    let (contract_hash, service_hash) = published.split_once(':').expect("CONTRACT:SERVICE");
+    assert_eq!(contract_hash.len(), 64, "{published}");
+    assert_eq!(service_hash.len(), 64, "{published}");
+    // A file that is not a module is refused before anything is signed.
+    let manifest = directory.path().join("demo-app/Cargo.toml");
+    let refused = fails(
+        net.skein(&[
+            "publish-bytecode",
+            manifest.to_str().unwrap(),
+            service.to_str().unwrap(),
+        ]),
+        1,
+    );
+    assert!(refused.contains("contract module"), "{refused}");
+    net.down();
 }
