@@ -31,6 +31,19 @@ pub struct Net {
 }
 
 impl Net {
+    /// Four validators of `shards` shards each, with `chains` genesis chains.
+    pub fn small(shards: usize, chains: usize) -> Self {
+        let (shards, chains) = (shards.to_string(), chains.to_string());
+        Self::up(&[
+            "--validators",
+            "4",
+            "--shards",
+            &shards,
+            "--initial-chains",
+            &chains,
+        ])
+    }
+
     /// Runs `skein net up ARGS` and waits until it says the network is up.
     pub fn up(arguments: &[&str]) -> Self {
         let turn = one_at_a_time();

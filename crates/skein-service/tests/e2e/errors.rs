@@ -6,14 +6,7 @@ use super::common::*;
 
 #[test]
 fn test_command_line_errors() {
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "1",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(1, 2);
     let (a, b) = (chain(0), chain(1));
     let stranger = skein_base::ChainId::root(999).to_string();
 

@@ -46,14 +46,7 @@ fn test_a_new_project_builds_into_modules_validators_can_run() {
     drop(turn);
 
     // Publish both modules on a network: every validator checks and stores them.
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "1",
-    ]);
+    let net = Net::small(2, 1);
     let modules = target.join("wasm32-unknown-unknown/release");
     let contract = modules.join("demo_app_contract.wasm");
     let service = modules.join("demo_app_service.wasm");

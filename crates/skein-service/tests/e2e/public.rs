@@ -7,14 +7,7 @@ use super::common::*;
 /// operations there.
 #[test]
 fn test_validators_receive_transfers_on_a_public_chain() {
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(2, 2);
     let opened = ok(net.skein(&["open-chain", "--initial-balance", "10"]));
     let public = opened.lines().last().unwrap().to_string();
     let changed = ok(net.skein(&[

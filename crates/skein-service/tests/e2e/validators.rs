@@ -40,14 +40,7 @@ fn height_at(address: &str, chain_index: usize) -> Option<u64> {
 
 #[test]
 fn test_stopped_validator_does_not_stall_and_catches_up() {
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(2, 2);
     let (a, b) = (chain(0), chain(1));
     let genesis = load_genesis(&net.path().join("genesis.json")).unwrap();
     let addresses: Vec<String> = genesis

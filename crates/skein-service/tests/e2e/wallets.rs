@@ -6,14 +6,7 @@ use super::common::*;
 /// and watch a transfer to the closed chain bounce.
 #[test]
 fn test_two_wallets_open_use_and_close_a_chain() {
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "3",
-    ]);
+    let net = Net::small(2, 3);
     let (a, b) = (chain(0), chain(1));
     assert_eq!(ok(net.skein(&["balance", &a])), "1000000");
 
@@ -90,14 +83,7 @@ fn test_two_wallets_open_use_and_close_a_chain() {
 /// The owner of an account on someone else's chain moves it with a claim.
 #[test]
 fn test_transfer_from_an_account_on_another_chain_claims_it() {
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "1",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(1, 2);
     let (a, b) = (chain(0), chain(1));
     let show = ok(net.skein(&["wallet", "show"]));
     // The owner of chain B, as listed under keys (second key).
@@ -143,14 +129,7 @@ fn test_watch_prints_notifications() {
         sync::mpsc,
         time::Duration,
     };
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(2, 2);
     let (a, b) = (chain(0), chain(1));
     let mut watcher = Command::new(skein_binary())
         .arg("--wallet")
@@ -193,14 +172,7 @@ fn test_watch_prints_notifications() {
 #[test]
 fn test_two_wallets_share_a_chain_and_transfer_concurrently() {
     const TRANSFERS: usize = 100;
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-    ]);
+    let net = Net::small(2, 2);
     let second = net.directory.path().join("second.json");
     let genesis = net.path().join("genesis.json");
     ok(skein_with(
