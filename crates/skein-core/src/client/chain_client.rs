@@ -448,20 +448,8 @@ impl<S: KeyValueStore> ChainClient<S> {
             },
             &self.key,
         );
-        // Written straight to the store, in the encoding of the record's register, without
-        // reading the previous record first.
-        let mut batch = Batch::new();
-        batch.put(
-            self.signed_record_context().base_key().to_vec(),
-            skein_base::encoding::encode(&Some(&proposal)),
-        );
-        self.client
-            .local
-            .storage()
-            .store()
-            .write_batch(batch)
-            .await
-            .map_err(|error| WorkerError::Storage(error.to_string()))?;
+        self.write_record(self.signed_record_context(), &Some(&proposal))
+            .await?;
         self.certify(proposal, value).await
     }
 
@@ -478,6 +466,28 @@ impl<S: KeyValueStore> ChainClient<S> {
             .await?;
         self.client.deliver_locally(effects).await?;
         Ok(certificate)
+    }
+
+    /// Writes a record of this client straight to the store, in the encoding of the
+    /// register at `context`, without reading the previous value first.
+    pub(super) async fn write_record<T: serde::Serialize>(
+        &self,
+        context: ViewContext<S>,
+        value: &T,
+    ) -> Result<(), ClientError> {
+        let mut batch = Batch::new();
+        batch.put(
+            context.base_key().to_vec(),
+            skein_base::encoding::encode(value),
+        );
+        self.client
+            .local
+            .storage()
+            .store()
+            .write_batch(batch)
+            .await
+            .map_err(|error| WorkerError::Storage(error.to_string()))?;
+        Ok(())
     }
 
     /// Where the durable record of the last block this client signed on the chain lives.

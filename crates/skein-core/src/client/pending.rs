@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use skein_base::BlockHeight;
 use skein_chain::ConfirmedBlockCertificate;
 use skein_execution::Operation;
-use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
+use skein_views::{KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{ChainClient, ClientError};
 use crate::worker::WorkerError;
@@ -141,18 +141,6 @@ impl<S: KeyValueStore> ChainClient<S> {
 
     /// Writes the record straight to the store, in the encoding of its register.
     async fn write_pending(&self, pending: Option<&PendingOperations>) -> Result<(), ClientError> {
-        let mut batch = Batch::new();
-        batch.put(
-            self.pending_context().base_key().to_vec(),
-            skein_base::encoding::encode(&pending),
-        );
-        self.client
-            .local
-            .storage()
-            .store()
-            .write_batch(batch)
-            .await
-            .map_err(|error| WorkerError::Storage(error.to_string()))?;
-        Ok(())
+        self.write_record(self.pending_context(), &pending).await
     }
 }
