@@ -4,7 +4,7 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 
 use crate::{
-    CollectionView, HashedView, KeyValueStore, LogView, MapView, MemoryStore, QueueView,
+    CollectionView, HashedView, KeyValueStore, KeyValueView, LogView, MapView, MemoryStore, QueueView,
     RegisterView, SetView, View, ViewContext,
 };
 
@@ -250,6 +250,24 @@ struct Model<S> {
     map: MapView<S, u8, u16>,
     queue: QueueView<S, u16>,
     log: LogView<S, u16>,
+    raw: KeyValueView<S>,
+}
+
+/// A raw key for `KeyValueView`: keys share one of four first bytes, so prefix scans
+/// have something to tell apart.
+fn raw_key(key: u8) -> Vec<u8> {
+    vec![key % 4, key]
+}
+
+/// The model's keys under `prefix`, without it, as `KeyValueView` lists them.
+fn model_keys(map: &BTreeMap<u8, u16>, prefix: &[u8]) -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = map
+        .keys()
+        .map(|key| raw_key(*key))
+        .filter_map(|key| key.strip_prefix(prefix).map(<[u8]>::to_vec))
+        .collect();
+    keys.sort();
+    keys
 }
 
 proptest! {
@@ -265,8 +283,11 @@ proptest! {
             let mut saved = (map.clone(), queue.clone(), log.clone());
             for step in steps {
                 match step {
-                    Step::Insert(key, value) => { view.map.insert(&key, value); map.insert(key, value); }
-                    Step::Remove(key) => { view.map.remove(&key); map.remove(&key); }
+                    Step::Insert(key, value) => {
+                        view.map.insert(&key, value); map.insert(key, value);
+                        view.raw.insert(raw_key(key), value.to_be_bytes().to_vec());
+                    }
+                    Step::Remove(key) => { view.map.remove(&key); map.remove(&key); view.raw.remove(raw_key(key)); }
                     Step::Push(value) => {
                         view.queue.push_back(value); queue.push_back(value);
                         view.log.push(value); log.push(value);
@@ -280,12 +301,20 @@ proptest! {
                 assert_eq!(view.queue.elements().await.unwrap(), Vec::from(queue.clone()));
                 assert_eq!(view.queue.front().await.unwrap(), queue.front().copied());
                 assert_eq!(view.log.read(0..u64::MAX).await.unwrap(), log);
+                for prefix in [&[][..], &[1], &[2, 6]] {
+                    assert_eq!(view.raw.find_keys_by_prefix(prefix).await.unwrap(), model_keys(&map, prefix));
+                }
+                for key in 0..16u8 {
+                    let expected = map.get(&key).map(|value| value.to_be_bytes().to_vec());
+                    assert_eq!(view.raw.get(&raw_key(key)).await.unwrap(), expected);
+                }
             }
             let reloaded = Model::load(context).await.unwrap();
             let entries: BTreeMap<u8, u16> = reloaded.map.key_values().await.unwrap().into_iter().collect();
             assert_eq!(entries, saved.0);
             assert_eq!(reloaded.queue.elements().await.unwrap(), Vec::from(saved.1));
             assert_eq!(reloaded.log.read(0..u64::MAX).await.unwrap(), saved.2);
+            assert_eq!(reloaded.raw.find_keys_by_prefix(&[]).await.unwrap(), model_keys(&saved.0, &[]));
         });
     }
 }
