@@ -83,8 +83,8 @@ impl FromStr for ChainId {
     }
 }
 
-/// The identifier of an application: the hash of its description (set by the layer that
-/// creates applications).
+/// The identifier of an application: the hash of its
+/// [`ApplicationDescription`](crate::ApplicationDescription).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ApplicationId(pub CryptoHash);
 
@@ -97,6 +97,16 @@ impl fmt::Display for ApplicationId {
 impl fmt::Debug for ApplicationId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "app:{:?}", self.0)
+    }
+}
+
+impl FromStr for ApplicationId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        CryptoHash::from_str(text)
+            .map(ApplicationId)
+            .map_err(|error| format!("invalid application id {text:?}: {error}"))
     }
 }
 

@@ -14,7 +14,7 @@ mod identifiers;
 pub mod limits;
 
 pub use amount::{Amount, ArithmeticError, ParseAmountError};
-pub use application::CallContext;
+pub use application::{ApplicationDescription, CallContext, MessageInfo, SendMessageRequest};
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};
 pub use identifiers::{

@@ -49,6 +49,7 @@ impl ProposedBlock {
             .iter()
             .flat_map(|operation| match operation {
                 Operation::System(operation) => operation.published_blobs(),
+                Operation::User { .. } => Vec::new(),
             })
             .collect()
     }

@@ -4,15 +4,15 @@
 use serde::{Deserialize, Serialize};
 use skein_base::{crypto::CryptoHash, limits, BlockHeight, ChainDescription, ChainId, Timestamp};
 use skein_execution::{
-    ExecutionStateView, Message, MessageContext, MessageKind, OperationContext, OutgoingMessage,
-    SystemMessage,
+    ExecutionRuntime, ExecutionStateView, Message, MessageContext, MessageKind, OperationContext,
+    OutgoingMessage, SystemExecutionStateView, SystemMessage,
 };
 use skein_views::{CollectionView, KeyValueStore, LogView, RegisterView, View};
 
 use crate::{
     block::{
-        BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, MessageAction, MessageBundle,
-        ProposedBlock,
+        BlockExecutionOutcome, ChainAndHeight, ConfirmedBlock, IncomingBundle, MessageAction,
+        MessageBundle, ProposedBlock,
     },
     inbox::InboxStateView,
     manager::ChainManager,
@@ -59,6 +59,11 @@ impl<S: KeyValueStore> ChainStateView<S> {
     /// The execution state.
     pub fn execution_state(&self) -> &ExecutionStateView<S> {
         &self.execution_state
+    }
+
+    /// The system application's state: ownership, committees, tokens, applications.
+    pub fn system(&self) -> &SystemExecutionStateView<S> {
+        &self.execution_state.system
     }
 
     /// The execution state, for genesis set-up.
@@ -150,12 +155,15 @@ impl<S: KeyValueStore> ChainStateView<S> {
     }
 
     /// Executes a block on this state (the caller saves or rolls back) and returns its
-    /// outcome. Nothing is checked here that `check_proposal` checks.
+    /// outcome. Applications run in `runtime`, sharing the block's fuel allowance. Nothing
+    /// is checked here that `check_proposal` checks.
     pub async fn execute_block(
         &mut self,
         block: &ProposedBlock,
         mode: ExecutionMode,
+        runtime: &ExecutionRuntime,
     ) -> Result<BlockExecutionOutcome, ChainError> {
+        let mut fuel = limits::FUEL_PER_BLOCK_MAX;
         let mut messages = Vec::with_capacity(block.transaction_count());
         for (index, incoming) in block.incoming_bundles.iter().enumerate() {
             let inbox = self.inboxes.load_entry_mut(&incoming.origin).await?;
@@ -184,7 +192,7 @@ impl<S: KeyValueStore> ChainStateView<S> {
             }
             let outgoing = match incoming.action {
                 MessageAction::Accept => {
-                    self.execute_bundle(block, incoming.origin, &incoming.bundle, index)
+                    self.execute_bundle(block, incoming, index, runtime, &mut fuel)
                         .await?
                 }
                 MessageAction::Reject => bounce(incoming.origin, &incoming.bundle),
@@ -201,10 +209,9 @@ impl<S: KeyValueStore> ChainStateView<S> {
                 authenticated_signer: block.authenticated_signer,
                 timestamp: block.timestamp,
             };
-            let skein_execution::Operation::System(operation) = operation;
             let outgoing = self
                 .execution_state
-                .execute_operation(&context, operation)
+                .execute_operation(runtime, &context, operation, &mut fuel)
                 .await
                 .map_err(|error| ChainError::Execution {
                     transaction_index: transaction_index(index),
@@ -213,7 +220,7 @@ impl<S: KeyValueStore> ChainStateView<S> {
             check_message_count(&outgoing, index)?;
             messages.push(outgoing);
         }
-        self.execution_state.set_timestamp(block.timestamp);
+        self.execution_state.system.set_timestamp(block.timestamp);
         let state_hash = self.execution_state.hash()?;
         Ok(BlockExecutionOutcome {
             messages,
@@ -224,31 +231,31 @@ impl<S: KeyValueStore> ChainStateView<S> {
     async fn execute_bundle(
         &mut self,
         block: &ProposedBlock,
-        origin: ChainId,
-        bundle: &MessageBundle,
+        incoming: &IncomingBundle,
         index: usize,
+        runtime: &ExecutionRuntime,
+        fuel: &mut u64,
     ) -> Result<Vec<OutgoingMessage>, ChainError> {
-        let mut outgoing = Vec::new();
-        for posted in &bundle.messages {
+        let mut messages = Vec::with_capacity(incoming.bundle.messages.len());
+        for posted in &incoming.bundle.messages {
             let context = MessageContext {
                 chain_id: block.chain_id,
                 height: block.height,
-                origin,
+                origin: incoming.origin,
                 authenticated_signer: posted.authenticated_signer,
                 kind: posted.kind,
                 timestamp: block.timestamp,
             };
-            let Message::System(message) = &posted.message;
-            let sent = self
-                .execution_state
-                .execute_message(&context, message)
-                .await
-                .map_err(|error| ChainError::Execution {
-                    transaction_index: transaction_index(index),
-                    error,
-                })?;
-            outgoing.extend(sent);
+            messages.push((context, &posted.message));
         }
+        let outgoing = self
+            .execution_state
+            .execute_messages(runtime, &messages, fuel)
+            .await
+            .map_err(|error| ChainError::Execution {
+                transaction_index: transaction_index(index),
+                error,
+            })?;
         check_message_count(&outgoing, index)?;
         Ok(outgoing)
     }
@@ -317,8 +324,8 @@ impl<S: KeyValueStore> ChainStateView<S> {
             }
             added += 1;
             if let Some(config) = opening {
-                if self.execution_state.description().is_none() {
-                    self.execution_state.initialize(config).map_err(|error| {
+                if self.execution_state.system.description().is_none() {
+                    self.execution_state.system.initialize(config).map_err(|error| {
                         ChainError::Execution {
                             transaction_index: 0,
                             error,
@@ -368,7 +375,7 @@ impl<S: KeyValueStore> ChainStateView<S> {
 
     /// The chain's latest timestamp.
     pub fn timestamp(&self) -> Timestamp {
-        self.execution_state.timestamp()
+        self.execution_state.system.timestamp()
     }
 }
 

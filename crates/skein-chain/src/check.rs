@@ -37,7 +37,7 @@ pub fn check_proposal<S: KeyValueStore>(
     now: Timestamp,
 ) -> Result<Verdict, ChainError> {
     let block = &proposal.content.block;
-    let state = chain.execution_state();
+    let state = chain.system();
 
     // 1. Size and shape (limits.rs): bounded work before anything else.
     ensure!(

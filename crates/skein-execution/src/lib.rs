@@ -1,27 +1,37 @@
 //! What blocks execute.
 //!
-//! A chain's execution state is its [`SystemExecutionStateView`] (tokens, ownership,
-//! committees), hashed after every block with [`skein_views::HashedView`] so that validators
-//! can compare states. Operations come from blocks, messages from other chains' blocks;
-//! both return the messages they send.
+//! A chain's execution state ([`ExecutionState`]) is the system application's state
+//! (tokens, ownership, committees, the registry of applications) and each user
+//! application's key-value state, hashed after every block with
+//! [`skein_views::HashedView`] so that validators can compare states. Operations come from
+//! blocks, messages from other chains' blocks; both return the messages they send. User
+//! applications run in the [`wasm`] runtime, their code loaded through an
+//! [`ExecutionRuntime`], their fuel counted against the block's allowance.
 
 mod message;
 mod ownership;
+mod runtime;
+mod state;
 pub mod system;
+mod user;
 pub mod wasm;
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, Amount, ArithmeticError};
+use skein_base::{AccountOwner, Amount, ApplicationId, ArithmeticError, BlobId};
 use skein_views::{HashedView, ViewError};
+
+use crate::wasm::WasmError;
 
 pub use message::{
     Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage,
 };
 pub use ownership::{ChainOwnership, TimeoutConfig};
+pub use runtime::{BlobSource, ExecutionRuntime};
+pub use state::ExecutionState;
 pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
 
 /// A chain's execution state with its state hash.
-pub type ExecutionStateView<S> = HashedView<S, SystemExecutionStateView<S>>;
+pub type ExecutionStateView<S> = HashedView<S, ExecutionState<S>>;
 
 /// Why an operation or message failed. The state is unchanged after any of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -72,6 +82,22 @@ pub enum ExecutionError {
     /// A published module is not Wasm, or too large.
     #[error("invalid bytecode: {0}")]
     InvalidBytecode(String),
+    /// The application is not registered on this chain.
+    #[error("application {0} is not registered on this chain")]
+    UnknownApplication(ApplicationId),
+    /// This node lacks a blob the block needs (application code): not the block's fault;
+    /// the node should fetch the blob from a validator and try again.
+    #[error("blob {0:?} is not available on this node")]
+    BlobNotFound(BlobId),
+    /// An application's call failed: it aborted, trapped, ran out of fuel or broke the
+    /// calling convention.
+    #[error("application {application_id} failed: {error}")]
+    Application {
+        /// The application that failed.
+        application_id: ApplicationId,
+        /// How.
+        error: WasmError,
+    },
 }
 
 impl From<ViewError> for ExecutionError {

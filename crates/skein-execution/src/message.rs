@@ -1,7 +1,7 @@
 //! Operations, messages and the contexts they run in.
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, BlockHeight, ChainId, Timestamp};
+use skein_base::{AccountOwner, ApplicationId, BlockHeight, ChainId, Timestamp};
 
 use crate::system::{SystemMessage, SystemOperation};
 
@@ -10,6 +10,13 @@ use crate::system::{SystemMessage, SystemOperation};
 pub enum Operation {
     /// An operation of the system application.
     System(SystemOperation),
+    /// An operation of a user application, in the encoding its contract reads.
+    User {
+        /// The application, registered on the chain.
+        application_id: ApplicationId,
+        /// The operation, as the application encodes it.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Something one chain asks another to do, delivered through the recipient's inbox.
@@ -17,6 +24,14 @@ pub enum Operation {
 pub enum Message {
     /// A message of the system application.
     System(SystemMessage),
+    /// A message of a user application to its own instance on the recipient chain, which
+    /// learns the application from a [`SystemMessage::RegisterApplications`] before it.
+    User {
+        /// The application.
+        application_id: ApplicationId,
+        /// The message, as the application encodes it.
+        bytes: Vec<u8>,
+    },
 }
 
 /// How a message may be treated by its recipient.

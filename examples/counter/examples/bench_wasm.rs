@@ -26,6 +26,7 @@ fn main() {
         height: skein_sdk::BlockHeight(1),
         timestamp: skein_sdk::Timestamp::from_micros(1),
         authenticated_signer: None,
+        message: None,
     };
     let host = MemoryHost::with_context(bcs::to_bytes(&context).expect("encodes"));
     let argument = bcs::to_bytes(&0u64).expect("encodes");

@@ -90,6 +90,7 @@ mod tests {
             height: BlockHeight(7),
             timestamp: Timestamp::from_micros(0),
             authenticated_signer: None,
+            message: None,
         })
     }
 

@@ -39,6 +39,7 @@ fn test_the_counter_runs_in_wasm() {
         height: BlockHeight(3),
         timestamp: Timestamp::from_micros(1),
         authenticated_signer: None,
+        message: None,
     };
     let host = MemoryHost::with_context(bcs::to_bytes(&context).unwrap());
     let (result, _) = call(&runtime, &module, Entry::Instantiate, 40, &host);

@@ -48,7 +48,7 @@ impl<S: KeyValueStore> Worker<S> {
             return Ok(answer);
         }
         let committee = chain
-            .execution_state()
+            .system()
             .committee(certificate.value.block.epoch)
             .ok_or(ChainError::UnknownEpoch(certificate.value.block.epoch))?;
         let certificate = certificate.check(committee).map_err(ChainError::from)?;
@@ -83,7 +83,7 @@ impl<S: KeyValueStore> Worker<S> {
                 .await?;
             return Ok(Some((info, Effects::default())));
         }
-        if !chain.execution_state().is_active() {
+        if !chain.system().is_active() {
             return Err(ChainError::InactiveChain(block.chain_id).into());
         }
         if block.height > tip.next_block_height {
@@ -173,7 +173,7 @@ impl<S: KeyValueStore> Worker<S> {
         keep_outboxes: bool,
     ) -> Result<Vec<ChainId>, WorkerError> {
         let outcome = chain
-            .execute_block(&value.block, ExecutionMode::Certificate)
+            .execute_block(&value.block, ExecutionMode::Certificate, &self.runtime)
             .await?;
         if outcome != value.outcome {
             return Err(ChainError::IncorrectOutcome {

@@ -23,7 +23,7 @@ use std::{
 use parking_lot::Mutex;
 use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
 use skein_chain::{ChainError, ChainStateView};
-use skein_execution::ChainConfig;
+use skein_execution::{BlobSource, ChainConfig, ExecutionError, ExecutionRuntime};
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View, ViewError};
 use tokio::sync::OwnedMutexGuard;
@@ -96,6 +96,7 @@ impl<S> std::ops::DerefMut for ChainGuard<S> {
 /// The protocol logic of one shard.
 pub struct Worker<S> {
     storage: Storage<S>,
+    runtime: ExecutionRuntime,
     key: Option<Arc<SecretKey>>,
     clock: Arc<dyn Clock>,
     chains: Mutex<HashMap<ChainId, ChainSlot<S>>>,
@@ -111,6 +112,7 @@ impl<S: KeyValueStore> Worker<S> {
     /// client's local node, which executes certificates but never votes.
     pub fn new(storage: Storage<S>, key: Option<Arc<SecretKey>>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            runtime: ExecutionRuntime::new(Arc::new(StoredBlobs(storage.clone()))),
             storage,
             key,
             clock,
@@ -147,11 +149,12 @@ impl<S: KeyValueStore> Worker<S> {
     pub async fn initialize_chain(&self, config: ChainConfig) -> Result<(), WorkerError> {
         let chain_id = config.description.id();
         let mut chain = self.lock_chain(chain_id).await?;
-        if chain.execution_state().description().is_some() {
+        if chain.system().description().is_some() {
             return Ok(());
         }
         chain
             .execution_state_mut()
+            .system
             .initialize(config)
             .map_err(|error| ChainError::Execution {
                 transaction_index: 0,
@@ -208,6 +211,18 @@ impl<S: KeyValueStore> Worker<S> {
             chain.assert_invariants();
         }
         Ok(())
+    }
+}
+
+/// Application code from the node's own blobs.
+struct StoredBlobs<S>(Storage<S>);
+
+impl<S: KeyValueStore> BlobSource for StoredBlobs<S> {
+    fn read_blob(
+        &self,
+        id: skein_base::BlobId,
+    ) -> futures::future::BoxFuture<'_, Result<Option<Vec<u8>>, ExecutionError>> {
+        Box::pin(async move { Ok(self.0.read_blob(&id).await?) })
     }
 }
 

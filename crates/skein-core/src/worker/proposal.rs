@@ -30,7 +30,9 @@ impl<S: KeyValueStore> Worker<S> {
             }
             Err(error) => return Err(error.into()),
         };
-        let outcome = chain.execute_block(block, ExecutionMode::Proposal).await;
+        let outcome = chain
+            .execute_block(block, ExecutionMode::Proposal, &self.runtime)
+            .await;
         chain.rollback();
         let outcome = outcome?;
         let vote = if confirm {
@@ -65,7 +67,9 @@ impl<S: KeyValueStore> Worker<S> {
         block: ProposedBlock,
     ) -> Result<Hashed<ConfirmedBlock>, WorkerError> {
         let mut chain = self.lock_chain(block.chain_id).await?;
-        let outcome = chain.execute_block(&block, ExecutionMode::Proposal).await;
+        let outcome = chain
+            .execute_block(&block, ExecutionMode::Proposal, &self.runtime)
+            .await;
         chain.rollback();
         Ok(Hashed::new(ConfirmedBlock {
             block,

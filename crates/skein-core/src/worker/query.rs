@@ -68,7 +68,7 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<skein_base::Amount, WorkerError> {
         let chain = self.lock_chain(chain_id).await?;
         chain
-            .execution_state()
+            .system()
             .total_balance()
             .await
             .map_err(|error| WorkerError::Storage(error.to_string()))
@@ -94,7 +94,7 @@ impl<S: KeyValueStore> Worker<S> {
         chain: &mut ChainGuard<S>,
         query: &ChainInfoQuery,
     ) -> Result<ChainInfo, WorkerError> {
-        let state = chain.execution_state();
+        let state = chain.system();
         let tip = chain.tip();
         let mut info = ChainInfo {
             chain_id: query.chain_id,
@@ -106,7 +106,7 @@ impl<S: KeyValueStore> Worker<S> {
             block_hash: tip.block_hash,
             timestamp: state.timestamp(),
             chain_balance: state.chain_balance(),
-            state_hash: state.hash()?,
+            state_hash: chain.execution_state().hash()?,
             pending_vote: chain
                 .manager()
                 .pending_vote
@@ -171,7 +171,7 @@ fn manager_info<S: KeyValueStore>(
     chain: &ChainGuard<S>,
     chain_id: skein_base::ChainId,
 ) -> ManagerInfo {
-    let state = chain.execution_state();
+    let state = chain.system();
     let ownership = state.ownership();
     let manager = chain.manager();
     let current_round = manager.current_round(ownership);

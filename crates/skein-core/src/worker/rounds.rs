@@ -39,7 +39,7 @@ impl<S: KeyValueStore> Worker<S> {
             return Err(ChainError::WrongRound {
                 expected: chain
                     .manager()
-                    .current_round(chain.execution_state().ownership()),
+                    .current_round(chain.system().ownership()),
                 found: round,
             }
             .into());
@@ -89,7 +89,7 @@ impl<S: KeyValueStore> Worker<S> {
         let certificate = self.check(&chain, certificate)?;
         let mut manager = chain.manager().clone();
         let now = self.clock.now();
-        manager.record_timeout(chain.execution_state().ownership(), certificate, now);
+        manager.record_timeout(chain.system().ownership(), certificate, now);
         if manager != *chain.manager() {
             chain.set_manager(manager);
             self.save(&mut chain, Batch::new()).await?;
@@ -108,7 +108,7 @@ impl<S: KeyValueStore> Worker<S> {
         let value = Hashed::new(Timeout {
             chain_id: request.chain_id,
             height: request.height,
-            epoch: chain.execution_state().epoch(),
+            epoch: chain.system().epoch(),
         });
         if let HeightCheck::Past = self.check_height(&chain, &*value)? {
             let next_block_height = chain.tip().next_block_height;
@@ -118,7 +118,7 @@ impl<S: KeyValueStore> Worker<S> {
             }
             .into());
         }
-        let state = chain.execution_state();
+        let state = chain.system();
         let checked = chain.manager().check_timeout_request(
             state.ownership(),
             request.round,
@@ -153,7 +153,7 @@ impl<S: KeyValueStore> Worker<S> {
             return Ok(HeightCheck::Past);
         }
         let chain_id: ChainId = value.chain_id();
-        if !chain.execution_state().is_active() {
+        if !chain.system().is_active() {
             return Err(ChainError::InactiveChain(chain_id).into());
         }
         if height > next_block_height {
@@ -174,7 +174,7 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<UncheckedCertificate<V>, WorkerError> {
         let epoch = certificate.value.epoch();
         let committee = chain
-            .execution_state()
+            .system()
             .committee(epoch)
             .ok_or(ChainError::UnknownEpoch(epoch))?;
         let checked = certificate.check(committee).map_err(ChainError::from)?;

@@ -99,6 +99,19 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 check_module("service", service)?;
                 Ok(Vec::new())
             }
+            SystemOperation::CreateApplication {
+                required_application_ids,
+                ..
+            } => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                for id in required_application_ids {
+                    self.application(id).await?;
+                }
+                if let Some(description) = operation.created_application(context) {
+                    self.register_application(description);
+                }
+                Ok(Vec::new())
+            }
         }
     }
 
@@ -138,6 +151,12 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             }
             // Applied on arrival, before any block; see `SystemMessage::OpenChain`.
             SystemMessage::OpenChain(_) => Ok(Vec::new()),
+            SystemMessage::RegisterApplications(descriptions) => {
+                for description in descriptions {
+                    self.register_application(description.clone());
+                }
+                Ok(Vec::new())
+            }
         }
     }
 

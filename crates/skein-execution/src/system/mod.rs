@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use skein_base::{
-    Account, AccountOwner, Amount, ChainDescription, ChainId, Committee, Epoch, Timestamp,
+    Account, AccountOwner, Amount, ApplicationDescription, ApplicationId, BytecodeId,
+    ChainDescription, ChainId, Committee, Epoch, Timestamp,
 };
 
 pub use state::SystemExecutionStateView;
@@ -65,6 +66,19 @@ pub enum SystemOperation {
         /// The service's Wasm module.
         service: Vec<u8>,
     },
+    /// Creates an application from published bytecode and instantiates it on this chain.
+    /// Its id derives from the description, which names this chain, the block height and
+    /// the transaction index.
+    CreateApplication {
+        /// The published contract and service.
+        bytecode_id: BytecodeId,
+        /// Fixed for the application's life; its code reads them on every chain.
+        parameters: Vec<u8>,
+        /// What the contract's `instantiate` is given.
+        instantiation_argument: Vec<u8>,
+        /// Applications this one relies on, registered on this chain.
+        required_application_ids: Vec<ApplicationId>,
+    },
 }
 
 impl SystemOperation {
@@ -76,6 +90,29 @@ impl SystemOperation {
                 vec![(id.contract, contract), (id.service, service)]
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// The application a `CreateApplication` at `context` creates.
+    pub fn created_application(
+        &self,
+        context: &crate::OperationContext,
+    ) -> Option<ApplicationDescription> {
+        match self {
+            SystemOperation::CreateApplication {
+                bytecode_id,
+                parameters,
+                required_application_ids,
+                ..
+            } => Some(ApplicationDescription {
+                bytecode_id: *bytecode_id,
+                creator_chain_id: context.chain_id,
+                creation_height: context.height,
+                creation_index: context.index,
+                parameters: parameters.clone(),
+                required_application_ids: required_application_ids.clone(),
+            }),
+            _ => None,
         }
     }
 }
@@ -105,6 +142,9 @@ pub enum SystemMessage {
     /// Creates the receiving chain. Applied when the message arrives, before any block, so
     /// the chain's owner can propose right away.
     OpenChain(ChainConfig),
+    /// Makes applications known to the receiving chain: sent ahead of an application's
+    /// messages (with the applications it requires), so its first message registers it.
+    RegisterApplications(Vec<ApplicationDescription>),
 }
 
 /// Everything a chain starts with: at genesis, or when opened by another chain.

@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use skein_base::{AccountOwner, Amount, ChainDescription, Committee, Epoch, Timestamp};
+use skein_base::{
+    AccountOwner, Amount, ApplicationDescription, ApplicationId, ChainDescription, Committee,
+    Epoch, Timestamp,
+};
 use skein_views::{KeyValueStore, MapView, RegisterView, View};
 
 use crate::{ownership::ChainOwnership, system::ChainConfig, ExecutionError};
 
-/// A chain's system state: what it is, who owns it, its committees and its tokens.
+/// A chain's system state: what it is, who owns it, its committees, its tokens and the
+/// applications it knows.
 #[derive(View)]
 pub struct SystemExecutionStateView<S> {
     pub(super) description: RegisterView<S, Option<ChainDescription>>,
@@ -18,6 +22,7 @@ pub struct SystemExecutionStateView<S> {
     pub(crate) balances: MapView<S, AccountOwner, Amount>,
     pub(super) timestamp: RegisterView<S, Timestamp>,
     pub(super) closed: RegisterView<S, bool>,
+    pub(super) applications: MapView<S, ApplicationId, ApplicationDescription>,
 }
 
 impl<S: KeyValueStore> SystemExecutionStateView<S> {
@@ -98,6 +103,56 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
     /// The timestamp of the latest block.
     pub fn timestamp(&self) -> Timestamp {
         *self.timestamp.get()
+    }
+
+    /// The description of an application registered on this chain.
+    pub async fn application(
+        &self,
+        id: &ApplicationId,
+    ) -> Result<ApplicationDescription, ExecutionError> {
+        self.applications
+            .get(id)
+            .await?
+            .ok_or(ExecutionError::UnknownApplication(*id))
+    }
+
+    /// Every application registered on this chain, by id.
+    pub async fn applications(
+        &self,
+    ) -> Result<Vec<(ApplicationId, ApplicationDescription)>, ExecutionError> {
+        Ok(self.applications.key_values().await?)
+    }
+
+    /// Registers an application under the id its description hashes to.
+    pub(crate) fn register_application(&mut self, description: ApplicationDescription) {
+        self.applications.insert(&description.id(), description);
+    }
+
+    /// The descriptions of `ids` and of every application they require, transitively,
+    /// each once, required ones first: what a chain must learn to run them.
+    pub async fn applications_with_requirements(
+        &self,
+        ids: &[ApplicationId],
+    ) -> Result<Vec<ApplicationDescription>, ExecutionError> {
+        let mut ordered: Vec<ApplicationDescription> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        // Depth-first, emitting an application after its requirements.
+        let mut stack: Vec<(ApplicationId, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                ordered.push(self.application(&id).await?);
+                continue;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            let description = self.application(&id).await?;
+            stack.push((id, true));
+            for required in description.required_application_ids.iter().rev() {
+                stack.push((*required, false));
+            }
+        }
+        Ok(ordered)
     }
 
     /// Records a block's timestamp.

@@ -5,19 +5,22 @@ use skein_base::{
     crypto::SecretKey, Account, AccountOwner, Amount, BlockHeight, ChainDescription, ChainId,
     Epoch, Timestamp,
 };
-use skein_views::{MemoryStore, View, ViewContext};
+use skein_views::{HashedView, MemoryStore, View, ViewContext};
 
 use crate::{
-    ChainConfig, ChainOwnership, ExecutionError, ExecutionStateView, Message, MessageContext,
-    MessageKind, OperationContext, OutgoingMessage, SystemMessage, SystemOperation,
+    ChainConfig, ChainOwnership, ExecutionError, Message, MessageContext,
+    MessageKind, OperationContext, OutgoingMessage, SystemExecutionStateView, SystemMessage, SystemOperation,
 };
 
 fn owner(seed: u64) -> AccountOwner {
     AccountOwner::from(SecretKey::from_test_seed(seed).public())
 }
 
-async fn new_state(balance: u128) -> ExecutionStateView<MemoryStore> {
-    let mut state = ExecutionStateView::load(ViewContext::new(MemoryStore::new(), vec![0]))
+/// The system state alone, hashed as a chain's is.
+type SystemState = HashedView<MemoryStore, SystemExecutionStateView<MemoryStore>>;
+
+async fn new_state(balance: u128) -> SystemState {
+    let mut state = SystemState::load(ViewContext::new(MemoryStore::new(), vec![0]))
         .await
         .unwrap();
     state

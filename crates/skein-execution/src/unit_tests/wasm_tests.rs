@@ -28,6 +28,14 @@ impl Host for BrokenHost {
     fn context(&self) -> Vec<u8> {
         Vec::new()
     }
+
+    fn parameters(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn send_message(&mut self, _request: skein_base::SendMessageRequest) -> Result<(), HostError> {
+        Ok(())
+    }
 }
 
 const FUEL: u64 = 1_000_000;

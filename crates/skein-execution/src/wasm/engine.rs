@@ -477,4 +477,12 @@ impl Host for ReadOnly {
     fn context(&self) -> Vec<u8> {
         self.0.context()
     }
+
+    fn parameters(&self) -> Vec<u8> {
+        self.0.parameters()
+    }
+
+    fn send_message(&mut self, _request: skein_base::SendMessageRequest) -> Result<(), HostError> {
+        Err(HostError::Refused("a service cannot send messages".into()))
+    }
 }

@@ -2,6 +2,7 @@
 //! that expose it.
 
 use futures::future::BoxFuture;
+use skein_base::SendMessageRequest;
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use super::engine::GuestState;
@@ -48,10 +49,17 @@ pub trait Host: Send + 'static {
 
     /// The call's context, BCS-encoded: what chain, block and signer it runs for.
     fn context(&self) -> Vec<u8>;
+
+    /// The application's parameters, as given when it was created.
+    fn parameters(&self) -> Vec<u8>;
+
+    /// Sends a message to the application's instance on another chain (or this one) when
+    /// the call's transaction succeeds.
+    fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError>;
 }
 
 /// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 8] = [
+pub(super) const FUNCTIONS: [&str; 10] = [
     "output",
     "abort",
     "read",
@@ -59,8 +67,13 @@ pub(super) const FUNCTIONS: [&str; 8] = [
     "write",
     "remove",
     "context",
+    "parameters",
+    "send_message",
     "take",
 ];
+
+/// Largest message an application may send.
+const MESSAGE_BYTES_MAX: usize = 1 << 20;
 
 /// Registers the host functions, module `skein`.
 pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
@@ -168,6 +181,29 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, GuestState>| -> wasmtime::Result<i32> {
             let context = caller.data().host.context();
             announce(&mut caller, context)
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "parameters",
+        |mut caller: Caller<'_, GuestState>| -> wasmtime::Result<i32> {
+            let parameters = caller.data().host.parameters();
+            announce(&mut caller, parameters)
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "send_message",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            charge(&mut caller, bytes.len())?;
+            let state = caller.data_mut();
+            let request: SendMessageRequest = bcs::from_bytes(&bytes)
+                .map_err(|error| state.convention(&format!("a malformed message: {error}")))?;
+            state
+                .host
+                .send_message(request)
+                .map_err(|error| state.host_failed(error))
         },
     )?;
     linker.func_wrap(

@@ -4,16 +4,19 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
+use skein_base::SendMessageRequest;
 
 use super::{Host, HostError};
 
-/// A [`Host`] over an in-memory map. Clones share the map, so a test keeps one to look at
-/// the state while the runtime holds another. Writes apply at once (there is no block to
-/// roll back).
+/// A [`Host`] over an in-memory map. Clones share the map and the sent messages, so a test
+/// keeps one to look at them while the runtime holds another. Writes apply at once (there
+/// is no block to roll back).
 #[derive(Clone, Default)]
 pub struct MemoryHost {
     values: Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>,
+    sent: Arc<Mutex<Vec<SendMessageRequest>>>,
     context: Vec<u8>,
+    parameters: Vec<u8>,
 }
 
 impl MemoryHost {
@@ -23,6 +26,16 @@ impl MemoryHost {
             context,
             ..Self::default()
         }
+    }
+
+    /// The same host, with `parameters` as the application's parameters.
+    pub fn with_parameters(self, parameters: Vec<u8>) -> Self {
+        Self { parameters, ..self }
+    }
+
+    /// The messages sent so far.
+    pub fn sent_messages(&self) -> Vec<SendMessageRequest> {
+        self.sent.lock().clone()
     }
 
     /// The value under `key`.
@@ -69,5 +82,14 @@ impl Host for MemoryHost {
 
     fn context(&self) -> Vec<u8> {
         self.context.clone()
+    }
+
+    fn parameters(&self) -> Vec<u8> {
+        self.parameters.clone()
+    }
+
+    fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError> {
+        self.sent.lock().push(request);
+        Ok(())
     }
 }

@@ -22,6 +22,8 @@
 //! | `write(key_ptr, key_len, value_ptr, value_len)` | stages a write |
 //! | `remove(key_ptr, key_len)` | stages a removal |
 //! | `context() -> i32` | the call's context (chain, height, signer…), BCS-encoded: its length |
+//! | `parameters() -> i32` | the application's parameters: their length |
+//! | `send_message(ptr, len)` | sends a BCS-encoded `SendMessageRequest` if the call succeeds |
 //! | `take(dest_ptr)` | copies the last result that was announced by its length to `dest_ptr` |
 //!
 //! Every host call costs [`HOST_CALL_FUEL`] plus one unit per byte it moves, so a guest

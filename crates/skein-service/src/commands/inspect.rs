@@ -8,9 +8,9 @@ use std::{
 
 use anyhow::{anyhow, bail, Context as _};
 use futures::StreamExt;
-use skein_base::{crypto::SecretKey, BlockHeight, ChainId};
+use skein_base::{crypto::SecretKey, BlockHeight, BytecodeId, ChainId};
 use skein_core::{ChainInfoQuery, NotificationReason, ValidatorNode};
-use skein_execution::Operation;
+use skein_execution::{Operation, SystemOperation};
 use skein_rpc::{
     config::{load_genesis, KeyFile},
     GrpcValidatorNode,
@@ -165,8 +165,7 @@ pub async fn show_block(
                     );
                 }
                 for operation in &block.operations {
-                    let Operation::System(operation) = operation;
-                    println!("  operation   {operation:?}");
+                    println!("  operation   {}", describe(operation));
                 }
                 return Ok(());
             }
@@ -240,5 +239,22 @@ pub async fn watch(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::R
             }
         }
         index += 1;
+    }
+}
+
+/// An operation in one line: modules and application inputs by their size, not their bytes.
+fn describe(operation: &Operation) -> String {
+    match operation {
+        Operation::System(SystemOperation::PublishBytecode { contract, service }) => format!(
+            "PublishBytecode {} (contract {} bytes, service {} bytes)",
+            BytecodeId::of(contract, service),
+            contract.len(),
+            service.len()
+        ),
+        Operation::System(operation) => format!("{operation:?}"),
+        Operation::User {
+            application_id,
+            bytes,
+        } => format!("application {application_id}: {} bytes", bytes.len()),
     }
 }

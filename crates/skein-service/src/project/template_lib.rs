@@ -84,6 +84,7 @@ mod tests {
             height: BlockHeight(2),
             timestamp: Timestamp::from_micros(0),
             authenticated_signer: None,
+            message: None,
         });
         let mut contract = __TYPE__Contract::new(runtime);
         contract.instantiate(1);

@@ -1,0 +1,109 @@
+//! [`ChainHost`]: the [`Host`] a call into an application runs against on a chain. It
+//! holds no state: each request goes, in order, to the execution that owns the chain's
+//! state and serves it while the call waits (see [`super::serve`]). That keeps the Wasm
+//! store free of borrows, as wasmtime requires.
+
+use futures::{
+    channel::{mpsc, oneshot},
+    future::BoxFuture,
+};
+use skein_base::SendMessageRequest;
+
+use crate::wasm::{Host, HostError};
+
+/// What a call asks of the chain's state.
+pub(crate) enum HostRequest {
+    Read {
+        key: Vec<u8>,
+        reply: oneshot::Sender<Result<Option<Vec<u8>>, HostError>>,
+    },
+    FindKeys {
+        prefix: Vec<u8>,
+        reply: oneshot::Sender<Result<Vec<Vec<u8>>, HostError>>,
+    },
+    Write {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Remove {
+        key: Vec<u8>,
+    },
+    SendMessage(SendMessageRequest),
+}
+
+/// Forwards a call's requests to the execution serving them.
+pub(crate) struct ChainHost {
+    requests: mpsc::UnboundedSender<HostRequest>,
+    context: Vec<u8>,
+    parameters: Vec<u8>,
+}
+
+impl ChainHost {
+    /// A host for a call with `context` (BCS-encoded) into an application with
+    /// `parameters`, and the requests it will send.
+    pub(crate) fn new(
+        context: Vec<u8>,
+        parameters: Vec<u8>,
+    ) -> (Self, mpsc::UnboundedReceiver<HostRequest>) {
+        let (sender, receiver) = mpsc::unbounded();
+        let host = Self {
+            requests: sender,
+            context,
+            parameters,
+        };
+        (host, receiver)
+    }
+
+    fn send(&self, request: HostRequest) -> Result<(), HostError> {
+        self.requests
+            .unbounded_send(request)
+            .map_err(|_| HostError::Storage("the execution serving this call has ended".into()))
+    }
+}
+
+/// The answer to a request, or why none came.
+async fn answer<T>(reply: oneshot::Receiver<Result<T, HostError>>) -> Result<T, HostError> {
+    reply
+        .await
+        .map_err(|_| HostError::Storage("the execution serving this call has ended".into()))?
+}
+
+impl Host for ChainHost {
+    fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
+        let (reply, answered) = oneshot::channel();
+        let sent = self.send(HostRequest::Read { key, reply });
+        Box::pin(async move {
+            sent?;
+            answer(answered).await
+        })
+    }
+
+    fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
+        let (reply, answered) = oneshot::channel();
+        let sent = self.send(HostRequest::FindKeys { prefix, reply });
+        Box::pin(async move {
+            sent?;
+            answer(answered).await
+        })
+    }
+
+    fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError> {
+        self.send(HostRequest::Write { key, value })
+    }
+
+    fn remove(&mut self, key: Vec<u8>) -> Result<(), HostError> {
+        self.send(HostRequest::Remove { key })
+    }
+
+    fn context(&self) -> Vec<u8> {
+        self.context.clone()
+    }
+
+    fn parameters(&self) -> Vec<u8> {
+        self.parameters.clone()
+    }
+
+    fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError> {
+        self.send(HostRequest::SendMessage(request))
+    }
+}
