@@ -325,12 +325,13 @@ impl<S: KeyValueStore> ChainStateView<S> {
             added += 1;
             if let Some(config) = opening {
                 if self.execution_state.system.description().is_none() {
-                    self.execution_state.system.initialize(config).map_err(|error| {
-                        ChainError::Execution {
+                    self.execution_state
+                        .system
+                        .initialize(config)
+                        .map_err(|error| ChainError::Execution {
                             transaction_index: 0,
                             error,
-                        }
-                    })?;
+                        })?;
                 }
             }
             if last_logged_height != Some(height) {

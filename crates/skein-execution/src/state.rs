@@ -54,7 +54,8 @@ impl<S: KeyValueStore> ExecutionState<S> {
                         input: instantiation_argument,
                         context: operation_context(description.id(), context),
                     };
-                    self.call_contract(runtime, call, fuel, &mut outgoing).await?;
+                    self.call_contract(runtime, call, fuel, &mut outgoing)
+                        .await?;
                 }
             }
             Operation::User {
@@ -67,7 +68,8 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     input: bytes,
                     context: operation_context(*application_id, context),
                 };
-                self.call_contract(runtime, call, fuel, &mut outgoing).await?;
+                self.call_contract(runtime, call, fuel, &mut outgoing)
+                    .await?;
             }
         }
         self.register_ahead(outgoing).await

@@ -35,11 +35,16 @@ pub fn execute_message<C: Contract>(ptr: i32, len: i32) {
     output(&());
 }
 
-/// Runs [`Service::handle_query`] on the input and outputs the answer.
+/// Runs [`Service::handle_query`] on the input and outputs the answer, both JSON.
 pub fn handle_query<S: Service>(ptr: i32, len: i32) {
-    let query = decode::<S::Query>(ptr, len, "query");
+    install_panic_hook();
+    let bytes = take_buffer(ptr, len);
+    let query: S::Query = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("the query does not decode: {error}"));
     let response = S::new(ServiceRuntime::default()).handle_query(query);
-    output(&response);
+    let bytes = serde_json::to_vec(&response)
+        .unwrap_or_else(|error| panic!("the answer does not encode: {error}"));
+    output_bytes(bytes);
 }
 
 /// Takes the input buffer back from the host and decodes it, failing the call if it does
@@ -97,6 +102,8 @@ mod host {
         pub fn remove(key_ptr: i32, key_len: i32);
         pub fn take(dest_ptr: i32);
         pub fn context() -> i32;
+        pub fn parameters() -> i32;
+        pub fn send_message(ptr: i32, len: i32);
     }
 }
 
@@ -143,6 +150,22 @@ pub(crate) fn host_context() -> skein_base::CallContext {
 }
 
 #[cfg(target_arch = "wasm32")]
+pub(crate) fn host_parameters() -> Vec<u8> {
+    // SAFETY: the call only announces a result.
+    let length = unsafe { host::parameters() };
+    take_announced(length)
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_send_message(request: &skein_base::SendMessageRequest) {
+    let bytes =
+        bcs::to_bytes(request).unwrap_or_else(|error| panic!("a message does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes.
+    unsafe { host::send_message(ptr, len) }
+}
+
+#[cfg(target_arch = "wasm32")]
 pub(crate) fn host_write(key: &[u8], value: &[u8]) {
     let (key_ptr, key_len) = parts(key);
     let (value_ptr, value_len) = parts(value);
@@ -161,6 +184,11 @@ pub(crate) fn host_remove(key: &[u8]) {
 fn output<T: Serialize>(value: &T) {
     let bytes =
         bcs::to_bytes(value).unwrap_or_else(|error| panic!("the result does not encode: {error}"));
+    output_bytes(bytes);
+}
+
+/// Sets the call's result to `bytes`.
+fn output_bytes(bytes: Vec<u8>) {
     #[cfg(target_arch = "wasm32")]
     {
         let (ptr, len) = parts(&bytes);

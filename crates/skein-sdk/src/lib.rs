@@ -54,11 +54,11 @@ mod runtime;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use runtime::{ContractRuntime, ServiceRuntime};
+pub use runtime::{ContractRuntime, Delivery, ServiceRuntime};
 /// The types applications share with validators.
 pub use skein_base::{
-    crypto::CryptoHash, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext, ChainId,
-    Timestamp,
+    crypto::CryptoHash, Account, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext,
+    ChainId, MessageInfo, SendMessageRequest, Timestamp,
 };
 
 /// An application's contract: the code that changes its state, run by validators in
@@ -68,8 +68,8 @@ pub trait Contract: Sized {
     type InstantiationArgument: DeserializeOwned;
     /// What users ask of it in blocks.
     type Operation: DeserializeOwned;
-    /// What its instances on other chains send it.
-    type Message: DeserializeOwned;
+    /// What its instances on other chains send it (see [`ContractRuntime::send_message`]).
+    type Message: Serialize + DeserializeOwned;
     /// What an operation answers.
     type Response: Serialize;
 
@@ -82,16 +82,18 @@ pub trait Contract: Sized {
     /// Runs an operation of a block.
     fn execute_operation(&mut self, operation: Self::Operation) -> Self::Response;
 
-    /// Runs a message from another chain.
+    /// Runs a message from another chain (or, if it bounced, a tracked message this
+    /// instance sent: see [`CallContext::message`]).
     fn execute_message(&mut self, message: Self::Message);
 }
 
 /// An application's service: answers read-only queries about its state, for wallets and
-/// front ends. Not metered like a contract, but bounded by a fuel limit per query.
+/// front ends. Not metered like a contract, but bounded by a fuel limit per query. Queries
+/// and answers travel as JSON, so any tool can ask.
 pub trait Service: Sized {
-    /// What it is asked.
+    /// What it is asked, decoded from JSON.
     type Query: DeserializeOwned;
-    /// What it answers.
+    /// What it answers, encoded as JSON.
     type QueryResponse: Serialize;
 
     /// The service over its state, before each query.

@@ -2,7 +2,41 @@
 //! and written by its contract, only read by its service.
 
 use serde::{de::DeserializeOwned, Serialize};
-use skein_base::CallContext;
+use skein_base::{CallContext, ChainId, SendMessageRequest};
+
+/// How a message travels: whether it comes back if rejected, and whether it carries the
+/// signer of the block (or message) that sent it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// A rejected tracked message returns to its sender, marked as bouncing
+    /// ([`MessageInfo::is_bouncing`](crate::MessageInfo)), so what it carries is not lost.
+    pub tracked: bool,
+    /// The recipient sees the sender's authenticated signer as its own, and may act on that
+    /// user's behalf (spend their tokens, say).
+    pub authenticated: bool,
+}
+
+impl Delivery {
+    /// Dropped if the recipient rejects it; no signer.
+    pub const SIMPLE: Delivery = Delivery {
+        tracked: false,
+        authenticated: false,
+    };
+
+    /// Comes back if the recipient rejects it; no signer.
+    pub const TRACKED: Delivery = Delivery {
+        tracked: true,
+        authenticated: false,
+    };
+
+    /// The same delivery, carrying the signer.
+    pub const fn authenticated(self) -> Delivery {
+        Delivery {
+            authenticated: true,
+            ..self
+        }
+    }
+}
 
 /// The application's state on the chain, as keys and values, and what the call runs for.
 /// Built for Wasm it calls the host; elsewhere (in an application's unit tests) it is an
@@ -13,6 +47,10 @@ pub struct ContractRuntime {
     values: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
     #[cfg(not(target_arch = "wasm32"))]
     context: Option<CallContext>,
+    #[cfg(not(target_arch = "wasm32"))]
+    parameters: Vec<u8>,
+    #[cfg(not(target_arch = "wasm32"))]
+    sent: Vec<SendMessageRequest>,
 }
 
 impl ContractRuntime {
@@ -30,6 +68,60 @@ impl ContractRuntime {
             context: Some(context),
             ..Self::default()
         }
+    }
+
+    /// The same test runtime, for an application created with `parameters`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_parameters<T: Serialize>(self, parameters: &T) -> Self {
+        Self {
+            parameters: bcs::to_bytes(parameters).expect("parameters encode"),
+            ..self
+        }
+    }
+
+    /// The same test runtime, with the context its next calls run for.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn set_context(&mut self, context: CallContext) {
+        self.context = Some(context);
+    }
+
+    /// The messages sent so far, in a unit test.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn sent_messages(&self) -> &[SendMessageRequest] {
+        &self.sent
+    }
+
+    /// The application's parameters, fixed when it was created. Parameters that do not
+    /// decode as `T` fail the call.
+    pub fn parameters<T: DeserializeOwned>(&self) -> T {
+        #[cfg(target_arch = "wasm32")]
+        let bytes = crate::abi::host_parameters();
+        #[cfg(not(target_arch = "wasm32"))]
+        let bytes = self.parameters.clone();
+        bcs::from_bytes(&bytes)
+            .unwrap_or_else(|error| panic!("the parameters do not decode: {error}"))
+    }
+
+    /// Sends `message` to this application on `destination` (which may be this chain),
+    /// if the call succeeds. The application is registered there by its first message.
+    pub fn send_message<M: Serialize>(
+        &mut self,
+        destination: ChainId,
+        message: &M,
+        delivery: Delivery,
+    ) {
+        let message = bcs::to_bytes(message)
+            .unwrap_or_else(|error| panic!("a message does not encode: {error}"));
+        let request = SendMessageRequest {
+            destination,
+            authenticated: delivery.authenticated,
+            tracked: delivery.tracked,
+            message,
+        };
+        #[cfg(target_arch = "wasm32")]
+        crate::abi::host_send_message(&request);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.sent.push(request);
     }
 
     /// The chain, block and signer the call runs for.
@@ -117,6 +209,11 @@ impl ServiceRuntime {
     /// The keys that start with `prefix`, in order, without the prefix.
     pub fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         self.0.find_keys(prefix)
+    }
+
+    /// The application's parameters, fixed when it was created.
+    pub fn parameters<T: DeserializeOwned>(&self) -> T {
+        self.0.parameters()
     }
 
     /// The chain the query runs on, and its latest block.

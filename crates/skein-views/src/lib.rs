@@ -42,7 +42,9 @@ pub use memory::MemoryStore;
 pub use skein_views_derive::View;
 pub use store::{prefix_upper_bound, Batch, KeyValueStore, KeyValues, StoreError, WriteOperation};
 pub use view::View;
-pub use views::{CollectionView, HashedView, KeyValueView, LogView, MapView, QueueView, RegisterView, SetView};
+pub use views::{
+    CollectionView, HashedView, KeyValueView, LogView, MapView, QueueView, RegisterView, SetView,
+};
 
 /// Why a view operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -53,13 +53,8 @@ fn test_the_counter_runs_in_wasm() {
     assert_eq!(fuel[0], fuel[1], "the same work burns the same fuel");
     // The contract read its context through the host; the service reads the state.
     let service = build("counter_service");
-    let outcome = block_on(runtime.query(
-        &service,
-        &bcs::to_bytes(&()).unwrap(),
-        Box::new(host.clone()),
-        FUEL,
-    ));
-    let state: counter::CounterState = bcs::from_bytes(&outcome.result.unwrap()).unwrap();
+    let outcome = block_on(runtime.query(&service, b"null", Box::new(host.clone()), FUEL));
+    let state: counter::CounterState = serde_json::from_slice(&outcome.result.unwrap()).unwrap();
     assert_eq!(
         state,
         counter::CounterState {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use skein_base::{
-    crypto::SecretKey, limits, Account, AccountOwner, Amount, ChainId, Round, ValidatorPublicKey,
+    crypto::SecretKey, limits, Account, AccountOwner, Amount, ApplicationId, ChainId, Round,
+    ValidatorPublicKey,
 };
 use skein_chain::{
     BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed, IncomingBundle,
@@ -160,6 +161,70 @@ impl<S: KeyValueStore> ChainClient<S> {
         Ok((id, certificate))
     }
 
+    /// Creates an application from published bytecode, instantiating it on this chain with
+    /// `argument`. Returns its id.
+    pub async fn create_application(
+        &self,
+        bytecode_id: skein_base::BytecodeId,
+        parameters: Vec<u8>,
+        argument: Vec<u8>,
+        required_application_ids: Vec<ApplicationId>,
+    ) -> Result<(ApplicationId, ConfirmedBlockCertificate), ClientError> {
+        let operation = SystemOperation::CreateApplication {
+            bytecode_id,
+            parameters,
+            instantiation_argument: argument,
+            required_application_ids,
+        };
+        let certificate = self.execute_operation(operation.clone()).await?;
+        let block = &certificate.value().block;
+        let offset = block
+            .operations
+            .iter()
+            .position(|candidate| *candidate == Operation::System(operation.clone()))
+            .expect("the certified block holds the operation it was made for");
+        let context = skein_execution::OperationContext {
+            chain_id: self.chain_id,
+            height: block.height,
+            index: u32::try_from(block.incoming_bundles.len() + offset)
+                .expect("transactions per block are bounded"),
+            authenticated_signer: block.authenticated_signer,
+            timestamp: block.timestamp,
+        };
+        let description = operation
+            .created_application(&context)
+            .expect("a CreateApplication describes an application");
+        Ok((description.id(), certificate))
+    }
+
+    /// Runs an operation of a user application (`bytes`, in the application's encoding) in
+    /// a block of its own.
+    pub async fn execute_application_operation(
+        &self,
+        application_id: ApplicationId,
+        bytes: Vec<u8>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operations(vec![Operation::User {
+            application_id,
+            bytes,
+        }])
+        .await
+    }
+
+    /// Asks an application's service `query` (in the service's encoding) about this chain,
+    /// as the local node knows it: call [`ChainClient::synchronize`] first for the latest.
+    pub async fn query_application(
+        &self,
+        application_id: ApplicationId,
+        query: Vec<u8>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let local = &self.client.local;
+        Ok(self
+            .client
+            .with_blobs(|| local.query_application(self.chain_id, application_id, query.clone()))
+            .await?)
+    }
+
     /// Hands the chain to new owners.
     pub async fn change_ownership(
         &self,
@@ -193,7 +258,7 @@ impl<S: KeyValueStore> ChainClient<S> {
             return self.run_in_rounds(operations).await;
         }
         let block = self.new_block(Vec::new(), operations).await?;
-        let value = self.client.local.stage_block(block).await?;
+        let value = self.client.stage_block(block).await?;
         self.sign_and_certify(value).await
     }
 
@@ -308,7 +373,7 @@ impl<S: KeyValueStore> ChainClient<S> {
             .collect();
         loop {
             let block = self.new_block(incoming.clone(), Vec::new()).await?;
-            match self.client.local.stage_block(block).await {
+            match self.client.stage_block(block).await {
                 Ok(value) => return Ok(Some(value)),
                 Err(WorkerError::Chain(ChainError::Execution {
                     transaction_index, ..

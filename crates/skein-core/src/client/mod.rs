@@ -9,6 +9,7 @@
 //! or "missing messages" are brought up to date by uploading certificates, then asked again.
 //! Validators that are slow or offline never hold it up.
 
+mod blobs;
 mod chain_client;
 mod communicate;
 mod inbox;

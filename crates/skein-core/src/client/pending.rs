@@ -86,7 +86,7 @@ impl<S: KeyValueStore> ChainClient<S> {
                 .new_block(Vec::new(), pending.operations.clone())
                 .await?;
             height = block.height;
-            let value = self.client.local.stage_block(block).await?;
+            let value = self.client.stage_block(block).await?;
             if let Some(certificate) = self.certify_staged(value, false).await? {
                 return Ok(certificate);
             }

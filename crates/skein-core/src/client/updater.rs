@@ -251,7 +251,9 @@ impl<S: KeyValueStore> Client<S> {
                 }
             };
             for certificate in certificates {
-                let (info, effects) = self.local.handle_certificate(certificate).await?;
+                let (info, effects) = self
+                    .with_blobs(|| self.local.handle_certificate(certificate.clone()))
+                    .await?;
                 self.deliver_locally(effects).await?;
                 next = info.next_block_height;
             }

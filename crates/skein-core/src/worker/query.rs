@@ -1,8 +1,8 @@
 //! Answering questions about chains.
 
-use skein_base::{crypto::CryptoHash, limits};
-use skein_chain::{round_leader, ConfirmedBlock, UncheckedCertificate};
-use skein_views::KeyValueStore;
+use skein_base::{crypto::CryptoHash, limits, ApplicationId, CallContext, ChainId};
+use skein_chain::{round_leader, ChainError, ConfirmedBlock, UncheckedCertificate};
+use skein_views::{KeyValueStore, View};
 
 use super::{ChainGuard, Worker, WorkerError};
 use crate::requests::{ChainInfo, ChainInfoQuery, ManagerInfo};
@@ -15,6 +15,37 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<ChainInfo, WorkerError> {
         let mut chain = self.lock_chain(query.chain_id).await?;
         self.chain_info(&mut chain, &query).await
+    }
+
+    /// Asks an application's service a read-only `query` about a chain, as of its latest
+    /// block, with at most [`limits::FUEL_PER_QUERY_MAX`] fuel.
+    pub async fn query_application(
+        &self,
+        chain_id: ChainId,
+        application_id: ApplicationId,
+        query: Vec<u8>,
+    ) -> Result<Vec<u8>, WorkerError> {
+        let mut chain = self.lock_chain(chain_id).await?;
+        let context = CallContext {
+            application_id,
+            chain_id,
+            height: chain.tip().next_block_height,
+            timestamp: chain.timestamp(),
+            authenticated_signer: None,
+            message: None,
+        };
+        let answer = chain
+            .execution_state_mut()
+            .query_application(&self.runtime, context, &query, limits::FUEL_PER_QUERY_MAX)
+            .await;
+        // A service cannot write; loading the application's state is all that happened.
+        chain.rollback();
+        answer.map_err(|error| {
+            WorkerError::Chain(ChainError::Execution {
+                transaction_index: 0,
+                error,
+            })
+        })
     }
 
     /// A blob, if this node has it.

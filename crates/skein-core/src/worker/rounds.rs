@@ -37,9 +37,7 @@ impl<S: KeyValueStore> Worker<S> {
         let round = certificate.round;
         if round == Round::Fast {
             return Err(ChainError::WrongRound {
-                expected: chain
-                    .manager()
-                    .current_round(chain.system().ownership()),
+                expected: chain.manager().current_round(chain.system().ownership()),
                 found: round,
             }
             .into());

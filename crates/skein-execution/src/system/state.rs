@@ -137,7 +137,8 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
         let mut ordered: Vec<ApplicationDescription> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         // Depth-first, emitting an application after its requirements.
-        let mut stack: Vec<(ApplicationId, bool)> = ids.iter().rev().map(|id| (*id, false)).collect();
+        let mut stack: Vec<(ApplicationId, bool)> =
+            ids.iter().rev().map(|id| (*id, false)).collect();
         while let Some((id, expanded)) = stack.pop() {
             if expanded {
                 ordered.push(self.application(&id).await?);

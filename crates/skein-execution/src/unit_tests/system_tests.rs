@@ -8,8 +8,8 @@ use skein_base::{
 use skein_views::{HashedView, MemoryStore, View, ViewContext};
 
 use crate::{
-    ChainConfig, ChainOwnership, ExecutionError, Message, MessageContext,
-    MessageKind, OperationContext, OutgoingMessage, SystemExecutionStateView, SystemMessage, SystemOperation,
+    ChainConfig, ChainOwnership, ExecutionError, Message, MessageContext, MessageKind,
+    OperationContext, OutgoingMessage, SystemExecutionStateView, SystemMessage, SystemOperation,
 };
 
 fn owner(seed: u64) -> AccountOwner {

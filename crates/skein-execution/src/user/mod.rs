@@ -162,7 +162,12 @@ async fn handle<S: KeyValueStore>(
             let _ = reply.send(state.get(&key).await.map_err(&mut failed));
         }
         HostRequest::FindKeys { prefix, reply } => {
-            let _ = reply.send(state.find_keys_by_prefix(&prefix).await.map_err(&mut failed));
+            let _ = reply.send(
+                state
+                    .find_keys_by_prefix(&prefix)
+                    .await
+                    .map_err(&mut failed),
+            );
         }
         HostRequest::Write { key, value } => state.insert(key, value),
         HostRequest::Remove { key } => state.remove(key),

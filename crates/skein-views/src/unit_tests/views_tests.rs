@@ -4,8 +4,8 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 
 use crate::{
-    CollectionView, HashedView, KeyValueStore, KeyValueView, LogView, MapView, MemoryStore, QueueView,
-    RegisterView, SetView, View, ViewContext,
+    CollectionView, HashedView, KeyValueStore, KeyValueView, LogView, MapView, MemoryStore,
+    QueueView, RegisterView, SetView, View, ViewContext,
 };
 
 #[derive(crate::View)]

@@ -26,7 +26,11 @@ impl<S: KeyValueStore> KeyValueView<S> {
         if self.cleared {
             return Ok(None);
         }
-        Ok(self.context.store().read_value(&self.context.key(key)).await?)
+        Ok(self
+            .context
+            .store()
+            .read_value(&self.context.key(key))
+            .await?)
     }
 
     /// Sets the value at `key`.
