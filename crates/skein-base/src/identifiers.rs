@@ -110,8 +110,9 @@ impl FromStr for ApplicationId {
     }
 }
 
-/// Who may hold tokens in an account: a user (through a key) or an application.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Who may hold tokens in an account: a user (through a key) or an application. In JSON
+/// and other human-readable formats it is its text form (`HASH` or `app:HASH`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AccountOwner {
     /// The hash of a user's public key.
     User(CryptoHash),
@@ -161,6 +162,41 @@ impl FromStr for AccountOwner {
             None => CryptoHash::from_str(text).map(AccountOwner::User),
         };
         parsed.map_err(|error| format!("invalid owner {text:?}: {error}"))
+    }
+}
+
+/// The encoding of [`AccountOwner`] in BCS: the derived one, kept apart so that
+/// human-readable formats can use the text form.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "AccountOwner")]
+enum BinaryOwner {
+    User(CryptoHash),
+    Application(ApplicationId),
+}
+
+impl Serialize for AccountOwner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return serializer.collect_str(self);
+        }
+        match *self {
+            AccountOwner::User(hash) => BinaryOwner::User(hash),
+            AccountOwner::Application(id) => BinaryOwner::Application(id),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountOwner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            return text.parse().map_err(serde::de::Error::custom);
+        }
+        Ok(match BinaryOwner::deserialize(deserializer)? {
+            BinaryOwner::User(hash) => AccountOwner::User(hash),
+            BinaryOwner::Application(id) => AccountOwner::Application(id),
+        })
     }
 }
 

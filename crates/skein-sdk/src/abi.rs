@@ -14,9 +14,12 @@ pub fn alloc(len: i32) -> i32 {
     address(pointer)
 }
 
-/// Runs [`Contract::instantiate`] on the input.
+/// Runs [`Contract::instantiate`] on the input, JSON like the parameters.
 pub fn instantiate<C: Contract>(ptr: i32, len: i32) {
-    let argument = decode::<C::InstantiationArgument>(ptr, len, "instantiation argument");
+    install_panic_hook();
+    let bytes = take_buffer(ptr, len);
+    let argument: C::InstantiationArgument = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("the instantiation argument does not decode: {error}"));
     C::new(ContractRuntime::default()).instantiate(argument);
     output(&());
 }

@@ -64,9 +64,11 @@ pub use skein_base::{
 /// An application's contract: the code that changes its state, run by validators in
 /// blocks, metered with fuel. A failing call (a panic) changes nothing.
 pub trait Contract: Sized {
-    /// What the application is created with.
+    /// What the application is created with, decoded from JSON (as `skein
+    /// publish-and-create --json-argument` takes it).
     type InstantiationArgument: DeserializeOwned;
-    /// What users ask of it in blocks.
+    /// What users ask of it in blocks, BCS-encoded: compact, and checked by every
+    /// validator.
     type Operation: DeserializeOwned;
     /// What its instances on other chains send it (see [`ContractRuntime::send_message`]).
     type Message: Serialize + DeserializeOwned;

@@ -74,7 +74,7 @@ impl ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn with_parameters<T: Serialize>(self, parameters: &T) -> Self {
         Self {
-            parameters: bcs::to_bytes(parameters).expect("parameters encode"),
+            parameters: serde_json::to_vec(parameters).expect("parameters encode"),
             ..self
         }
     }
@@ -91,14 +91,15 @@ impl ContractRuntime {
         &self.sent
     }
 
-    /// The application's parameters, fixed when it was created. Parameters that do not
+    /// The application's parameters, fixed when it was created, decoded from JSON (as
+    /// `skein publish-and-create --json-parameters` takes them). Parameters that do not
     /// decode as `T` fail the call.
     pub fn parameters<T: DeserializeOwned>(&self) -> T {
         #[cfg(target_arch = "wasm32")]
         let bytes = crate::abi::host_parameters();
         #[cfg(not(target_arch = "wasm32"))]
         let bytes = self.parameters.clone();
-        bcs::from_bytes(&bytes)
+        serde_json::from_slice(&bytes)
             .unwrap_or_else(|error| panic!("the parameters do not decode: {error}"))
     }
 

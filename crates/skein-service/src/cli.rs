@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use skein_base::{crypto::PublicKey, Account, Amount, BlockHeight, ChainId};
+use skein_base::{
+    crypto::PublicKey, Account, Amount, ApplicationId, BlockHeight, BytecodeId, ChainId,
+};
 
 use crate::wallet::WALLET_ENV;
 
@@ -93,6 +95,52 @@ pub enum Command {
         /// The service's module.
         service: PathBuf,
         /// The chain that publishes it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
+    /// Create an application from published bytecode, on a chain of the wallet, where it
+    /// is instantiated; prints the application id.
+    ///
+    /// Example: skein create-application 3f1e…c0:9a4b…d2 --json-parameters '{"ticker":"SKN"}' --json-argument '{"accounts":[]}'
+    CreateApplication {
+        /// The bytecode id `skein publish-bytecode` printed.
+        bytecode_id: BytecodeId,
+        /// What the application is created with.
+        #[command(flatten)]
+        arguments: ApplicationArguments,
+        /// The chain that creates it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
+    /// Publish an application's modules and create the application from them, in two
+    /// blocks of one chain; prints the application id.
+    ///
+    /// Example: skein publish-and-create counter_contract.wasm counter_service.wasm --json-argument 5
+    PublishAndCreate {
+        /// The contract's module.
+        contract: PathBuf,
+        /// The service's module.
+        service: PathBuf,
+        /// What the application is created with.
+        #[command(flatten)]
+        arguments: ApplicationArguments,
+        /// The chain that publishes and creates it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
+    /// Ask an application's service a JSON query about a chain (after bringing the chain
+    /// up to date); prints the JSON answer.
+    ///
+    /// Example: skein query-application 5d0c…7e '"Accounts"'
+    QueryApplication {
+        /// The application.
+        application_id: ApplicationId,
+        /// The query, in JSON.
+        query: String,
+        /// The chain to ask about; the default chain if omitted.
         #[arg(long)]
         chain: Option<ChainId>,
     },
@@ -378,4 +426,18 @@ pub struct BenchmarkOptions {
 /// The height argument as a [`BlockHeight`].
 pub fn height(value: u64) -> BlockHeight {
     BlockHeight(value)
+}
+
+/// What an application is created with.
+#[derive(Args, Debug)]
+pub struct ApplicationArguments {
+    /// Its parameters, in JSON, fixed for its life.
+    #[arg(long, default_value = "null")]
+    pub json_parameters: String,
+    /// The argument its contract's `instantiate` gets, in JSON.
+    #[arg(long, default_value = "null")]
+    pub json_argument: String,
+    /// Applications it relies on, registered on the creating chain.
+    #[arg(long, num_args = 1..)]
+    pub required_application_ids: Vec<ApplicationId>,
 }

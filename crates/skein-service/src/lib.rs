@@ -73,6 +73,22 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
             service,
             chain,
         } => commands::publish_bytecode(context, contract, service, chain).await,
+        Command::CreateApplication {
+            bytecode_id,
+            arguments,
+            chain,
+        } => commands::create_application(context, bytecode_id, arguments, chain).await,
+        Command::PublishAndCreate {
+            contract,
+            service,
+            arguments,
+            chain,
+        } => commands::publish_and_create(context, contract, service, arguments, chain).await,
+        Command::QueryApplication {
+            application_id,
+            query,
+            chain,
+        } => commands::query_application(context, application_id, &query, chain).await,
         Command::ChangeOwnership(options) => commands::change_ownership(context, options).await,
         Command::Assign { chain, key } => commands::assign(context, chain, key).await,
         Command::Sync { chain } => commands::sync(context, chain).await,

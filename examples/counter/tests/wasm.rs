@@ -42,8 +42,14 @@ fn test_the_counter_runs_in_wasm() {
         message: None,
     };
     let host = MemoryHost::with_context(bcs::to_bytes(&context).unwrap());
-    let (result, _) = call(&runtime, &module, Entry::Instantiate, 40, &host);
-    result.expect("instantiated");
+    let outcome = block_on(runtime.call(
+        &module,
+        Entry::Instantiate,
+        b"40",
+        Box::new(host.clone()),
+        FUEL,
+    ));
+    outcome.result.expect("instantiated from JSON");
     let mut fuel = Vec::new();
     for expected in [41u64, 42] {
         let (result, used) = call(&runtime, &module, Entry::ExecuteOperation, 1, &host);

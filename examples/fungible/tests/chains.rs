@@ -107,11 +107,11 @@ async fn test_tokens_move_between_chains_exactly_once_and_bounce_back() {
     let contract = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_contract");
     let service = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_service");
     let (bytecode_id, _) = zero.publish_bytecode(contract, service).await.unwrap();
-    let parameters = bcs::to_bytes(&Parameters {
+    let parameters = serde_json::to_vec(&Parameters {
         ticker: "SKN".into(),
     })
     .unwrap();
-    let argument = bcs::to_bytes(&InitialState {
+    let argument = serde_json::to_vec(&InitialState {
         accounts: vec![(zero.owner(), tokens(100))],
     })
     .unwrap();
@@ -185,11 +185,11 @@ async fn test_a_failing_operation_fails_its_block_and_changes_nothing() {
     let contract = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_contract");
     let service = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_service");
     let (bytecode_id, _) = zero.publish_bytecode(contract, service).await.unwrap();
-    let parameters = bcs::to_bytes(&Parameters {
+    let parameters = serde_json::to_vec(&Parameters {
         ticker: "SKN".into(),
     })
     .unwrap();
-    let argument = bcs::to_bytes(&InitialState {
+    let argument = serde_json::to_vec(&InitialState {
         accounts: vec![(zero.owner(), tokens(5))],
     })
     .unwrap();
@@ -227,7 +227,7 @@ async fn test_a_failing_operation_fails_its_block_and_changes_nothing() {
         .await
         .expect_err("an unknown application fails");
     assert!(unknown.to_string().contains("not registered"), "{unknown}");
-    let empty_ticker = bcs::to_bytes(&Parameters {
+    let empty_ticker = serde_json::to_vec(&Parameters {
         ticker: String::new(),
     })
     .unwrap();

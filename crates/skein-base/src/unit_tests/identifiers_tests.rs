@@ -60,3 +60,22 @@ fn test_bytecode_ids_name_both_modules_and_round_trip_as_text() {
     assert!("no-colon".parse::<BytecodeId>().is_err());
     assert!("aa:bb".parse::<BytecodeId>().is_err());
 }
+
+proptest! {
+    /// Owners are their text form in JSON and the compact enum in BCS, and both round-trip.
+    #[test]
+    fn prop_owner_encodings_round_trip(bytes in any::<[u8; 32]>(), application in any::<bool>()) {
+        let hash = crate::crypto::CryptoHash::of_bytes(&bytes);
+        let owner = if application {
+            AccountOwner::Application(crate::ApplicationId(hash))
+        } else {
+            AccountOwner::User(hash)
+        };
+        let json = serde_json::to_string(&owner).unwrap();
+        prop_assert_eq!(&json, &format!("\"{owner}\""));
+        prop_assert_eq!(serde_json::from_str::<AccountOwner>(&json).unwrap(), owner);
+        let binary = bcs::to_bytes(&owner).unwrap();
+        prop_assert_eq!(binary.len(), 33);
+        prop_assert_eq!(bcs::from_bytes::<AccountOwner>(&binary).unwrap(), owner);
+    }
+}

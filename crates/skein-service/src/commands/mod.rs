@@ -4,7 +4,9 @@ mod applications;
 mod chains;
 mod inspect;
 
-pub use applications::publish_bytecode;
+pub use applications::{
+    create_application, publish_and_create, publish_bytecode, query_application,
+};
 pub use chains::{
     assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
 };

@@ -69,5 +69,43 @@ fn test_a_new_project_builds_into_modules_validators_can_run() {
         1,
     );
     assert!(refused.contains("contract module"), "{refused}");
+
+    // Applications from the published code: created with a JSON argument, asked through
+    // their service in JSON.
+    let created = ok(net.skein(&["create-application", &published, "--json-argument", "5"]));
+    let answer = ok(net.skein(&["query-application", &created, "null"]));
+    let state: serde_json::Value = serde_json::from_str(&answer).expect("a JSON answer");
+    assert_eq!(state["value"], 5, "{answer}");
+    let second = ok(net.skein(&[
+        "publish-and-create",
+        contract.to_str().unwrap(),
+        service.to_str().unwrap(),
+        "--json-argument",
+        "7",
+    ]));
+    assert_ne!(second, created, "each creation is a new application");
+    let answer = ok(net.skein(&["query-application", &second, "null"]));
+    assert!(answer.contains("\"value\": 7"), "{answer}");
+    // Refusals, before anything is signed, or from the chain.
+    let bad_json = fails(
+        net.skein(&["create-application", &published, "--json-argument", "{oops"]),
+        1,
+    );
+    assert!(bad_json.contains("not valid JSON"), "{bad_json}");
+    let wrong_type = fails(
+        net.skein(&[
+            "create-application",
+            &published,
+            "--json-argument",
+            "\"five\"",
+        ]),
+        1,
+    );
+    assert!(wrong_type.contains("does not decode"), "{wrong_type}");
+    let unknown = fails(
+        net.skein(&["query-application", &"ab".repeat(32), "null"]),
+        1,
+    );
+    assert!(unknown.contains("not registered"), "{unknown}");
     net.down();
 }
