@@ -107,5 +107,9 @@ impl From<ViewError> for ExecutionError {
 }
 
 #[cfg(test)]
+#[path = "unit_tests/application_tests.rs"]
+mod application_tests;
+
+#[cfg(test)]
 #[path = "unit_tests/system_tests.rs"]
 mod system_tests;

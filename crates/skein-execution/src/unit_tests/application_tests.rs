@@ -1,0 +1,324 @@
+//! User applications on a chain's execution state, with hand-written modules: creation,
+//! the messages they send (each destination learning the applications first), their state
+//! as their services see it, and the block's fuel shared by their calls.
+
+use std::{collections::BTreeMap, collections::HashMap, sync::Arc};
+
+use futures::{executor::block_on, future::BoxFuture};
+use parking_lot::Mutex;
+use skein_base::{
+    crypto::SecretKey, AccountOwner, Amount, ApplicationDescription, ApplicationId, BlobId,
+    BlockHeight, BytecodeId, CallContext, ChainDescription, ChainId, Epoch, SendMessageRequest,
+    Timestamp,
+};
+use skein_views::{MemoryStore, View, ViewContext};
+
+use crate::{
+    wasm::WasmError, BlobSource, ChainConfig, ChainOwnership, ExecutionError, ExecutionRuntime,
+    ExecutionStateView, Message, MessageKind, Operation, OperationContext, SystemMessage,
+    SystemOperation,
+};
+
+/// Blobs in memory.
+#[derive(Default)]
+struct Blobs(Mutex<HashMap<BlobId, Vec<u8>>>);
+
+impl BlobSource for Blobs {
+    fn read_blob(&self, id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, ExecutionError>> {
+        let blob = self.0.lock().get(&id).cloned();
+        Box::pin(async move { Ok(blob) })
+    }
+}
+
+/// A chain's execution state, the runtime over `blobs`, and its owner.
+struct Chain {
+    state: ExecutionStateView<MemoryStore>,
+    runtime: ExecutionRuntime,
+    blobs: Arc<Blobs>,
+    owner: AccountOwner,
+    height: u64,
+}
+
+fn chain() -> Chain {
+    let owner = AccountOwner::from(SecretKey::from_test_seed(1).public());
+    let mut state = block_on(ExecutionStateView::load(ViewContext::new(
+        MemoryStore::new(),
+        vec![0],
+    )))
+    .unwrap();
+    state
+        .system
+        .initialize(ChainConfig {
+            description: ChainDescription::Root(0),
+            ownership: ChainOwnership::single(owner),
+            epoch: Epoch::ZERO,
+            committees: BTreeMap::new(),
+            balance: Amount::from_tokens(1),
+            timestamp: Timestamp::default(),
+        })
+        .unwrap();
+    let blobs = Arc::new(Blobs::default());
+    Chain {
+        state,
+        runtime: ExecutionRuntime::new(blobs.clone()),
+        blobs,
+        owner,
+        height: 0,
+    }
+}
+
+impl Chain {
+    /// Stores the modules as a node does when it commits their publication.
+    fn publish(&self, contract: Vec<u8>, service: Vec<u8>) -> BytecodeId {
+        let id = BytecodeId::of(&contract, &service);
+        let mut blobs = self.blobs.0.lock();
+        blobs.insert(id.contract, contract);
+        blobs.insert(id.service, service);
+        id
+    }
+
+    /// Runs `operation` as the only transaction of the next block, with `fuel`.
+    fn execute(
+        &mut self,
+        operation: Operation,
+        fuel: &mut u64,
+    ) -> Result<Vec<crate::OutgoingMessage>, ExecutionError> {
+        let context = OperationContext {
+            chain_id: ChainId::root(0),
+            height: BlockHeight(self.height),
+            index: 0,
+            authenticated_signer: Some(self.owner),
+            timestamp: Timestamp::from_micros(self.height),
+        };
+        self.height += 1;
+        block_on(
+            self.state
+                .execute_operation(&self.runtime, &context, &operation, fuel),
+        )
+    }
+
+    fn create(
+        &mut self,
+        bytecode_id: BytecodeId,
+        required_application_ids: Vec<ApplicationId>,
+    ) -> Result<ApplicationDescription, ExecutionError> {
+        let operation = SystemOperation::CreateApplication {
+            bytecode_id,
+            parameters: b"{}".to_vec(),
+            instantiation_argument: b"7".to_vec(),
+            required_application_ids,
+        };
+        let context = OperationContext {
+            chain_id: ChainId::root(0),
+            height: BlockHeight(self.height),
+            index: 0,
+            authenticated_signer: Some(self.owner),
+            timestamp: Timestamp::default(),
+        };
+        let description = operation.created_application(&context).unwrap();
+        self.execute(Operation::System(operation), &mut FUEL.clone())?;
+        Ok(description)
+    }
+
+    fn query(&mut self, application_id: ApplicationId) -> Result<Vec<u8>, ExecutionError> {
+        let context = CallContext {
+            application_id,
+            chain_id: ChainId::root(0),
+            height: BlockHeight(self.height),
+            timestamp: Timestamp::default(),
+            authenticated_signer: None,
+            message: None,
+        };
+        block_on(
+            self.state
+                .query_application(&self.runtime, context, b"", FUEL),
+        )
+    }
+}
+
+const FUEL: u64 = 10_000_000;
+
+/// A module with Skein's boilerplate: `body` is the operation entry; instantiation stores
+/// its argument under key "k"; the query entry answers the value under "k".
+fn module(body: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "read" (func $read (param i32 i32) (result i32)))
+            (import "skein" "take" (func $take (param i32)))
+            (import "skein" "write" (func $write (param i32 i32 i32 i32)))
+            (import "skein" "send_message" (func $send (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "k")
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param $ptr i32) (param $len i32)
+                (call $write (i32.const 0) (i32.const 1) (local.get $ptr) (local.get $len))
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_handle_query") (param $ptr i32) (param $len i32)
+                (local $found i32)
+                (local.set $found (call $read (i32.const 0) (i32.const 1)))
+                (call $take (i32.const 64))
+                (call $output (i32.const 64) (local.get $found)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                {body}
+                (call $output (i32.const 0) (i32.const 0))))"#
+    ))
+    .expect("a valid test module")
+}
+
+/// Sends the message its input describes (a BCS `SendMessageRequest`), twice.
+fn sender() -> Vec<u8> {
+    module(
+        r#"(call $send (local.get $ptr) (local.get $len))
+           (call $send (local.get $ptr) (local.get $len))"#,
+    )
+}
+
+/// Stores its input under "k".
+fn writer() -> Vec<u8> {
+    module(r#"(call $write (i32.const 0) (i32.const 1) (local.get $ptr) (local.get $len))"#)
+}
+
+/// Never stops.
+fn looper() -> Vec<u8> {
+    module("(loop $forever (br $forever))")
+}
+
+fn request(destination: ChainId, tracked: bool) -> Vec<u8> {
+    bcs::to_bytes(&SendMessageRequest {
+        destination,
+        authenticated: true,
+        tracked,
+        message: b"hello".to_vec(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn test_an_application_is_created_instantiated_and_queried() {
+    let mut chain = chain();
+    let bytecode_id = chain.publish(writer(), writer());
+    let description = chain.create(bytecode_id, Vec::new()).unwrap();
+    let id = description.id();
+    assert_eq!(description.creator_chain_id, ChainId::root(0));
+    assert_eq!(
+        block_on(chain.state.system.application(&id)).unwrap(),
+        description
+    );
+    assert_eq!(
+        chain.query(id).unwrap(),
+        b"7",
+        "instantiate stored its argument"
+    );
+    let before = chain.state.hash().unwrap();
+    let operation = Operation::User {
+        application_id: id,
+        bytes: b"42".to_vec(),
+    };
+    chain.execute(operation, &mut FUEL.clone()).unwrap();
+    assert_eq!(chain.query(id).unwrap(), b"42");
+    assert_ne!(
+        chain.state.hash().unwrap(),
+        before,
+        "application state is hashed"
+    );
+}
+
+#[test]
+fn test_creation_needs_both_modules_and_the_required_applications() {
+    let mut chain = chain();
+    let bytecode_id = chain.publish(writer(), writer());
+    chain.blobs.0.lock().remove(&bytecode_id.service);
+    assert_eq!(
+        chain.create(bytecode_id, Vec::new()).unwrap_err(),
+        ExecutionError::BlobNotFound(bytecode_id.service)
+    );
+    let bytecode_id = chain.publish(writer(), looper());
+    let unknown = ApplicationId(skein_base::crypto::CryptoHash::of_bytes(b"unknown"));
+    assert_eq!(
+        chain.create(bytecode_id, vec![unknown]).unwrap_err(),
+        ExecutionError::UnknownApplication(unknown)
+    );
+    let operation = Operation::User {
+        application_id: unknown,
+        bytes: Vec::new(),
+    };
+    assert_eq!(
+        chain.execute(operation, &mut FUEL.clone()).unwrap_err(),
+        ExecutionError::UnknownApplication(unknown)
+    );
+}
+
+#[test]
+fn test_messages_go_after_the_registration_of_their_applications() {
+    let mut chain = chain();
+    let required = chain.create(chain.publish(writer(), writer()), Vec::new());
+    let required = required.unwrap();
+    let sender_bytecode = chain.publish(sender(), writer());
+    let sender = chain.create(sender_bytecode, vec![required.id()]).unwrap();
+    let destination = ChainId::root(5);
+    let operation = Operation::User {
+        application_id: sender.id(),
+        bytes: request(destination, true),
+    };
+    let outgoing = chain.execute(operation, &mut FUEL.clone()).unwrap();
+    assert_eq!(outgoing.len(), 3, "{outgoing:?}");
+    assert_eq!(
+        outgoing[0].message,
+        Message::System(SystemMessage::RegisterApplications(vec![
+            required.clone(),
+            sender.clone()
+        ])),
+        "required applications first, each once"
+    );
+    for message in &outgoing[1..] {
+        assert_eq!(message.destination, destination);
+        assert_eq!(message.kind, MessageKind::Tracked);
+        assert_eq!(message.authenticated_signer, Some(chain.owner));
+        assert_eq!(
+            message.message,
+            Message::User {
+                application_id: sender.id(),
+                bytes: b"hello".to_vec()
+            }
+        );
+    }
+}
+
+#[test]
+fn test_a_block_shares_its_fuel_between_its_calls() {
+    let mut chain = chain();
+    let looper = chain.create(chain.publish(looper(), writer()), Vec::new());
+    let looper = looper.unwrap().id();
+    let writer = chain.create(chain.publish(writer(), writer()), Vec::new());
+    let writer = writer.unwrap().id();
+    let mut fuel = 2_000_000;
+    let operation = Operation::User {
+        application_id: looper,
+        bytes: Vec::new(),
+    };
+    let error = chain.execute(operation, &mut fuel).unwrap_err();
+    assert_eq!(
+        error,
+        ExecutionError::Application {
+            application_id: looper,
+            error: WasmError::OutOfFuel { limit: 2_000_000 }
+        }
+    );
+    assert_eq!(fuel, 0, "the loop burnt all the block had");
+    let operation = Operation::User {
+        application_id: writer,
+        bytes: b"1".to_vec(),
+    };
+    let error = chain.execute(operation, &mut fuel).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ExecutionError::Application {
+                error: WasmError::OutOfFuel { limit: 0 },
+                ..
+            }
+        ),
+        "nothing is left for the next call: {error:?}"
+    );
+}
