@@ -51,10 +51,13 @@ pub struct CallContext {
     pub height: BlockHeight,
     /// The block's timestamp: the only clock an application has.
     pub timestamp: Timestamp,
-    /// Who signed the block (or, for a message, the signer it carries), if anyone.
+    /// Who signed the block (or, for a message, the signer it carries), if anyone. In a
+    /// call from another application, only if the caller chose to pass it on.
     pub authenticated_signer: Option<AccountOwner>,
     /// For a message: where it comes from and whether it is coming back.
     pub message: Option<MessageInfo>,
+    /// For a call from another application (or into a session): the caller.
+    pub authenticated_caller: Option<ApplicationId>,
 }
 
 /// Where a message an application receives comes from.

@@ -6,6 +6,7 @@
 
 mod amount;
 mod application;
+mod calls;
 mod committee;
 pub mod crypto;
 mod data_types;
@@ -15,6 +16,10 @@ pub mod limits;
 
 pub use amount::{Amount, ArithmeticError, ParseAmountError};
 pub use application::{ApplicationDescription, CallContext, MessageInfo, SendMessageRequest};
+pub use calls::{
+    CallRequest, CallResult, HandleCallInput, HandleCallOutput, HandleSessionCallInput,
+    HandleSessionCallOutput, SessionCallRequest, SessionId,
+};
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};
 pub use identifiers::{

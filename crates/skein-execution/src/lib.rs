@@ -17,7 +17,7 @@ mod user;
 pub mod wasm;
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, Amount, ApplicationId, ArithmeticError, BlobId};
+use skein_base::{AccountOwner, Amount, ApplicationId, ArithmeticError, BlobId, SessionId};
 use skein_views::{HashedView, ViewError};
 
 use crate::wasm::WasmError;
@@ -89,6 +89,13 @@ pub enum ExecutionError {
     /// the node should fetch the blob from a validator and try again.
     #[error("blob {0:?} is not available on this node")]
     BlobNotFound(BlobId),
+    /// An application called another, or a session, in a way the rules refuse
+    /// (reentrancy, too deep, a session it does not own or that is in use).
+    #[error("invalid call: {0}")]
+    InvalidCall(String),
+    /// A transaction ended with sessions still open: what they hold would be lost.
+    #[error("the transaction ended with sessions still open: {0:?}")]
+    SessionsNotClosed(Vec<SessionId>),
     /// An application's call failed: it aborted, trapped, ran out of fuel or broke the
     /// calling convention.
     #[error("application {application_id} failed: {error}")]

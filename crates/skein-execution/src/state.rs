@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use skein_base::{ApplicationId, CallContext, ChainId, MessageInfo};
+use skein_base::{ApplicationId, ChainId, MessageInfo};
 use skein_views::{CollectionView, KeyValueStore, KeyValueView, View};
 
 use crate::{
     message::{Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage},
     runtime::ExecutionRuntime,
-    system::{SystemExecutionStateView, SystemMessage},
-    user::{user_application, UserCall},
+    system::{SystemExecutionStateView, SystemMessage, SystemOperation},
+    user::{user_application, Transaction, TransactionContext},
     wasm::Entry,
     ExecutionError,
 };
@@ -35,27 +35,41 @@ impl<S: KeyValueStore> ExecutionState<S> {
         operation: &Operation,
         fuel: &mut u64,
     ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        let mut transaction = Transaction::new(
+            runtime,
+            TransactionContext {
+                chain_id: context.chain_id,
+                height: context.height,
+                timestamp: context.timestamp,
+                authenticated_signer: context.authenticated_signer,
+                message: None,
+            },
+        );
         let mut outgoing = Vec::new();
         match operation {
-            Operation::System(operation) => {
-                outgoing = self.system.execute_operation(context, operation).await?;
-                if let Some(description) = operation.created_application(context) {
+            Operation::System(system_operation) => {
+                outgoing = self
+                    .system
+                    .execute_operation(context, system_operation)
+                    .await?;
+                if let SystemOperation::CreateApplication {
+                    instantiation_argument,
+                    ..
+                } = system_operation
+                {
+                    let description = system_operation
+                        .created_application(context)
+                        .expect("a CreateApplication describes an application");
                     // Both modules must be here: the service is what wallets query.
                     runtime.service(&description.bytecode_id).await?;
-                    let crate::SystemOperation::CreateApplication {
-                        instantiation_argument,
-                        ..
-                    } = operation
-                    else {
-                        unreachable!("only CreateApplication creates an application")
-                    };
-                    let call = UserCall {
-                        entry: Entry::Instantiate,
-                        input: instantiation_argument,
-                        context: operation_context(description.id(), context),
-                    };
-                    self.call_contract(runtime, call, fuel, &mut outgoing)
-                        .await?;
+                    self.run_transaction(
+                        &mut transaction,
+                        description.id(),
+                        Entry::Instantiate,
+                        instantiation_argument.clone(),
+                        fuel,
+                    )
+                    .await?;
                 }
             }
             Operation::User {
@@ -63,15 +77,17 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 bytes,
             } => {
                 ensure_open(&self.system)?;
-                let call = UserCall {
-                    entry: Entry::ExecuteOperation,
-                    input: bytes,
-                    context: operation_context(*application_id, context),
-                };
-                self.call_contract(runtime, call, fuel, &mut outgoing)
-                    .await?;
+                self.run_transaction(
+                    &mut transaction,
+                    *application_id,
+                    Entry::ExecuteOperation,
+                    bytes.clone(),
+                    fuel,
+                )
+                .await?;
             }
         }
+        outgoing.extend(transaction.finish()?);
         self.register_ahead(outgoing).await
     }
 
@@ -85,21 +101,18 @@ impl<S: KeyValueStore> ExecutionState<S> {
     ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
         let mut outgoing = Vec::new();
         for (context, message) in messages {
-            let context = *context;
             match message {
                 Message::System(message) => {
-                    let sent = self.system.execute_message(&context, message).await?;
+                    let sent = self.system.execute_message(context, message).await?;
                     outgoing.extend(sent);
                 }
                 Message::User {
                     application_id,
                     bytes,
                 } => {
-                    let call = UserCall {
-                        entry: Entry::ExecuteMessage,
-                        input: bytes,
-                        context: CallContext {
-                            application_id: *application_id,
+                    let mut transaction = Transaction::new(
+                        runtime,
+                        TransactionContext {
                             chain_id: context.chain_id,
                             height: context.height,
                             timestamp: context.timestamp,
@@ -109,9 +122,16 @@ impl<S: KeyValueStore> ExecutionState<S> {
                                 is_bouncing: context.kind == MessageKind::Bouncing,
                             }),
                         },
-                    };
-                    self.call_contract(runtime, call, fuel, &mut outgoing)
-                        .await?;
+                    );
+                    self.run_transaction(
+                        &mut transaction,
+                        *application_id,
+                        Entry::ExecuteMessage,
+                        bytes.clone(),
+                        fuel,
+                    )
+                    .await?;
+                    outgoing.extend(transaction.finish()?);
                 }
             }
         }
@@ -162,15 +182,4 @@ fn ensure_open<S: KeyValueStore>(
         return Err(ExecutionError::ClosedChain);
     }
     Ok(())
-}
-
-fn operation_context(application_id: ApplicationId, context: &OperationContext) -> CallContext {
-    CallContext {
-        application_id,
-        chain_id: context.chain_id,
-        height: context.height,
-        timestamp: context.timestamp,
-        authenticated_signer: context.authenticated_signer,
-        message: None,
-    }
 }

@@ -3,7 +3,11 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{Contract, ContractRuntime, Service, ServiceRuntime};
+use skein_base::{
+    HandleCallInput, HandleCallOutput, HandleSessionCallInput, HandleSessionCallOutput,
+};
+
+use crate::{CallableContract, Contract, ContractRuntime, Service, ServiceRuntime};
 
 /// A buffer of `len` bytes for the host to write a call's input into; the entry point
 /// takes it back.
@@ -36,6 +40,41 @@ pub fn execute_message<C: Contract>(ptr: i32, len: i32) {
     let message = decode::<C::Message>(ptr, len, "message");
     C::new(ContractRuntime::default()).execute_message(message);
     output(&());
+}
+
+/// Runs [`CallableContract::handle_call`] on the input and outputs the response and the
+/// new sessions' states.
+pub fn handle_call<C: CallableContract>(ptr: i32, len: i32) {
+    let input = decode::<HandleCallInput>(ptr, len, "call");
+    let call: C::Call = decode_bytes(&input.argument, "call");
+    let outcome = C::new(ContractRuntime::default()).handle_call(call, input.sessions);
+    output(&HandleCallOutput {
+        response: encode(&outcome.response),
+        new_sessions: outcome.new_sessions.iter().map(encode).collect(),
+    });
+}
+
+/// Runs [`CallableContract::handle_session_call`] on the input and outputs the response,
+/// the session's new state and the new sessions' states.
+pub fn handle_session_call<C: CallableContract>(ptr: i32, len: i32) {
+    let input = decode::<HandleSessionCallInput>(ptr, len, "session call");
+    let session: C::Session = decode_bytes(&input.state, "session");
+    let call: C::SessionCall = decode_bytes(&input.argument, "session call");
+    let outcome =
+        C::new(ContractRuntime::default()).handle_session_call(session, call, input.sessions);
+    output(&HandleSessionCallOutput {
+        response: encode(&outcome.response),
+        state: outcome.session.as_ref().map(encode),
+        new_sessions: outcome.new_sessions.iter().map(encode).collect(),
+    });
+}
+
+fn decode_bytes<T: DeserializeOwned>(bytes: &[u8], what: &str) -> T {
+    bcs::from_bytes(bytes).unwrap_or_else(|error| panic!("the {what} does not decode: {error}"))
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bcs::to_bytes(value).unwrap_or_else(|error| panic!("a value does not encode: {error}"))
 }
 
 /// Runs [`Service::handle_query`] on the input and outputs the answer, both JSON.
@@ -107,6 +146,8 @@ mod host {
         pub fn context() -> i32;
         pub fn parameters() -> i32;
         pub fn send_message(ptr: i32, len: i32);
+        pub fn call_application(ptr: i32, len: i32) -> i32;
+        pub fn call_session(ptr: i32, len: i32) -> i32;
     }
 }
 
@@ -166,6 +207,35 @@ pub(crate) fn host_send_message(request: &skein_base::SendMessageRequest) {
     let (ptr, len) = parts(&bytes);
     // SAFETY: the host only reads the request's bytes.
     unsafe { host::send_message(ptr, len) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_call_application(request: &skein_base::CallRequest) -> skein_base::CallResult {
+    let bytes =
+        bcs::to_bytes(request).unwrap_or_else(|error| panic!("a call does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes, then announces a result.
+    let length = unsafe { host::call_application(ptr, len) };
+    decode_host(&take_announced(length))
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_call_session(
+    request: &skein_base::SessionCallRequest,
+) -> skein_base::CallResult {
+    let bytes =
+        bcs::to_bytes(request).unwrap_or_else(|error| panic!("a call does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes, then announces a result.
+    let length = unsafe { host::call_session(ptr, len) };
+    decode_host(&take_announced(length))
+}
+
+/// What the host announced, decoded.
+#[cfg(target_arch = "wasm32")]
+fn decode_host<T: DeserializeOwned>(bytes: &[u8]) -> T {
+    bcs::from_bytes(bytes)
+        .unwrap_or_else(|error| panic!("the host's answer does not decode: {error}"))
 }
 
 #[cfg(target_arch = "wasm32")]

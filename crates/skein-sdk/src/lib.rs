@@ -6,7 +6,7 @@
 //! call is applied only if the call succeeds.
 //!
 //! ```
-//! use skein_sdk::{Contract, ContractRuntime};
+//! use skein_sdk::{Contract, ContractRuntime, ReadState};
 //!
 //! /// Counts what its operations add.
 //! pub struct Counter {
@@ -54,11 +54,11 @@ mod runtime;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-pub use runtime::{ContractRuntime, Delivery, ServiceRuntime};
+pub use runtime::{Callee, ContractRuntime, Delivery, ReadState, ServiceRuntime};
 /// The types applications share with validators.
 pub use skein_base::{
     crypto::CryptoHash, Account, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext,
-    ChainId, MessageInfo, SendMessageRequest, Timestamp,
+    CallResult, ChainId, MessageInfo, SendMessageRequest, SessionId, Timestamp,
 };
 
 /// An application's contract: the code that changes its state, run by validators in
@@ -87,6 +87,71 @@ pub trait Contract: Sized {
     /// Runs a message from another chain (or, if it bounced, a tracked message this
     /// instance sent: see [`CallContext::message`]).
     fn execute_message(&mut self, message: Self::Message);
+}
+
+/// A contract other applications on the chain may call, and which may hand its callers
+/// sessions: state detached from its own (tokens withdrawn, say) that one application at a
+/// time owns and that only this contract's code changes. Export it with
+/// [`callable_contract!`]. A transaction that ends with a session still open fails, so
+/// what a session holds is never lost.
+pub trait CallableContract: Contract {
+    /// What callers ask.
+    type Call: DeserializeOwned;
+    /// What a call answers.
+    type CallResponse: Serialize;
+    /// What a session holds.
+    type Session: Serialize + DeserializeOwned;
+    /// What the owner of a session asks of it.
+    type SessionCall: DeserializeOwned;
+    /// What a session call answers.
+    type SessionResponse: Serialize;
+
+    /// Serves a call from another application (see [`CallContext::authenticated_caller`]),
+    /// which handed over `sessions`.
+    fn handle_call(
+        &mut self,
+        call: Self::Call,
+        sessions: Vec<SessionId>,
+    ) -> CallOutcome<Self::CallResponse, Self::Session>;
+
+    /// Serves a call into one of this contract's sessions, by its owner.
+    fn handle_session_call(
+        &mut self,
+        session: Self::Session,
+        call: Self::SessionCall,
+        sessions: Vec<SessionId>,
+    ) -> SessionOutcome<Self::SessionResponse, Self::Session>;
+}
+
+/// What a call answers: a response, and sessions created for the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOutcome<Response, Session> {
+    /// The response.
+    pub response: Response,
+    /// The states of new sessions, which the caller will own.
+    pub new_sessions: Vec<Session>,
+}
+
+impl<Response, Session> CallOutcome<Response, Session> {
+    /// A response and no sessions.
+    pub fn new(response: Response) -> Self {
+        Self {
+            response,
+            new_sessions: Vec::new(),
+        }
+    }
+}
+
+/// What a session call answers: a response, the session's new state (or `None` to close
+/// it), and new sessions for the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionOutcome<Response, Session> {
+    /// The response.
+    pub response: Response,
+    /// The session's state from now on; `None` closes it.
+    pub session: Option<Session>,
+    /// The states of new sessions, which the caller will own.
+    pub new_sessions: Vec<Session>,
 }
 
 /// An application's service: answers read-only queries about its state, for wallets and
@@ -122,6 +187,21 @@ macro_rules! contract {
             skein_instantiate => $crate::abi::instantiate::<$contract>,
             skein_execute_operation => $crate::abi::execute_operation::<$contract>,
             skein_execute_message => $crate::abi::execute_message::<$contract>,
+        );
+    };
+}
+
+/// Exports a [`CallableContract`] with Skein's calling convention (only when built for
+/// Wasm): the entries of [`contract!`] and those of calls and sessions.
+#[macro_export]
+macro_rules! callable_contract {
+    ($contract:ty) => {
+        $crate::__export!(
+            skein_instantiate => $crate::abi::instantiate::<$contract>,
+            skein_execute_operation => $crate::abi::execute_operation::<$contract>,
+            skein_execute_message => $crate::abi::execute_message::<$contract>,
+            skein_handle_call => $crate::abi::handle_call::<$contract>,
+            skein_handle_session_call => $crate::abi::handle_session_call::<$contract>,
         );
     };
 }

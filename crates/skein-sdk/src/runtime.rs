@@ -2,7 +2,9 @@
 //! and written by its contract, only read by its service.
 
 use serde::{de::DeserializeOwned, Serialize};
-use skein_base::{CallContext, ChainId, SendMessageRequest};
+use skein_base::{ApplicationId, CallContext, CallResult, ChainId, SendMessageRequest, SessionId};
+#[cfg(target_arch = "wasm32")]
+use skein_base::{CallRequest, SessionCallRequest};
 
 /// How a message travels: whether it comes back if rejected, and whether it carries the
 /// signer of the block (or message) that sent it.
@@ -51,6 +53,26 @@ pub struct ContractRuntime {
     parameters: Vec<u8>,
     #[cfg(not(target_arch = "wasm32"))]
     sent: Vec<SendMessageRequest>,
+    #[cfg(not(target_arch = "wasm32"))]
+    calls: Option<std::sync::Arc<std::sync::Mutex<CallHandler>>>,
+}
+
+/// What a unit test answers calls with: see [`ContractRuntime::on_calls`].
+#[cfg(not(target_arch = "wasm32"))]
+type CallHandler = Box<dyn FnMut(Callee, &[u8], Vec<SessionId>) -> CallResult + Send>;
+
+/// Who a call goes to, as a unit test's call handler sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// An application, with or without the signer.
+    Application {
+        /// The application.
+        id: ApplicationId,
+        /// Whether the signer was passed on.
+        authenticated: bool,
+    },
+    /// A session.
+    Session(SessionId),
 }
 
 impl ContractRuntime {
@@ -89,6 +111,85 @@ impl ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn sent_messages(&self) -> &[SendMessageRequest] {
         &self.sent
+    }
+
+    /// The same test runtime, answering calls to other applications and sessions with
+    /// `handler` (given the callee, the encoded call and the sessions handed over).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn on_calls(
+        self,
+        handler: impl FnMut(Callee, &[u8], Vec<SessionId>) -> CallResult + Send + 'static,
+    ) -> Self {
+        Self {
+            calls: Some(std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+                handler,
+            )))),
+            ..self
+        }
+    }
+
+    /// Calls `application` on this chain, handing it `sessions` this application owns;
+    /// answers its response and the sessions it created for this application. With
+    /// `authenticated`, the callee may act for the transaction's signer. If the callee
+    /// fails, the whole transaction fails.
+    pub fn call_application<R: DeserializeOwned>(
+        &mut self,
+        authenticated: bool,
+        application: ApplicationId,
+        call: &impl Serialize,
+        sessions: Vec<SessionId>,
+    ) -> (R, Vec<SessionId>) {
+        let argument =
+            bcs::to_bytes(call).unwrap_or_else(|error| panic!("a call does not encode: {error}"));
+        #[cfg(target_arch = "wasm32")]
+        let result = crate::abi::host_call_application(&CallRequest {
+            callee: application,
+            authenticated,
+            argument,
+            sessions,
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        let result = {
+            let callee = Callee::Application {
+                id: application,
+                authenticated,
+            };
+            self.mock_call(callee, &argument, sessions)
+        };
+        decode_result(result)
+    }
+
+    /// Calls into `session`, which this application must own, handing over `sessions`;
+    /// answers the response and any sessions created for this application.
+    pub fn call_session<R: DeserializeOwned>(
+        &mut self,
+        session: SessionId,
+        call: &impl Serialize,
+        sessions: Vec<SessionId>,
+    ) -> (R, Vec<SessionId>) {
+        let argument =
+            bcs::to_bytes(call).unwrap_or_else(|error| panic!("a call does not encode: {error}"));
+        #[cfg(target_arch = "wasm32")]
+        let result = crate::abi::host_call_session(&SessionCallRequest {
+            session,
+            argument,
+            sessions,
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        let result = { self.mock_call(Callee::Session(session), &argument, sessions) };
+        decode_result(result)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn mock_call(&self, callee: Callee, argument: &[u8], sessions: Vec<SessionId>) -> CallResult {
+        let handler = self
+            .calls
+            .as_ref()
+            .unwrap_or_else(|| panic!("this test runtime takes no calls: use `on_calls`"));
+        let mut handler = handler
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        handler(callee, argument, sessions)
     }
 
     /// The application's parameters, fixed when it was created, decoded from JSON (as
@@ -136,30 +237,12 @@ impl ContractRuntime {
             .unwrap_or_else(|| panic!("this test runtime has no context: use `with_context`"));
     }
 
-    /// The value under `key`, decoded; `None` if there is none. A value that does not
-    /// decode as `T` fails the call.
-    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
-        let bytes = self.read(key)?;
-        match bcs::from_bytes(&bytes) {
-            Ok(value) => Some(value),
-            Err(error) => panic!("the value under {key:?} does not decode: {error}"),
-        }
-    }
-
     /// Stores `value` under `key`.
     pub fn set<T: Serialize>(&mut self, key: &[u8], value: &T) {
         match bcs::to_bytes(value) {
             Ok(bytes) => self.write(key, &bytes),
             Err(error) => panic!("a value for {key:?} does not encode: {error}"),
         }
-    }
-
-    /// The raw bytes under `key`.
-    pub fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
-        #[cfg(target_arch = "wasm32")]
-        return crate::abi::host_read(key);
-        #[cfg(not(target_arch = "wasm32"))]
-        return self.values.get(key).cloned();
     }
 
     /// Stores raw bytes under `key`.
@@ -177,9 +260,60 @@ impl ContractRuntime {
         #[cfg(not(target_arch = "wasm32"))]
         self.values.remove(key);
     }
+}
+
+/// The application's state as its service sees it: read only. (The host refuses writes
+/// from a service too.)
+#[derive(Default)]
+pub struct ServiceRuntime(ContractRuntime);
+
+impl ServiceRuntime {
+    /// The application's parameters, fixed when it was created.
+    pub fn parameters<T: DeserializeOwned>(&self) -> T {
+        self.0.parameters()
+    }
+
+    /// The chain the query runs on, and its latest block.
+    pub fn context(&self) -> CallContext {
+        self.0.context()
+    }
+}
+
+fn decode_result<R: DeserializeOwned>(result: CallResult) -> (R, Vec<SessionId>) {
+    let response = bcs::from_bytes(&result.response)
+        .unwrap_or_else(|error| panic!("a call's response does not decode: {error}"));
+    (response, result.sessions)
+}
+
+/// Reading an application's state: what its contract and its service share, so helpers
+/// that read state serve both.
+pub trait ReadState {
+    /// The raw bytes under `key`.
+    fn read(&self, key: &[u8]) -> Option<Vec<u8>>;
 
     /// The keys that start with `prefix`, in order, without the prefix.
-    pub fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+    fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>>;
+
+    /// The value under `key`, decoded; `None` if there is none. A value that does not
+    /// decode as `T` fails the call.
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
+        let bytes = self.read(key)?;
+        match bcs::from_bytes(&bytes) {
+            Ok(value) => Some(value),
+            Err(error) => panic!("the value under {key:?} does not decode: {error}"),
+        }
+    }
+}
+
+impl ReadState for ContractRuntime {
+    fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::abi::host_read(key);
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.values.get(key).cloned();
+    }
+
+    fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         #[cfg(target_arch = "wasm32")]
         return crate::abi::host_find_keys(prefix);
         #[cfg(not(target_arch = "wasm32"))]
@@ -191,34 +325,12 @@ impl ContractRuntime {
     }
 }
 
-/// The application's state as its service sees it: read only. (The host refuses writes
-/// from a service too.)
-#[derive(Default)]
-pub struct ServiceRuntime(ContractRuntime);
-
-impl ServiceRuntime {
-    /// The value under `key`, decoded; `None` if there is none.
-    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
-        self.0.get(key)
-    }
-
-    /// The raw bytes under `key`.
-    pub fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
+impl ReadState for ServiceRuntime {
+    fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.0.read(key)
     }
 
-    /// The keys that start with `prefix`, in order, without the prefix.
-    pub fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
+    fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         self.0.find_keys(prefix)
-    }
-
-    /// The application's parameters, fixed when it was created.
-    pub fn parameters<T: DeserializeOwned>(&self) -> T {
-        self.0.parameters()
-    }
-
-    /// The chain the query runs on, and its latest block.
-    pub fn context(&self) -> CallContext {
-        self.0.context()
     }
 }

@@ -27,6 +27,7 @@ fn main() {
         timestamp: skein_sdk::Timestamp::from_micros(1),
         authenticated_signer: None,
         message: None,
+        authenticated_caller: None,
     };
     let host = MemoryHost::with_context(bcs::to_bytes(&context).expect("encodes"));
     let argument = b"0".to_vec();

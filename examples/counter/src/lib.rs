@@ -6,7 +6,7 @@
 //! The two Wasm modules are the binaries `counter_contract` and `counter_service`.
 
 use serde::{Deserialize, Serialize};
-use skein_sdk::{BlockHeight, Contract, ContractRuntime, Service, ServiceRuntime};
+use skein_sdk::{BlockHeight, Contract, ContractRuntime, ReadState, Service, ServiceRuntime};
 
 /// Where the value lives in the application's state.
 const VALUE: &[u8] = b"value";
@@ -91,6 +91,7 @@ mod tests {
             timestamp: Timestamp::from_micros(0),
             authenticated_signer: None,
             message: None,
+            authenticated_caller: None,
         })
     }
 

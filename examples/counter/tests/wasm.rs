@@ -40,6 +40,7 @@ fn test_the_counter_runs_in_wasm() {
         timestamp: Timestamp::from_micros(1),
         authenticated_signer: None,
         message: None,
+        authenticated_caller: None,
     };
     let host = MemoryHost::with_context(bcs::to_bytes(&context).unwrap());
     let outcome = block_on(runtime.call(

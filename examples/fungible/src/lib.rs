@@ -4,11 +4,17 @@
 //! sender is refunded, so tokens are never lost or created. A claim asks another chain,
 //! on the signer's behalf, to send tokens from the signer's account there.
 //!
+//! Other applications on a chain call it ([`Call`]): to move tokens of the signer (if the
+//! caller passes the signer on) or of their own account (`AccountOwner::Application`), or
+//! to withdraw tokens into a *session* they then own and spend ([`SessionCall`]); a
+//! transaction cannot end with tokens left in a session.
+//!
 //! The two Wasm modules are the binaries `fungible_contract` and `fungible_service`.
 
 use serde::{Deserialize, Serialize};
 use skein_sdk::{
-    AccountOwner, Amount, ChainId, Contract, ContractRuntime, Delivery, Service, ServiceRuntime,
+    AccountOwner, Amount, CallOutcome, CallableContract, ChainId, Contract, ContractRuntime,
+    Delivery, ReadState, Service, ServiceRuntime, SessionId, SessionOutcome,
 };
 
 /// Where balances live: this prefix, then the owner (BCS).
@@ -77,6 +83,48 @@ pub enum Message {
     Withdraw {
         /// Whose account to debit.
         owner: AccountOwner,
+        /// How many.
+        amount: Amount,
+        /// Where they go.
+        target: TokenAccount,
+    },
+}
+
+/// What other applications on the chain ask the token. Each moves tokens of `owner`, who
+/// must be the signer (passed on by the caller) or the calling application itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Call {
+    /// Moves tokens to `target`; answers the owner's remaining balance.
+    Transfer {
+        /// The account to debit.
+        owner: AccountOwner,
+        /// How many.
+        amount: Amount,
+        /// Where they go.
+        target: TokenAccount,
+    },
+    /// Takes tokens out of the account into a new session the caller owns; answers the
+    /// amount.
+    Withdraw {
+        /// The account to debit.
+        owner: AccountOwner,
+        /// How many.
+        amount: Amount,
+    },
+    /// Answers an owner's balance on this chain.
+    Balance {
+        /// The owner.
+        owner: AccountOwner,
+    },
+}
+
+/// What the owner of a session of tokens asks of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionCall {
+    /// Moves tokens out of the session to `target` (refunded to the session's owner's
+    /// account if a transfer to another chain bounces); answers what remains. The session
+    /// closes once empty.
+    Transfer {
         /// How many.
         amount: Amount,
         /// Where they go.
@@ -171,7 +219,77 @@ impl Contract for FungibleToken {
     }
 }
 
+impl CallableContract for FungibleToken {
+    type Call = Call;
+    type CallResponse = Amount;
+    type Session = Amount;
+    type SessionCall = SessionCall;
+    type SessionResponse = Amount;
+
+    fn handle_call(&mut self, call: Call, sessions: Vec<SessionId>) -> CallOutcome<Amount, Amount> {
+        assert!(sessions.is_empty(), "the token takes no sessions");
+        match call {
+            Call::Transfer {
+                owner,
+                amount,
+                target,
+            } => {
+                self.check_owner(owner);
+                self.debit(owner, amount);
+                self.deliver(owner, amount, target);
+                CallOutcome::new(balance(&self.runtime, owner))
+            }
+            Call::Withdraw { owner, amount } => {
+                self.check_owner(owner);
+                self.debit(owner, amount);
+                CallOutcome {
+                    response: amount,
+                    new_sessions: vec![amount],
+                }
+            }
+            Call::Balance { owner } => CallOutcome::new(balance(&self.runtime, owner)),
+        }
+    }
+
+    fn handle_session_call(
+        &mut self,
+        held: Amount,
+        call: SessionCall,
+        sessions: Vec<SessionId>,
+    ) -> SessionOutcome<Amount, Amount> {
+        assert!(sessions.is_empty(), "the token takes no sessions");
+        let SessionCall::Transfer { amount, target } = call;
+        assert!(!amount.is_zero(), "transfers of nothing are refused");
+        let remaining = held
+            .try_sub(amount)
+            .unwrap_or_else(|_| panic!("the session holds {held}, less than {amount}"));
+        let caller = self
+            .runtime
+            .context()
+            .authenticated_caller
+            .expect("only an application owns a session");
+        self.deliver(AccountOwner::Application(caller), amount, target);
+        SessionOutcome {
+            response: remaining,
+            session: (!remaining.is_zero()).then_some(remaining),
+            new_sessions: Vec::new(),
+        }
+    }
+}
+
 impl FungibleToken {
+    /// Whether the call may move `owner`'s tokens: the signer passed on by the caller, or
+    /// the calling application's own account.
+    fn check_owner(&self, owner: AccountOwner) {
+        let context = self.runtime.context();
+        let caller = context.authenticated_caller.map(AccountOwner::Application);
+        assert!(
+            context.authenticated_signer == Some(owner) || caller == Some(owner),
+            "only {owner} may move its tokens; the signer is {:?}, the caller {caller:?}",
+            context.authenticated_signer
+        );
+    }
+
     fn check_signer(&self, owner: AccountOwner) {
         let signer = self.runtime.context().authenticated_signer;
         assert!(
@@ -223,7 +341,7 @@ fn balance_key(owner: AccountOwner) -> Vec<u8> {
     key
 }
 
-fn balance(runtime: &ContractRuntime, owner: AccountOwner) -> Amount {
+fn balance(runtime: &impl ReadState, owner: AccountOwner) -> Amount {
     runtime.get(&balance_key(owner)).unwrap_or_default()
 }
 
@@ -279,8 +397,7 @@ impl Service for FungibleTokenService {
                     .map(|suffix| {
                         let owner: AccountOwner = bcs::from_bytes(&suffix)
                             .unwrap_or_else(|error| panic!("a stored owner: {error}"));
-                        let amount = self.runtime.get(&balance_key(owner)).unwrap_or_default();
-                        (owner, amount)
+                        (owner, balance(&self.runtime, owner))
                     })
                     .collect();
                 QueryResponse::Accounts(accounts)

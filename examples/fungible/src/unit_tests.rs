@@ -26,6 +26,7 @@ fn context(signer: Option<AccountOwner>, message: Option<MessageInfo>) -> CallCo
         timestamp: Timestamp::from_micros(0),
         authenticated_signer: signer,
         message,
+        authenticated_caller: None,
     }
 }
 
@@ -206,4 +207,85 @@ impl QueryResponse {
             other => other,
         }
     }
+}
+
+fn called_by(token: &mut FungibleToken, caller: ApplicationId, signer: Option<AccountOwner>) {
+    let mut context = context(signer, None);
+    context.authenticated_caller = Some(caller);
+    token.runtime.set_context(context);
+}
+
+#[test]
+fn test_a_caller_withdraws_into_a_session_and_spends_it() {
+    let mut token = token();
+    let caller = ApplicationId(CryptoHash::of_bytes(b"caller"));
+    called_by(&mut token, caller, Some(owner(1)));
+    let outcome = token.handle_call(
+        Call::Withdraw {
+            owner: owner(1),
+            amount: tokens(4),
+        },
+        Vec::new(),
+    );
+    assert_eq!(outcome.new_sessions, vec![tokens(4)]);
+    assert_eq!(
+        balance_of(&token, 1),
+        tokens(6),
+        "the tokens left the account"
+    );
+    let target = TokenAccount {
+        chain_id: chain(0),
+        owner: AccountOwner::Application(caller),
+    };
+    let spent = token.handle_session_call(
+        tokens(4),
+        SessionCall::Transfer {
+            amount: tokens(3),
+            target,
+        },
+        Vec::new(),
+    );
+    assert_eq!(
+        spent.session,
+        Some(tokens(1)),
+        "one token stays in the session"
+    );
+    let spent = token.handle_session_call(
+        tokens(1),
+        SessionCall::Transfer {
+            amount: tokens(1),
+            target,
+        },
+        Vec::new(),
+    );
+    assert_eq!(spent.session, None, "an empty session closes");
+    let held = ask(
+        &token,
+        Query::Balance {
+            owner: AccountOwner::Application(caller),
+        },
+    );
+    assert_eq!(held, QueryResponse::Balance(tokens(4)));
+}
+
+#[test]
+#[should_panic(expected = "only")]
+fn test_a_caller_without_the_signer_cannot_move_a_users_tokens() {
+    let mut token = token();
+    called_by(
+        &mut token,
+        ApplicationId(CryptoHash::of_bytes(b"thief")),
+        None,
+    );
+    token.handle_call(
+        Call::Transfer {
+            owner: owner(1),
+            amount: tokens(1),
+            target: TokenAccount {
+                chain_id: chain(0),
+                owner: owner(9),
+            },
+        },
+        Vec::new(),
+    );
 }

@@ -33,6 +33,7 @@ impl<S: KeyValueStore> Worker<S> {
             timestamp: chain.timestamp(),
             authenticated_signer: None,
             message: None,
+            authenticated_caller: None,
         };
         let answer = chain
             .execution_state_mut()

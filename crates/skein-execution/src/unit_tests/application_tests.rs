@@ -128,6 +128,7 @@ impl Chain {
             timestamp: Timestamp::default(),
             authenticated_signer: None,
             message: None,
+            authenticated_caller: None,
         };
         block_on(
             self.state
@@ -290,35 +291,187 @@ fn test_a_block_shares_its_fuel_between_its_calls() {
     let mut chain = chain();
     let looper = chain.create(chain.publish(looper(), writer()), Vec::new());
     let looper = looper.unwrap().id();
-    let writer = chain.create(chain.publish(writer(), writer()), Vec::new());
-    let writer = writer.unwrap().id();
     let mut fuel = 2_000_000;
     let operation = Operation::User {
         application_id: looper,
         bytes: Vec::new(),
     };
-    let error = chain.execute(operation, &mut fuel).unwrap_err();
     assert_eq!(
-        error,
+        chain.execute(operation, &mut fuel).unwrap_err(),
         ExecutionError::Application {
             application_id: looper,
             error: WasmError::OutOfFuel { limit: 2_000_000 }
-        }
+        },
+        "a call gets what the block has left"
     );
-    assert_eq!(fuel, 0, "the loop burnt all the block had");
-    let operation = Operation::User {
+
+    let writer = chain.create(chain.publish(writer(), writer()), Vec::new());
+    let writer = writer.unwrap().id();
+    let write = Operation::User {
         application_id: writer,
         bytes: b"1".to_vec(),
     };
-    let error = chain.execute(operation, &mut fuel).unwrap_err();
+    let mut fuel = FUEL;
+    chain.execute(write.clone(), &mut fuel).unwrap();
+    let cost = FUEL - fuel;
+    assert!(cost > 0);
+    // Enough for one write and a half: the second runs out.
+    let mut fuel = cost + cost / 2;
+    chain.execute(write.clone(), &mut fuel).unwrap();
+    assert_eq!(fuel, cost / 2, "the same work costs the same fuel");
+    let error = chain.execute(write, &mut fuel).unwrap_err();
     assert!(
         matches!(
             error,
             ExecutionError::Application {
-                error: WasmError::OutOfFuel { limit: 0 },
+                error: WasmError::OutOfFuel { .. },
                 ..
             }
         ),
-        "nothing is left for the next call: {error:?}"
+        "{error:?}"
+    );
+}
+
+/// A module whose entries are `entries` (whole `func` definitions), with the imports calls
+/// need and the boilerplate of the convention.
+fn calls_module(entries: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "take" (func $take (param i32)))
+            (import "skein" "call_application" (func $call (param i32 i32) (result i32)))
+            (import "skein" "call_session" (func $call_session (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            ;; HandleCallOutput {{ response: [], new_sessions: [[]] }}
+            (data (i32.const 0) "\00\01\00")
+            ;; HandleSessionCallOutput {{ response: [], state: None, new_sessions: [] }}
+            (data (i32.const 8) "\00\00\00")
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 16) (i32.const 0)))
+            {entries})"#
+    ))
+    .expect("a valid test module")
+}
+
+/// Hands its caller one empty session per call; closes a session called into.
+fn session_maker() -> Vec<u8> {
+    calls_module(
+        r#"(func (export "skein_handle_call") (param i32 i32)
+               (call $output (i32.const 0) (i32.const 3)))
+           (func (export "skein_handle_session_call") (param i32 i32)
+               (call $output (i32.const 8) (i32.const 3)))"#,
+    )
+}
+
+/// Its operation is a `CallRequest`, made as is. With `close`, it then calls into the
+/// session the callee returned: the `CallResult` lands at 200 as
+/// `[0, 1, session id (40 bytes)]`, so a `SessionCallRequest` for it is the 40 bytes at
+/// 202 followed by an empty argument and no sessions.
+fn caller(close: bool) -> Vec<u8> {
+    let closing = if close {
+        r#"(call $take (i32.const 200))
+           (i32.store8 (i32.const 242) (i32.const 0))
+           (i32.store8 (i32.const 243) (i32.const 0))
+           (drop (call $call_session (i32.const 202) (i32.const 42)))
+           (call $take (i32.const 300))"#
+    } else {
+        "(call $take (i32.const 200))"
+    };
+    calls_module(&format!(
+        r#"(func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+               (drop (call $call (local.get $ptr) (local.get $len)))
+               {closing}
+               (call $output (i32.const 16) (i32.const 0)))
+           (func (export "skein_handle_call") (param $ptr i32) (param $len i32)
+               (drop (call $call (local.get $ptr) (local.get $len)))
+               (call $output (i32.const 0) (i32.const 0)))"#
+    ))
+}
+
+/// Its `handle_call` makes the call its argument encodes (a `CallRequest` under 128
+/// bytes, so its length is the input's first byte).
+fn relay() -> Vec<u8> {
+    calls_module(
+        r#"(func (export "skein_handle_call") (param $ptr i32) (param $len i32)
+               (drop (call $call (i32.add (local.get $ptr) (i32.const 1))
+                                 (i32.load8_u (local.get $ptr))))
+               (call $output (i32.const 0) (i32.const 3)))"#,
+    )
+}
+
+fn call_request(callee: ApplicationId, argument: Vec<u8>) -> Vec<u8> {
+    bcs::to_bytes(&skein_base::CallRequest {
+        callee,
+        authenticated: false,
+        argument,
+        sessions: Vec::new(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn test_a_transaction_cannot_end_with_a_session_open() {
+    let mut chain = chain();
+    let maker = chain.create(chain.publish(session_maker(), writer()), Vec::new());
+    let maker = maker.unwrap().id();
+    let forgetful = chain.create(chain.publish(caller(false), writer()), Vec::new());
+    let forgetful = forgetful.unwrap().id();
+    let tidy = chain.create(chain.publish(caller(true), writer()), Vec::new());
+    let tidy = tidy.unwrap().id();
+
+    let operation = Operation::User {
+        application_id: forgetful,
+        bytes: call_request(maker, Vec::new()),
+    };
+    let error = chain.execute(operation, &mut FUEL.clone()).unwrap_err();
+    assert_eq!(
+        error,
+        ExecutionError::SessionsNotClosed(vec![skein_base::SessionId {
+            application_id: maker,
+            index: 0
+        }])
+    );
+    let operation = Operation::User {
+        application_id: tidy,
+        bytes: call_request(maker, Vec::new()),
+    };
+    chain
+        .execute(operation, &mut FUEL.clone())
+        .expect("the session was called into and closed");
+}
+
+#[test]
+fn test_an_application_cannot_be_called_while_it_runs() {
+    let mut chain = chain();
+    let relay = chain.create(chain.publish(relay(), writer()), Vec::new());
+    let relay = relay.unwrap().id();
+    let first = chain.create(chain.publish(caller(false), writer()), Vec::new());
+    let first = first.unwrap().id();
+    // first → relay → first again.
+    let back = call_request(first, Vec::new());
+    let operation = Operation::User {
+        application_id: first,
+        bytes: call_request(relay, back),
+    };
+    let error = chain.execute(operation, &mut FUEL.clone()).unwrap_err();
+    assert!(
+        matches!(&error, ExecutionError::InvalidCall(reason) if reason.contains("reentrancy")),
+        "{error:?}"
+    );
+    // A call to an application without the call entry fails the transaction too.
+    let plain = chain.create(chain.publish(writer(), writer()), Vec::new());
+    let plain = plain.unwrap().id();
+    let operation = Operation::User {
+        application_id: first,
+        bytes: call_request(plain, Vec::new()),
+    };
+    let error = chain.execute(operation, &mut FUEL.clone()).unwrap_err();
+    assert_eq!(
+        error,
+        ExecutionError::Application {
+            application_id: plain,
+            error: WasmError::MissingExport("skein_handle_call".into())
+        }
     );
 }

@@ -7,7 +7,7 @@ use futures::{
     channel::{mpsc, oneshot},
     future::BoxFuture,
 };
-use skein_base::SendMessageRequest;
+use skein_base::{CallRequest, CallResult, SendMessageRequest, SessionCallRequest};
 
 use crate::wasm::{Host, HostError};
 
@@ -29,6 +29,16 @@ pub(crate) enum HostRequest {
         key: Vec<u8>,
     },
     SendMessage(SendMessageRequest),
+    CallApplication {
+        request: CallRequest,
+        fuel: u64,
+        reply: oneshot::Sender<Result<(CallResult, u64), HostError>>,
+    },
+    CallSession {
+        request: SessionCallRequest,
+        fuel: u64,
+        reply: oneshot::Sender<Result<(CallResult, u64), HostError>>,
+    },
 }
 
 /// Forwards a call's requests to the execution serving them.
@@ -105,5 +115,39 @@ impl Host for ChainHost {
 
     fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError> {
         self.send(HostRequest::SendMessage(request))
+    }
+
+    fn call_application(
+        &mut self,
+        request: CallRequest,
+        fuel: u64,
+    ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
+        let (reply, answered) = oneshot::channel();
+        let sent = self.send(HostRequest::CallApplication {
+            request,
+            fuel,
+            reply,
+        });
+        Box::pin(async move {
+            sent?;
+            answer(answered).await
+        })
+    }
+
+    fn call_session(
+        &mut self,
+        request: SessionCallRequest,
+        fuel: u64,
+    ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
+        let (reply, answered) = oneshot::channel();
+        let sent = self.send(HostRequest::CallSession {
+            request,
+            fuel,
+            reply,
+        });
+        Box::pin(async move {
+            sent?;
+            answer(answered).await
+        })
     }
 }

@@ -1,18 +1,33 @@
 //! Calls into user applications on a chain: the contract's entries for operations,
-//! messages and instantiation, and the service's queries.
+//! messages, instantiation and calls from other applications, and the service's queries.
 //!
 //! A call runs in the Wasm runtime against a [`ChainHost`]; its requests (reads, writes,
-//! messages) come back here over a channel and are served on the application's
-//! [`KeyValueView`] while the call waits. Writes go straight into the view: a failed call
-//! fails its transaction, and the block that holds it is never saved.
+//! messages, calls to other applications) come back here over a channel and are served on
+//! the chain's state while the call waits. Everything one operation or message sets off is
+//! a [`Transaction`]: its calls share the fuel, the sessions and the messages sent, and any
+//! failure fails all of it. Writes go straight into the views: a failed transaction fails
+//! its block, which is never saved.
 
 mod host;
+mod sessions;
 
-use futures::{channel::mpsc, future::Either, StreamExt};
-use skein_base::{ApplicationId, CallContext, SendMessageRequest};
-use skein_views::{KeyValueStore, KeyValueView};
+use std::collections::BTreeMap;
 
-use self::host::{ChainHost, HostRequest};
+use futures::{
+    channel::mpsc,
+    future::{BoxFuture, Either},
+    StreamExt,
+};
+use skein_base::{
+    AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, MessageInfo, SessionId,
+    Timestamp,
+};
+use skein_views::KeyValueStore;
+
+use self::{
+    host::{ChainHost, HostRequest},
+    sessions::Session,
+};
 use crate::{
     message::{Message, MessageKind, OutgoingMessage},
     runtime::ExecutionRuntime,
@@ -21,57 +36,160 @@ use crate::{
     ExecutionError,
 };
 
-/// One call into an application.
-pub(crate) struct UserCall<'a> {
-    /// The entry to run.
+/// How deep calls between applications may nest.
+const CALL_DEPTH_MAX: usize = 16;
+
+/// What one operation or message runs for: the chain, the block and who signed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TransactionContext {
+    pub chain_id: ChainId,
+    pub height: BlockHeight,
+    pub timestamp: Timestamp,
+    pub authenticated_signer: Option<AccountOwner>,
+    pub message: Option<MessageInfo>,
+}
+
+/// What the calls of one transaction share.
+pub(crate) struct Transaction<'a> {
+    runtime: &'a ExecutionRuntime,
+    context: TransactionContext,
+    /// The applications whose calls are running, outermost first: none may be called
+    /// again until it returns.
+    stack: Vec<ApplicationId>,
+    sessions: BTreeMap<SessionId, Session>,
+    next_session: u64,
+    outgoing: Vec<OutgoingMessage>,
+    /// Why a nested call failed (or this node's storage did): reported instead of the
+    /// caller's own failure, which it caused.
+    failure: Option<ExecutionError>,
+}
+
+impl<'a> Transaction<'a> {
+    pub(crate) fn new(runtime: &'a ExecutionRuntime, context: TransactionContext) -> Self {
+        Self {
+            runtime,
+            context,
+            stack: Vec::new(),
+            sessions: BTreeMap::new(),
+            next_session: 0,
+            outgoing: Vec::new(),
+            failure: None,
+        }
+    }
+
+    /// The context of a call into `application_id`, by `caller` (none for the
+    /// transaction's own call), with the signer if it is passed on.
+    fn call_context(
+        &self,
+        application_id: ApplicationId,
+        caller: Option<ApplicationId>,
+        authenticated_signer: Option<AccountOwner>,
+    ) -> CallContext {
+        CallContext {
+            application_id,
+            chain_id: self.context.chain_id,
+            height: self.context.height,
+            timestamp: self.context.timestamp,
+            authenticated_signer,
+            message: if caller.is_none() {
+                self.context.message
+            } else {
+                None
+            },
+            authenticated_caller: caller,
+        }
+    }
+
+    /// The transaction's messages, once it is over: refused if a session is still open.
+    pub(crate) fn finish(self) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        if !self.sessions.is_empty() {
+            return Err(ExecutionError::SessionsNotClosed(
+                self.sessions.into_keys().collect(),
+            ));
+        }
+        Ok(self.outgoing)
+    }
+}
+
+/// One call into an application's contract.
+pub(crate) struct UserCall {
     pub entry: Entry,
-    /// Its input, as the application encodes it.
-    pub input: &'a [u8],
-    /// What it runs for.
+    pub input: Vec<u8>,
     pub context: CallContext,
+    /// The most fuel it may burn.
+    pub fuel: u64,
 }
 
 impl<S: KeyValueStore> ExecutionState<S> {
-    /// Runs a contract entry, spending `fuel` and adding the messages it sends to
-    /// `outgoing`. Returns the call's output.
-    pub(crate) async fn call_contract(
+    /// Runs the transaction's own call into an application (for an operation, a message or
+    /// an instantiation), spending the block's `fuel`. Returns the call's output.
+    pub(crate) async fn run_transaction(
         &mut self,
-        runtime: &ExecutionRuntime,
-        call: UserCall<'_>,
+        transaction: &mut Transaction<'_>,
+        application_id: ApplicationId,
+        entry: Entry,
+        input: Vec<u8>,
         fuel: &mut u64,
-        outgoing: &mut Vec<OutgoingMessage>,
     ) -> Result<Vec<u8>, ExecutionError> {
-        let application_id = call.context.application_id;
-        let description = self.system.application(&application_id).await?;
-        let bytecode = runtime.contract(&description.bytecode_id).await?;
-        let wasm = runtime.wasm()?;
-        let (host, requests) = ChainHost::new(encode(&call.context)?, description.parameters);
-        let outcome = wasm.call(&bytecode, call.entry, call.input, Box::new(host), *fuel);
-        let state = self.applications.load_entry_mut(&application_id).await?;
-        let mut sent = Vec::new();
-        let outcome = serve(outcome, requests, state, &mut sent).await?;
-        *fuel = fuel.saturating_sub(outcome.fuel_used);
-        let output = outcome
-            .result
-            .map_err(|error| ExecutionError::Application {
+        let signer = transaction.context.authenticated_signer;
+        let call = UserCall {
+            entry,
+            input,
+            context: transaction.call_context(application_id, None, signer),
+            fuel: *fuel,
+        };
+        let (output, used) = self.call_contract(transaction, call).await?;
+        *fuel = fuel.saturating_sub(used);
+        Ok(output)
+    }
+
+    /// Runs a contract entry within `transaction`. Returns its output and the fuel it (and
+    /// the calls it made) burnt.
+    pub(crate) fn call_contract<'a>(
+        &'a mut self,
+        transaction: &'a mut Transaction<'_>,
+        call: UserCall,
+    ) -> BoxFuture<'a, Result<(Vec<u8>, u64), ExecutionError>> {
+        Box::pin(async move {
+            let application_id = call.context.application_id;
+            if transaction.stack.contains(&application_id) {
+                return Err(ExecutionError::InvalidCall(format!(
+                    "application {application_id} is called while it runs (reentrancy is refused)"
+                )));
+            }
+            if transaction.stack.len() >= CALL_DEPTH_MAX {
+                return Err(ExecutionError::InvalidCall(format!(
+                    "calls nest deeper than {CALL_DEPTH_MAX}"
+                )));
+            }
+            let description = self.system.application(&application_id).await?;
+            let bytecode = transaction
+                .runtime
+                .contract(&description.bytecode_id)
+                .await?;
+            let wasm = transaction.runtime.wasm()?;
+            let context = call.context.clone();
+            let (host, requests) = ChainHost::new(encode(&context)?, description.parameters);
+            let outcome = wasm.call(
+                &bytecode,
+                call.entry,
+                &call.input,
+                Box::new(host),
+                call.fuel,
+            );
+            transaction.stack.push(application_id);
+            let finished = self.serve(outcome, requests, transaction, &context).await;
+            transaction.stack.pop();
+            let Finished { result, fuel_used } = finished;
+            if let Some(failure) = transaction.failure.take() {
+                return Err(failure);
+            }
+            let output = result.map_err(|error| ExecutionError::Application {
                 application_id,
                 error,
             })?;
-        let signer = call.context.authenticated_signer;
-        outgoing.extend(sent.into_iter().map(|request| OutgoingMessage {
-            destination: request.destination,
-            authenticated_signer: signer.filter(|_| request.authenticated),
-            kind: if request.tracked {
-                MessageKind::Tracked
-            } else {
-                MessageKind::Simple
-            },
-            message: Message::User {
-                application_id,
-                bytes: request.message,
-            },
-        }));
-        Ok(output)
+            Ok((output, fuel_used))
+        })
     }
 
     /// Asks an application's service `query`, with at most `fuel`; the service can only
@@ -89,54 +207,137 @@ impl<S: KeyValueStore> ExecutionState<S> {
         let wasm = runtime.wasm()?;
         let (host, requests) = ChainHost::new(encode(&context)?, description.parameters);
         let outcome = wasm.query(&bytecode, query, Box::new(host), fuel);
-        let state = self.applications.load_entry_mut(&application_id).await?;
-        let outcome = serve(outcome, requests, state, &mut Vec::new()).await?;
-        outcome.result.map_err(|error| ExecutionError::Application {
-            application_id,
-            error,
-        })
-    }
-}
-
-fn encode(context: &CallContext) -> Result<Vec<u8>, ExecutionError> {
-    bcs::to_bytes(context).map_err(|error| ExecutionError::Storage(error.to_string()))
-}
-
-/// Drives `call` to its end, serving its requests on `state` in the order it made them.
-/// A storage failure is this node's, not the application's: it fails the execution with
-/// [`ExecutionError::Storage`] whatever the call did with it.
-async fn serve<S: KeyValueStore>(
-    call: impl std::future::Future<Output = CallOutcome>,
-    mut requests: mpsc::UnboundedReceiver<HostRequest>,
-    state: &mut KeyValueView<S>,
-    sent: &mut Vec<SendMessageRequest>,
-) -> Result<Finished, ExecutionError> {
-    let mut storage_error = None;
-    let mut call = std::pin::pin!(call);
-    let outcome = loop {
-        match futures::future::select(call.as_mut(), requests.next()).await {
-            Either::Left((outcome, _)) => break outcome,
-            Either::Right((Some(request), _)) => {
-                handle(request, state, sent, &mut storage_error).await;
-            }
-            // The host lives as long as the call, so this is the call ending.
-            Either::Right((None, _)) => break call.await,
+        let transaction_context = TransactionContext {
+            chain_id: context.chain_id,
+            height: context.height,
+            timestamp: context.timestamp,
+            authenticated_signer: None,
+            message: None,
+        };
+        let mut transaction = Transaction::new(runtime, transaction_context);
+        let finished = self
+            .serve(outcome, requests, &mut transaction, &context)
+            .await;
+        if let Some(failure) = transaction.failure.take() {
+            return Err(failure);
         }
-    };
-    let CallOutcome {
-        result,
-        fuel_used,
-        host,
-    } = outcome;
-    // Writes the call made just before returning are still queued; dropping the host
-    // closes the channel behind them.
-    drop(host);
-    while let Some(request) = requests.next().await {
-        handle(request, state, sent, &mut storage_error).await;
+        finished
+            .result
+            .map_err(|error| ExecutionError::Application {
+                application_id,
+                error,
+            })
     }
-    match storage_error {
-        Some(error) => Err(ExecutionError::Storage(error)),
-        None => Ok(Finished { result, fuel_used }),
+
+    /// Drives `call` to its end, serving its requests in the order it made them.
+    async fn serve(
+        &mut self,
+        call: impl std::future::Future<Output = CallOutcome>,
+        mut requests: mpsc::UnboundedReceiver<HostRequest>,
+        transaction: &mut Transaction<'_>,
+        context: &CallContext,
+    ) -> Finished {
+        let mut call = std::pin::pin!(call);
+        let outcome = loop {
+            match futures::future::select(call.as_mut(), requests.next()).await {
+                Either::Left((outcome, _)) => break outcome,
+                Either::Right((Some(request), _)) => {
+                    self.handle(request, transaction, context).await;
+                }
+                // The host lives as long as the call, so this is the call ending.
+                Either::Right((None, _)) => break call.await,
+            }
+        };
+        let CallOutcome {
+            result,
+            fuel_used,
+            host,
+        } = outcome;
+        // Writes the call made just before returning are still queued; dropping the host
+        // closes the channel behind them.
+        drop(host);
+        while let Some(request) = requests.next().await {
+            self.handle(request, transaction, context).await;
+        }
+        Finished { result, fuel_used }
+    }
+
+    async fn handle(
+        &mut self,
+        request: HostRequest,
+        transaction: &mut Transaction<'_>,
+        context: &CallContext,
+    ) {
+        let application_id = context.application_id;
+        match request {
+            HostRequest::Read { key, reply } => {
+                let value = match self.applications.load_entry_mut(&application_id).await {
+                    Ok(state) => state.get(&key).await,
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(value.map_err(|error| storage_failure(transaction, error)));
+            }
+            HostRequest::FindKeys { prefix, reply } => {
+                let keys = match self.applications.load_entry_mut(&application_id).await {
+                    Ok(state) => state.find_keys_by_prefix(&prefix).await,
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(keys.map_err(|error| storage_failure(transaction, error)));
+            }
+            HostRequest::Write { key, value } => {
+                match self.applications.load_entry_mut(&application_id).await {
+                    Ok(state) => state.insert(key, value),
+                    Err(error) => {
+                        storage_failure(transaction, error);
+                    }
+                }
+            }
+            HostRequest::Remove { key } => {
+                match self.applications.load_entry_mut(&application_id).await {
+                    Ok(state) => state.remove(key),
+                    Err(error) => {
+                        storage_failure(transaction, error);
+                    }
+                }
+            }
+            HostRequest::SendMessage(request) => {
+                transaction.outgoing.push(OutgoingMessage {
+                    destination: request.destination,
+                    authenticated_signer: context
+                        .authenticated_signer
+                        .filter(|_| request.authenticated),
+                    kind: if request.tracked {
+                        MessageKind::Tracked
+                    } else {
+                        MessageKind::Simple
+                    },
+                    message: Message::User {
+                        application_id,
+                        bytes: request.message,
+                    },
+                });
+            }
+            HostRequest::CallApplication {
+                request,
+                fuel,
+                reply,
+            } => {
+                let answer = self
+                    .call_application(transaction, context, request, fuel)
+                    .await;
+                let _ = reply.send(nested_answer(transaction, answer));
+            }
+            HostRequest::CallSession {
+                request,
+                fuel,
+                reply,
+            } => {
+                let answer = self
+                    .call_session(transaction, application_id, request, fuel)
+                    .await;
+                let _ = reply.send(nested_answer(transaction, answer));
+            }
+        }
     }
 }
 
@@ -146,33 +347,30 @@ struct Finished {
     fuel_used: u64,
 }
 
-async fn handle<S: KeyValueStore>(
-    request: HostRequest,
-    state: &mut KeyValueView<S>,
-    sent: &mut Vec<SendMessageRequest>,
-    storage_error: &mut Option<String>,
-) {
-    let mut failed = |error: skein_views::ViewError| {
+fn encode(context: &CallContext) -> Result<Vec<u8>, ExecutionError> {
+    bcs::to_bytes(context).map_err(|error| ExecutionError::Storage(error.to_string()))
+}
+
+/// Records a storage failure (this node's fault, not the application's) and tells the call.
+fn storage_failure(transaction: &mut Transaction<'_>, error: skein_views::ViewError) -> HostError {
+    let message = error.to_string();
+    transaction
+        .failure
+        .get_or_insert(ExecutionError::Storage(message.clone()));
+    HostError::Storage(message)
+}
+
+/// What a calling application hears of a nested call: the result, or that it failed, the
+/// reason being kept for the transaction.
+fn nested_answer<T>(
+    transaction: &mut Transaction<'_>,
+    answer: Result<T, ExecutionError>,
+) -> Result<T, HostError> {
+    answer.map_err(|error| {
         let message = error.to_string();
-        *storage_error = Some(message.clone());
-        HostError::Storage(message)
-    };
-    match request {
-        HostRequest::Read { key, reply } => {
-            let _ = reply.send(state.get(&key).await.map_err(&mut failed));
-        }
-        HostRequest::FindKeys { prefix, reply } => {
-            let _ = reply.send(
-                state
-                    .find_keys_by_prefix(&prefix)
-                    .await
-                    .map_err(&mut failed),
-            );
-        }
-        HostRequest::Write { key, value } => state.insert(key, value),
-        HostRequest::Remove { key } => state.remove(key),
-        HostRequest::SendMessage(request) => sent.push(request),
-    }
+        transaction.failure.get_or_insert(error);
+        HostError::Refused(message)
+    })
 }
 
 /// The application a message belongs to, if a user application's.

@@ -2,7 +2,7 @@
 //! that expose it.
 
 use futures::future::BoxFuture;
-use skein_base::SendMessageRequest;
+use skein_base::{CallRequest, CallResult, SendMessageRequest, SessionCallRequest};
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use super::engine::GuestState;
@@ -56,10 +56,34 @@ pub trait Host: Send + 'static {
     /// Sends a message to the application's instance on another chain (or this one) when
     /// the call's transaction succeeds.
     fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError>;
+
+    /// Calls another application on the chain with at most `fuel`; answers its result and
+    /// the fuel it used. Any failure fails the whole transaction.
+    fn call_application(
+        &mut self,
+        _request: CallRequest,
+        _fuel: u64,
+    ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
+        Box::pin(async {
+            Err(HostError::Refused(
+                "this host runs no other applications".into(),
+            ))
+        })
+    }
+
+    /// Calls into a session the application owns, with at most `fuel`; answers its result
+    /// and the fuel it used.
+    fn call_session(
+        &mut self,
+        _request: SessionCallRequest,
+        _fuel: u64,
+    ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
+        Box::pin(async { Err(HostError::Refused("this host keeps no sessions".into())) })
+    }
 }
 
 /// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 10] = [
+pub(super) const FUNCTIONS: [&str; 12] = [
     "output",
     "abort",
     "read",
@@ -69,6 +93,8 @@ pub(super) const FUNCTIONS: [&str; 10] = [
     "context",
     "parameters",
     "send_message",
+    "call_application",
+    "call_session",
     "take",
 ];
 
@@ -206,6 +232,34 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 .map_err(|error| state.host_failed(error))
         },
     )?;
+    linker.func_wrap_async(
+        "skein",
+        "call_application",
+        |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                charge(&mut caller, bytes.len())?;
+                let request: CallRequest = decode(&mut caller, &bytes, "call")?;
+                let fuel = caller.get_fuel()?;
+                let answer = caller.data_mut().host.call_application(request, fuel).await;
+                finish_call(&mut caller, answer)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        "skein",
+        "call_session",
+        |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                charge(&mut caller, bytes.len())?;
+                let request: SessionCallRequest = decode(&mut caller, &bytes, "session call")?;
+                let fuel = caller.get_fuel()?;
+                let answer = caller.data_mut().host.call_session(request, fuel).await;
+                finish_call(&mut caller, answer)
+            })
+        },
+    )?;
     linker.func_wrap(
         "skein",
         "take",
@@ -226,6 +280,39 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// Decodes what the guest passed, or fails the call for breaking the convention.
+fn decode<T: serde::de::DeserializeOwned>(
+    caller: &mut Caller<'_, GuestState>,
+    bytes: &[u8],
+    what: &str,
+) -> wasmtime::Result<T> {
+    bcs::from_bytes(bytes).map_err(|error| {
+        caller
+            .data_mut()
+            .convention(&format!("a malformed {what}: {error}"))
+    })
+}
+
+/// Charges the caller the fuel a nested call used and announces its result.
+fn finish_call(
+    caller: &mut Caller<'_, GuestState>,
+    answer: Result<(CallResult, u64), HostError>,
+) -> wasmtime::Result<i32> {
+    let (result, used) = answer.map_err(|error| caller.data_mut().host_failed(error))?;
+    let fuel = caller.get_fuel()?;
+    if used > fuel {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Trap::OutOfFuel.into());
+    }
+    caller.set_fuel(fuel - used)?;
+    let encoded = bcs::to_bytes(&result).map_err(|error| {
+        caller
+            .data_mut()
+            .host_failed(HostError::Storage(error.to_string()))
+    })?;
+    announce(caller, encoded)
 }
 
 /// Makes `bytes` the result the next `take` copies, charging for it; returns its length.

@@ -24,10 +24,13 @@
 //! | `context() -> i32` | the call's context (chain, height, signer…), BCS-encoded: its length |
 //! | `parameters() -> i32` | the application's parameters: their length |
 //! | `send_message(ptr, len)` | sends a BCS-encoded `SendMessageRequest` if the call succeeds |
+//! | `call_application(ptr, len) -> i32` | calls another application (a BCS `CallRequest`); its `CallResult`'s length |
+//! | `call_session(ptr, len) -> i32` | calls into a session the application owns (a BCS `SessionCallRequest`); its `CallResult`'s length |
 //! | `take(dest_ptr)` | copies the last result that was announced by its length to `dest_ptr` |
 //!
 //! Every host call costs [`HOST_CALL_FUEL`] plus one unit per byte it moves, so a guest
-//! cannot do unbounded work outside its metered code.
+//! cannot do unbounded work outside its metered code. A call to another application runs
+//! with the caller's remaining fuel, and what it burns is taken from the caller.
 //!
 //! # Determinism
 //!

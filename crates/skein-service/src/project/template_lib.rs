@@ -2,7 +2,9 @@
 //! service answers what the counter holds. Change both to make it yours.
 
 use serde::{Deserialize, Serialize};
-use skein_sdk::{BlockHeight, Contract, ContractRuntime, Service, ServiceRuntime};
+use skein_sdk::{
+    BlockHeight, Contract, ContractRuntime, ReadState, Service, ServiceRuntime,
+};
 
 const VALUE: &[u8] = b"value";
 const UPDATED_AT: &[u8] = b"updated_at";
@@ -85,6 +87,7 @@ mod tests {
             timestamp: Timestamp::from_micros(0),
             authenticated_signer: None,
             message: None,
+            authenticated_caller: None,
         });
         let mut contract = __TYPE__Contract::new(runtime);
         contract.instantiate(1);

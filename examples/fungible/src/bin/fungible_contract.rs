@@ -3,7 +3,7 @@
 
 #![cfg_attr(target_arch = "wasm32", no_main)]
 
-skein_sdk::contract!(fungible::FungibleToken);
+skein_sdk::callable_contract!(fungible::FungibleToken);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}
