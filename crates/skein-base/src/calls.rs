@@ -92,3 +92,35 @@ pub struct HandleSessionCallOutput {
     /// The states of sessions to create for the caller.
     pub new_sessions: Vec<Vec<u8>>,
 }
+
+/// Longest channel name, in bytes.
+pub const CHANNEL_NAME_BYTES_MAX: usize = 64;
+
+/// What an application asks of pub/sub channels: the argument of the `channel` host call.
+/// A channel belongs to an application on its chain and is named by it; subscribers are
+/// chains, and each receives what is published after its subscription was accepted, plus
+/// the last message published before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChannelRequest {
+    /// Subscribes this chain to the application's channel on `publisher`.
+    Subscribe {
+        /// The publishing chain (not this one).
+        publisher: crate::ChainId,
+        /// The channel's name.
+        channel: String,
+    },
+    /// Ends this chain's subscription.
+    Unsubscribe {
+        /// The publishing chain.
+        publisher: crate::ChainId,
+        /// The channel's name.
+        channel: String,
+    },
+    /// Sends `message` to every subscriber of this application's channel here.
+    Publish {
+        /// The channel's name.
+        channel: String,
+        /// The message, as the application encodes it.
+        message: Vec<u8>,
+    },
+}

@@ -17,8 +17,9 @@ pub mod limits;
 pub use amount::{Amount, ArithmeticError, ParseAmountError};
 pub use application::{ApplicationDescription, CallContext, MessageInfo, SendMessageRequest};
 pub use calls::{
-    CallRequest, CallResult, HandleCallInput, HandleCallOutput, HandleSessionCallInput,
-    HandleSessionCallOutput, SessionCallRequest, SessionId,
+    CallRequest, CallResult, ChannelRequest, HandleCallInput, HandleCallOutput,
+    HandleSessionCallInput, HandleSessionCallOutput, SessionCallRequest, SessionId,
+    CHANNEL_NAME_BYTES_MAX,
 };
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};

@@ -146,6 +146,7 @@ mod host {
         pub fn context() -> i32;
         pub fn parameters() -> i32;
         pub fn send_message(ptr: i32, len: i32);
+        pub fn channel(ptr: i32, len: i32);
         pub fn call_application(ptr: i32, len: i32) -> i32;
         pub fn call_session(ptr: i32, len: i32) -> i32;
     }
@@ -207,6 +208,15 @@ pub(crate) fn host_send_message(request: &skein_base::SendMessageRequest) {
     let (ptr, len) = parts(&bytes);
     // SAFETY: the host only reads the request's bytes.
     unsafe { host::send_message(ptr, len) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_channel(request: &skein_base::ChannelRequest) {
+    let bytes = bcs::to_bytes(request)
+        .unwrap_or_else(|error| panic!("a channel request does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes.
+    unsafe { host::channel(ptr, len) }
 }
 
 #[cfg(target_arch = "wasm32")]

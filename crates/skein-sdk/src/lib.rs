@@ -58,7 +58,7 @@ pub use runtime::{Callee, ContractRuntime, Delivery, ReadState, ServiceRuntime};
 /// The types applications share with validators.
 pub use skein_base::{
     crypto::CryptoHash, Account, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext,
-    CallResult, ChainId, MessageInfo, SendMessageRequest, SessionId, Timestamp,
+    CallResult, ChainId, ChannelRequest, MessageInfo, SendMessageRequest, SessionId, Timestamp,
 };
 
 /// An application's contract: the code that changes its state, run by validators in

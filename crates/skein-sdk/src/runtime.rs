@@ -2,7 +2,9 @@
 //! and written by its contract, only read by its service.
 
 use serde::{de::DeserializeOwned, Serialize};
-use skein_base::{ApplicationId, CallContext, CallResult, ChainId, SendMessageRequest, SessionId};
+use skein_base::{
+    ApplicationId, CallContext, CallResult, ChainId, ChannelRequest, SendMessageRequest, SessionId,
+};
 #[cfg(target_arch = "wasm32")]
 use skein_base::{CallRequest, SessionCallRequest};
 
@@ -53,6 +55,8 @@ pub struct ContractRuntime {
     parameters: Vec<u8>,
     #[cfg(not(target_arch = "wasm32"))]
     sent: Vec<SendMessageRequest>,
+    #[cfg(not(target_arch = "wasm32"))]
+    channel_requests: Vec<ChannelRequest>,
     #[cfg(not(target_arch = "wasm32"))]
     calls: Option<std::sync::Arc<std::sync::Mutex<CallHandler>>>,
 }
@@ -111,6 +115,12 @@ impl ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn sent_messages(&self) -> &[SendMessageRequest] {
         &self.sent
+    }
+
+    /// The subscriptions and publications asked so far, in a unit test.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn channel_requests(&self) -> &[ChannelRequest] {
+        &self.channel_requests
     }
 
     /// The same test runtime, answering calls to other applications and sessions with
@@ -224,6 +234,42 @@ impl ContractRuntime {
         crate::abi::host_send_message(&request);
         #[cfg(not(target_arch = "wasm32"))]
         self.sent.push(request);
+    }
+
+    /// Subscribes this chain to this application's channel `channel` on `publisher`
+    /// (another chain): once the publisher accepts, this application receives, as messages,
+    /// the channel's last message and everything published after.
+    pub fn subscribe(&mut self, publisher: ChainId, channel: &str) {
+        self.channel_request(ChannelRequest::Subscribe {
+            publisher,
+            channel: channel.to_string(),
+        });
+    }
+
+    /// Ends this chain's subscription to `channel` on `publisher`.
+    pub fn unsubscribe(&mut self, publisher: ChainId, channel: &str) {
+        self.channel_request(ChannelRequest::Unsubscribe {
+            publisher,
+            channel: channel.to_string(),
+        });
+    }
+
+    /// Sends `message` to every chain subscribed to this application's `channel` here (and
+    /// to every later subscriber, until something else is published).
+    pub fn publish<M: Serialize>(&mut self, channel: &str, message: &M) {
+        let message = bcs::to_bytes(message)
+            .unwrap_or_else(|error| panic!("a message does not encode: {error}"));
+        self.channel_request(ChannelRequest::Publish {
+            channel: channel.to_string(),
+            message,
+        });
+    }
+
+    fn channel_request(&mut self, request: ChannelRequest) {
+        #[cfg(target_arch = "wasm32")]
+        crate::abi::host_channel(&request);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.channel_requests.push(request);
     }
 
     /// The chain, block and signer the call runs for.

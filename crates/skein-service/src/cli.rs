@@ -131,6 +131,22 @@ pub enum Command {
         chain: Option<ChainId>,
     },
 
+    /// Ask a chain where an application is registered (its creator, say) to register it on
+    /// a chain of the wallet too; run `skein process-inbox` on that chain once the other
+    /// chain has answered.
+    ///
+    /// Example: skein request-application 5d0c…7e --from 77ac…02
+    RequestApplication {
+        /// The application.
+        application_id: ApplicationId,
+        /// A chain that knows it.
+        #[arg(long)]
+        from: ChainId,
+        /// The chain that wants it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
     /// Ask an application's service a JSON query about a chain (after bringing the chain
     /// up to date); prints the JSON answer.
     ///

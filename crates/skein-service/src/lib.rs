@@ -84,6 +84,11 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
             arguments,
             chain,
         } => commands::publish_and_create(context, contract, service, arguments, chain).await,
+        Command::RequestApplication {
+            application_id,
+            from,
+            chain,
+        } => commands::request_application(context, application_id, from, chain).await,
         Command::QueryApplication {
             application_id,
             query,

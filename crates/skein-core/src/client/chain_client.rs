@@ -197,6 +197,21 @@ impl<S: KeyValueStore> ChainClient<S> {
         Ok((description.id(), certificate))
     }
 
+    /// Asks `chain_id` (where the application is registered: its creator, say) to register
+    /// it on this chain; it is once this chain receives the answer (see
+    /// [`ChainClient::process_inbox`]).
+    pub async fn request_application(
+        &self,
+        application_id: ApplicationId,
+        chain_id: ChainId,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        self.execute_operation(SystemOperation::RequestApplication {
+            application_id,
+            chain_id,
+        })
+        .await
+    }
+
     /// Runs an operation of a user application (`bytes`, in the application's encoding) in
     /// a block of its own.
     pub async fn execute_application_operation(

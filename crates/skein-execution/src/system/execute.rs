@@ -99,6 +99,24 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 check_module("service", service)?;
                 Ok(Vec::new())
             }
+            SystemOperation::RequestApplication {
+                application_id,
+                chain_id,
+            } => {
+                self.check_chain_owner(context.authenticated_signer)?;
+                ensure!(
+                    *chain_id != context.chain_id,
+                    ExecutionError::InvalidCall(
+                        "an application cannot be requested from its own chain".into()
+                    )
+                );
+                Ok(vec![OutgoingMessage {
+                    destination: *chain_id,
+                    authenticated_signer: None,
+                    kind: MessageKind::Simple,
+                    message: Message::System(SystemMessage::RequestApplication(*application_id)),
+                }])
+            }
             SystemOperation::CreateApplication {
                 required_application_ids,
                 ..
@@ -151,6 +169,24 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             }
             // Applied on arrival, before any block; see `SystemMessage::OpenChain`.
             SystemMessage::OpenChain(_) => Ok(Vec::new()),
+            SystemMessage::RequestApplication(application_id) => {
+                let descriptions = self
+                    .applications_with_requirements(&[*application_id])
+                    .await?;
+                Ok(vec![OutgoingMessage {
+                    destination: context.origin,
+                    authenticated_signer: None,
+                    kind: MessageKind::Simple,
+                    message: Message::System(SystemMessage::RegisterApplications(descriptions)),
+                }])
+            }
+            SystemMessage::Subscribe(channel) => {
+                self.subscribe(channel.clone(), context.origin).await
+            }
+            SystemMessage::Unsubscribe(channel) => {
+                self.unsubscribe(channel.clone(), context.origin).await?;
+                Ok(Vec::new())
+            }
             SystemMessage::RegisterApplications(descriptions) => {
                 for description in descriptions {
                     self.register_application(description.clone());

@@ -4,6 +4,7 @@
 //! signer; its messages move tokens between chains. A transfer to another chain sends a
 //! *tracked* credit, so if the recipient rejects it, the tokens come back.
 
+mod channels;
 mod execute;
 mod state;
 
@@ -15,6 +16,7 @@ use skein_base::{
     ChainDescription, ChainId, Committee, Epoch, Timestamp,
 };
 
+pub use channels::{ChannelName, ChannelStateView};
 pub use state::SystemExecutionStateView;
 
 use crate::ownership::ChainOwnership;
@@ -65,6 +67,14 @@ pub enum SystemOperation {
         contract: Vec<u8>,
         /// The service's Wasm module.
         service: Vec<u8>,
+    },
+    /// Asks `chain_id`, where the application is registered (its creator, say), to
+    /// register it here, so that this chain's owners can use it.
+    RequestApplication {
+        /// The application.
+        application_id: ApplicationId,
+        /// A chain that knows it.
+        chain_id: ChainId,
     },
     /// Creates an application from published bytecode and instantiates it on this chain.
     /// Its id derives from the description, which names this chain, the block height and
@@ -145,6 +155,13 @@ pub enum SystemMessage {
     /// Makes applications known to the receiving chain: sent ahead of an application's
     /// messages (with the applications it requires), so its first message registers it.
     RegisterApplications(Vec<ApplicationDescription>),
+    /// Asks the receiving chain (where the application is registered) to register it on
+    /// the sender: answered with [`SystemMessage::RegisterApplications`].
+    RequestApplication(ApplicationId),
+    /// Subscribes the sending chain to a channel of the receiving chain.
+    Subscribe(ChannelName),
+    /// Ends the sending chain's subscription to a channel of the receiving chain.
+    Unsubscribe(ChannelName),
 }
 
 /// Everything a chain starts with: at genesis, or when opened by another chain.

@@ -6,8 +6,9 @@ use skein_base::{
     AccountOwner, Amount, ApplicationDescription, ApplicationId, ChainDescription, Committee,
     Epoch, Timestamp,
 };
-use skein_views::{KeyValueStore, MapView, RegisterView, View};
+use skein_views::{CollectionView, KeyValueStore, MapView, RegisterView, View};
 
+use super::{ChannelName, ChannelStateView};
 use crate::{ownership::ChainOwnership, system::ChainConfig, ExecutionError};
 
 /// A chain's system state: what it is, who owns it, its committees, its tokens and the
@@ -23,6 +24,7 @@ pub struct SystemExecutionStateView<S> {
     pub(super) timestamp: RegisterView<S, Timestamp>,
     pub(super) closed: RegisterView<S, bool>,
     pub(super) applications: MapView<S, ApplicationId, ApplicationDescription>,
+    pub(super) channels: CollectionView<S, ChannelName, ChannelStateView<S>>,
 }
 
 impl<S: KeyValueStore> SystemExecutionStateView<S> {

@@ -7,7 +7,7 @@ use futures::{
     channel::{mpsc, oneshot},
     future::BoxFuture,
 };
-use skein_base::{CallRequest, CallResult, SendMessageRequest, SessionCallRequest};
+use skein_base::{CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest};
 
 use crate::wasm::{Host, HostError};
 
@@ -29,6 +29,7 @@ pub(crate) enum HostRequest {
         key: Vec<u8>,
     },
     SendMessage(SendMessageRequest),
+    Channel(ChannelRequest),
     CallApplication {
         request: CallRequest,
         fuel: u64,
@@ -115,6 +116,10 @@ impl Host for ChainHost {
 
     fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError> {
         self.send(HostRequest::SendMessage(request))
+    }
+
+    fn channel(&mut self, request: ChannelRequest) -> Result<(), HostError> {
+        self.send(HostRequest::Channel(request))
     }
 
     fn call_application(

@@ -19,8 +19,8 @@ use futures::{
     StreamExt,
 };
 use skein_base::{
-    AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, MessageInfo, SessionId,
-    Timestamp,
+    AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, ChannelRequest, MessageInfo,
+    SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
 };
 use skein_views::KeyValueStore;
 
@@ -32,6 +32,7 @@ use crate::{
     message::{Message, MessageKind, OutgoingMessage},
     runtime::ExecutionRuntime,
     state::ExecutionState,
+    system::{ChannelName, SystemMessage},
     wasm::{CallOutcome, Entry, HostError, WasmError},
     ExecutionError,
 };
@@ -317,6 +318,11 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     },
                 });
             }
+            HostRequest::Channel(request) => {
+                if let Err(error) = self.channel(transaction, application_id, request).await {
+                    transaction.failure.get_or_insert(error);
+                }
+            }
             HostRequest::CallApplication {
                 request,
                 fuel,
@@ -338,6 +344,68 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 let _ = reply.send(nested_answer(transaction, answer));
             }
         }
+    }
+}
+
+impl<S: KeyValueStore> ExecutionState<S> {
+    /// Serves an application's channel request: subscriptions become messages to the
+    /// publishing chain; a publication, messages to the channel's subscribers.
+    async fn channel(
+        &mut self,
+        transaction: &mut Transaction<'_>,
+        application_id: ApplicationId,
+        request: ChannelRequest,
+    ) -> Result<(), ExecutionError> {
+        let name = match &request {
+            ChannelRequest::Subscribe { channel, .. }
+            | ChannelRequest::Unsubscribe { channel, .. }
+            | ChannelRequest::Publish { channel, .. } => channel,
+        };
+        if name.len() > CHANNEL_NAME_BYTES_MAX {
+            return Err(ExecutionError::InvalidCall(format!(
+                "a channel name of {} bytes, above the limit of {CHANNEL_NAME_BYTES_MAX}",
+                name.len()
+            )));
+        }
+        let subscription = |publisher: ChainId, channel: String, subscribe: bool| {
+            if publisher == transaction.context.chain_id {
+                return Err(ExecutionError::InvalidCall(
+                    "a chain cannot subscribe to its own channels".into(),
+                ));
+            }
+            let channel = ChannelName {
+                application_id,
+                name: channel,
+            };
+            let message = if subscribe {
+                SystemMessage::Subscribe(channel)
+            } else {
+                SystemMessage::Unsubscribe(channel)
+            };
+            Ok(OutgoingMessage {
+                destination: publisher,
+                authenticated_signer: None,
+                kind: MessageKind::Simple,
+                message: Message::System(message),
+            })
+        };
+        let outgoing = match request {
+            ChannelRequest::Subscribe { publisher, channel } => {
+                vec![subscription(publisher, channel, true)?]
+            }
+            ChannelRequest::Unsubscribe { publisher, channel } => {
+                vec![subscription(publisher, channel, false)?]
+            }
+            ChannelRequest::Publish { channel, message } => {
+                let channel = ChannelName {
+                    application_id,
+                    name: channel,
+                };
+                self.system.publish(channel, message).await?
+            }
+        };
+        transaction.outgoing.extend(outgoing);
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! that expose it.
 
 use futures::future::BoxFuture;
-use skein_base::{CallRequest, CallResult, SendMessageRequest, SessionCallRequest};
+use skein_base::{CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest};
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use super::engine::GuestState;
@@ -57,6 +57,12 @@ pub trait Host: Send + 'static {
     /// the call's transaction succeeds.
     fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError>;
 
+    /// Subscribes to, unsubscribes from or publishes on a channel, when the call's
+    /// transaction succeeds.
+    fn channel(&mut self, _request: ChannelRequest) -> Result<(), HostError> {
+        Err(HostError::Refused("this host has no channels".into()))
+    }
+
     /// Calls another application on the chain with at most `fuel`; answers its result and
     /// the fuel it used. Any failure fails the whole transaction.
     fn call_application(
@@ -83,7 +89,7 @@ pub trait Host: Send + 'static {
 }
 
 /// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 12] = [
+pub(super) const FUNCTIONS: [&str; 13] = [
     "output",
     "abort",
     "read",
@@ -93,6 +99,7 @@ pub(super) const FUNCTIONS: [&str; 12] = [
     "context",
     "parameters",
     "send_message",
+    "channel",
     "call_application",
     "call_session",
     "take",
@@ -229,6 +236,20 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             state
                 .host
                 .send_message(request)
+                .map_err(|error| state.host_failed(error))
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "channel",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            charge(&mut caller, bytes.len())?;
+            let request: ChannelRequest = decode(&mut caller, &bytes, "channel request")?;
+            let state = caller.data_mut();
+            state
+                .host
+                .channel(request)
                 .map_err(|error| state.host_failed(error))
         },
     )?;

@@ -64,6 +64,20 @@ pub async fn publish_and_create(
     Ok(())
 }
 
+/// `skein request-application APPLICATION --from CHAIN [--chain CHAIN]`
+pub async fn request_application(
+    context: &mut Context,
+    application_id: ApplicationId,
+    from: ChainId,
+    chain: Option<ChainId>,
+) -> anyhow::Result<()> {
+    let chain_id = context.chain_or_default(chain)?;
+    let chain = context.chain_client(chain_id)?;
+    chain.request_application(application_id, from).await?;
+    println!("asked {from} for application {application_id}; once it answers, run: skein process-inbox {chain_id}");
+    Ok(())
+}
+
 /// `skein query-application APPLICATION QUERY [--chain CHAIN]`
 pub async fn query_application(
     context: &mut Context,

@@ -6,6 +6,7 @@ mod inspect;
 
 pub use applications::{
     create_application, publish_and_create, publish_bytecode, query_application,
+    request_application,
 };
 pub use chains::{
     assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,

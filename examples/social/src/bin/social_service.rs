@@ -1,0 +1,9 @@
+//! The social application's service, as a Wasm module (`--target wasm32-unknown-unknown`);
+//! natively this binary does nothing.
+
+#![cfg_attr(target_arch = "wasm32", no_main)]
+
+skein_sdk::service!(social::SocialService);
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

@@ -1,0 +1,169 @@
+//! Pub/sub on four in-process validators: followers get each post once, in order; a late
+//! follower gets the latest post and what follows; an unfollower gets nothing new; a chain
+//! cannot follow itself.
+
+use std::sync::Arc;
+
+use skein_base::{Amount, ApplicationId, TimeDelta};
+use skein_core::{
+    tokio_spawner, ChainClient, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
+};
+use skein_views::MemoryStore;
+use social::{AuthoredPost, Operation, Query};
+
+type Network = InProcessNetwork<MemoryStore>;
+
+async fn chain(network: &Network, index: usize) -> ChainClient<MemoryStore> {
+    let config = ClientConfig {
+        request_timeout: TimeDelta::from_secs(5),
+        ..ClientConfig::default()
+    };
+    let client = network
+        .client(MemoryStore::new(), tokio_spawner(), config)
+        .await
+        .expect("a client");
+    network.chain_client(&client, index)
+}
+
+async fn run(chain: &ChainClient<MemoryStore>, app: ApplicationId, operation: Operation) {
+    chain
+        .execute_application_operation(app, bcs::to_bytes(&operation).unwrap())
+        .await
+        .expect("the operation is confirmed");
+}
+
+async fn feed(chain: &ChainClient<MemoryStore>, app: ApplicationId) -> Vec<String> {
+    chain.process_inbox().await.unwrap();
+    let query = serde_json::to_vec(&Query::Feed).unwrap();
+    let answer = chain.query_application(app, query).await.unwrap();
+    let posts: Vec<AuthoredPost> = serde_json::from_slice(&answer).unwrap();
+    posts.into_iter().map(|post| post.post.text).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_followers_receive_posts_published_on_the_channel() {
+    let network = InProcessNetwork::in_memory(
+        NetworkConfig {
+            validators: 4,
+            shards: 2,
+            chains: 3,
+            balance: Amount::from_tokens(10),
+        },
+        Arc::new(SystemClock),
+    )
+    .await;
+    let (author, early, late) = (
+        chain(&network, 0).await,
+        chain(&network, 1).await,
+        chain(&network, 2).await,
+    );
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let (code, _) = author
+        .publish_bytecode(
+            skein_sdk::build::wasm_module(dir, "social_contract"),
+            skein_sdk::build::wasm_module(dir, "social_service"),
+        )
+        .await
+        .unwrap();
+    let (app, _) = author
+        .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
+        .await
+        .unwrap();
+
+    // A chain that never heard of the application cannot use it: it asks the author.
+    let unknown = early
+        .execute_application_operation(
+            app,
+            bcs::to_bytes(&Operation::Follow {
+                chain_id: author.chain_id(),
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("not registered"), "{unknown}");
+    early
+        .request_application(app, author.chain_id())
+        .await
+        .unwrap();
+    author.process_inbox().await.unwrap();
+    early.process_inbox().await.unwrap();
+
+    run(
+        &early,
+        app,
+        Operation::Follow {
+            chain_id: author.chain_id(),
+        },
+    )
+    .await;
+    author.process_inbox().await.unwrap();
+    run(
+        &author,
+        app,
+        Operation::Post {
+            text: "hello".into(),
+        },
+    )
+    .await;
+    run(
+        &author,
+        app,
+        Operation::Post {
+            text: "second".into(),
+        },
+    )
+    .await;
+    assert_eq!(feed(&early, app).await, ["hello", "second"]);
+
+    // A late follower gets the latest post, then what follows.
+    late.request_application(app, author.chain_id())
+        .await
+        .unwrap();
+    author.process_inbox().await.unwrap();
+    late.process_inbox().await.unwrap();
+    run(
+        &late,
+        app,
+        Operation::Follow {
+            chain_id: author.chain_id(),
+        },
+    )
+    .await;
+    author.process_inbox().await.unwrap();
+    assert_eq!(feed(&late, app).await, ["second"]);
+
+    run(
+        &early,
+        app,
+        Operation::Unfollow {
+            chain_id: author.chain_id(),
+        },
+    )
+    .await;
+    author.process_inbox().await.unwrap();
+    run(
+        &author,
+        app,
+        Operation::Post {
+            text: "third".into(),
+        },
+    )
+    .await;
+    assert_eq!(feed(&early, app).await, ["hello", "second"], "unfollowed");
+    assert_eq!(feed(&late, app).await, ["second", "third"]);
+    // Received once: nothing more arrives.
+    assert_eq!(feed(&late, app).await, ["second", "third"]);
+
+    let own = author
+        .execute_application_operation(
+            app,
+            bcs::to_bytes(&Operation::Follow {
+                chain_id: author.chain_id(),
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(own.to_string().contains("own channels"), "{own}");
+}
