@@ -124,3 +124,13 @@ pub enum ChannelRequest {
         message: Vec<u8>,
     },
 }
+
+/// Native tokens an application sends from its own account on the chain (the account of
+/// `AccountOwner::Application(its id)`): the argument of the `transfer` host call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    /// Where the tokens go: an account on this chain or another.
+    pub recipient: crate::Account,
+    /// How many; never zero.
+    pub amount: crate::Amount,
+}

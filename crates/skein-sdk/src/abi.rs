@@ -147,6 +147,7 @@ mod host {
         pub fn parameters() -> i32;
         pub fn send_message(ptr: i32, len: i32);
         pub fn channel(ptr: i32, len: i32);
+        pub fn transfer(ptr: i32, len: i32);
         pub fn call_application(ptr: i32, len: i32) -> i32;
         pub fn call_session(ptr: i32, len: i32) -> i32;
     }
@@ -208,6 +209,15 @@ pub(crate) fn host_send_message(request: &skein_base::SendMessageRequest) {
     let (ptr, len) = parts(&bytes);
     // SAFETY: the host only reads the request's bytes.
     unsafe { host::send_message(ptr, len) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_transfer(request: &skein_base::TransferRequest) {
+    let bytes = bcs::to_bytes(request)
+        .unwrap_or_else(|error| panic!("a transfer does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes.
+    unsafe { host::transfer(ptr, len) }
 }
 
 #[cfg(target_arch = "wasm32")]

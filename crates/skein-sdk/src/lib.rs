@@ -59,6 +59,7 @@ pub use runtime::{Callee, ContractRuntime, Delivery, ReadState, ServiceRuntime};
 pub use skein_base::{
     crypto::CryptoHash, Account, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext,
     CallResult, ChainId, ChannelRequest, MessageInfo, SendMessageRequest, SessionId, Timestamp,
+    TransferRequest,
 };
 
 /// An application's contract: the code that changes its state, run by validators in

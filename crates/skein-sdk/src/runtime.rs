@@ -58,6 +58,8 @@ pub struct ContractRuntime {
     #[cfg(not(target_arch = "wasm32"))]
     channel_requests: Vec<ChannelRequest>,
     #[cfg(not(target_arch = "wasm32"))]
+    transfers: Vec<TransferRequest>,
+    #[cfg(not(target_arch = "wasm32"))]
     calls: Option<std::sync::Arc<std::sync::Mutex<CallHandler>>>,
 }
 
@@ -234,6 +236,23 @@ impl ContractRuntime {
         crate::abi::host_send_message(&request);
         #[cfg(not(target_arch = "wasm32"))]
         self.sent.push(request);
+    }
+
+    /// Sends `amount` native tokens from this application's own account on the chain
+    /// (`AccountOwner::Application`) to `recipient`, here or on another chain. If the
+    /// account holds less, the transaction fails.
+    pub fn transfer(&mut self, recipient: Account, amount: Amount) {
+        let request = TransferRequest { recipient, amount };
+        #[cfg(target_arch = "wasm32")]
+        crate::abi::host_transfer(&request);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.transfers.push(request);
+    }
+
+    /// The native transfers made so far, in a unit test.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn transfers(&self) -> &[TransferRequest] {
+        &self.transfers
     }
 
     /// Subscribes this chain to this application's channel `channel` on `publisher`

@@ -224,7 +224,9 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
         }
     }
 
-    async fn transfer(
+    /// Moves tokens from `source` (the chain's balance if `None`) to `recipient`, here or,
+    /// with a tracked credit, on another chain. The caller checks who may spend `source`.
+    pub(crate) async fn transfer(
         &mut self,
         chain_id: ChainId,
         source: Option<AccountOwner>,

@@ -475,3 +475,63 @@ fn test_an_application_cannot_be_called_while_it_runs() {
         }
     );
 }
+
+/// Its operation is a `TransferRequest`, made as is.
+fn spender() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "transfer" (func $transfer (param i32 i32)))
+            (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (call $transfer (local.get $ptr) (local.get $len))
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid test module")
+}
+
+#[test]
+fn test_an_application_spends_native_tokens_from_its_own_account_only() {
+    let mut chain = chain();
+    let app = chain.create(chain.publish(spender(), writer()), Vec::new());
+    let app = app.unwrap().id();
+    let account = AccountOwner::Application(app);
+    // Fund the application's account from the chain's balance.
+    let fund = SystemOperation::Transfer {
+        owner: None,
+        recipient: skein_base::Account::owner(ChainId::root(0), account),
+        amount: Amount::from_tokens(1),
+    };
+    chain
+        .execute(Operation::System(fund), &mut FUEL.clone())
+        .unwrap();
+    let spend = |amount, chain_id| Operation::User {
+        application_id: app,
+        bytes: bcs::to_bytes(&skein_base::TransferRequest {
+            recipient: skein_base::Account::chain(chain_id),
+            amount,
+        })
+        .unwrap(),
+    };
+    let third = Amount::from_attos(Amount::ONE.to_attos() / 3);
+    let outgoing = chain
+        .execute(spend(third, ChainId::root(7)), &mut FUEL.clone())
+        .unwrap();
+    assert_eq!(outgoing.len(), 1, "a tracked credit to the other chain");
+    assert_eq!(outgoing[0].kind, MessageKind::Tracked);
+    let left = block_on(chain.state.system.owner_balance(&account)).unwrap();
+    assert_eq!(left, Amount::from_tokens(1).try_sub(third).unwrap());
+    let error = chain
+        .execute(
+            spend(Amount::from_tokens(1), ChainId::root(0)),
+            &mut FUEL.clone(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::InsufficientBalance { owner: Some(owner), .. } if owner == account),
+        "{error:?}"
+    );
+}

@@ -7,7 +7,10 @@ use futures::{
     channel::{mpsc, oneshot},
     future::BoxFuture,
 };
-use skein_base::{CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest};
+use skein_base::{
+    CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest,
+    TransferRequest,
+};
 
 use crate::wasm::{Host, HostError};
 
@@ -30,6 +33,7 @@ pub(crate) enum HostRequest {
     },
     SendMessage(SendMessageRequest),
     Channel(ChannelRequest),
+    Transfer(TransferRequest),
     CallApplication {
         request: CallRequest,
         fuel: u64,
@@ -120,6 +124,10 @@ impl Host for ChainHost {
 
     fn channel(&mut self, request: ChannelRequest) -> Result<(), HostError> {
         self.send(HostRequest::Channel(request))
+    }
+
+    fn transfer(&mut self, request: TransferRequest) -> Result<(), HostError> {
+        self.send(HostRequest::Transfer(request))
     }
 
     fn call_application(

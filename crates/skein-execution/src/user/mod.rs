@@ -318,6 +318,24 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     },
                 });
             }
+            HostRequest::Transfer(request) => {
+                let source = Some(AccountOwner::Application(application_id));
+                let sent = self
+                    .system
+                    .transfer(
+                        transaction.context.chain_id,
+                        source,
+                        request.recipient,
+                        request.amount,
+                    )
+                    .await;
+                match sent {
+                    Ok(messages) => transaction.outgoing.extend(messages),
+                    Err(error) => {
+                        transaction.failure.get_or_insert(error);
+                    }
+                }
+            }
             HostRequest::Channel(request) => {
                 if let Err(error) = self.channel(transaction, application_id, request).await {
                     transaction.failure.get_or_insert(error);

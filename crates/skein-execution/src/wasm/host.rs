@@ -2,7 +2,10 @@
 //! that expose it.
 
 use futures::future::BoxFuture;
-use skein_base::{CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest};
+use skein_base::{
+    CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest,
+    TransferRequest,
+};
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use super::engine::GuestState;
@@ -57,6 +60,12 @@ pub trait Host: Send + 'static {
     /// the call's transaction succeeds.
     fn send_message(&mut self, request: SendMessageRequest) -> Result<(), HostError>;
 
+    /// Sends native tokens from the application's own account on the chain; a transfer
+    /// that cannot be made fails the transaction.
+    fn transfer(&mut self, _request: TransferRequest) -> Result<(), HostError> {
+        Err(HostError::Refused("this host holds no tokens".into()))
+    }
+
     /// Subscribes to, unsubscribes from or publishes on a channel, when the call's
     /// transaction succeeds.
     fn channel(&mut self, _request: ChannelRequest) -> Result<(), HostError> {
@@ -89,7 +98,7 @@ pub trait Host: Send + 'static {
 }
 
 /// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 13] = [
+pub(super) const FUNCTIONS: [&str; 14] = [
     "output",
     "abort",
     "read",
@@ -100,6 +109,7 @@ pub(super) const FUNCTIONS: [&str; 13] = [
     "parameters",
     "send_message",
     "channel",
+    "transfer",
     "call_application",
     "call_session",
     "take",
@@ -236,6 +246,20 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             state
                 .host
                 .send_message(request)
+                .map_err(|error| state.host_failed(error))
+        },
+    )?;
+    linker.func_wrap(
+        "skein",
+        "transfer",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
+            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            charge(&mut caller, bytes.len())?;
+            let request: TransferRequest = decode(&mut caller, &bytes, "transfer")?;
+            let state = caller.data_mut();
+            state
+                .host
+                .transfer(request)
                 .map_err(|error| state.host_failed(error))
         },
     )?;
