@@ -3,7 +3,8 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 use skein_base::{
-    ApplicationId, CallContext, CallResult, ChainId, ChannelRequest, SendMessageRequest, SessionId,
+    Account, Amount, ApplicationId, CallContext, CallResult, ChainId, ChannelRequest,
+    SendMessageRequest, SessionId, TransferRequest,
 };
 #[cfg(target_arch = "wasm32")]
 use skein_base::{CallRequest, SessionCallRequest};
