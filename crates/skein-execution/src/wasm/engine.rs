@@ -24,8 +24,11 @@ const MODULES_CACHED_MAX: usize = 64;
 /// Fuel a call burns between two yields to its executor.
 const FUEL_BETWEEN_YIELDS: u64 = 10_000_000;
 
-/// Memory of a pooled slot kept mapped between instances.
-const KEEP_RESIDENT_BYTES: usize = 64 << 10;
+/// Memory of a pooled slot kept mapped between instances (cleared with memset rather
+/// than returned to the kernel): an application built with the SDK runs in its first few
+/// hundred KiB, and unmapping them after every call cost more than clearing them
+/// (`bench_wasm`: 20.4 µs per counter operation with 64 KiB kept, 13.7 µs with 1 MiB).
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
 /// Table elements a module may have (function pointers).
 const TABLE_ELEMENTS_MAX: usize = 100_000;
@@ -112,9 +115,6 @@ impl WasmRuntime {
             .total_tables(INSTANCES_MAX)
             .table_elements(TABLE_ELEMENTS_MAX)
             .max_memory_size(limits::WASM_MEMORY_BYTES_MAX)
-            // Reused slots are cleared with memset up to this size instead of being
-            // returned to the kernel: a call touches little memory, and madvise per call
-            // costs more than it saves.
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
         let mut config = Config::new();
