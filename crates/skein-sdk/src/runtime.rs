@@ -62,6 +62,9 @@ pub struct ContractRuntime {
     transfers: Vec<TransferRequest>,
     #[cfg(not(target_arch = "wasm32"))]
     calls: Option<std::sync::Arc<std::sync::Mutex<CallHandler>>>,
+    /// The context, asked of the host once per call.
+    #[cfg(target_arch = "wasm32")]
+    context: std::cell::OnceCell<CallContext>,
 }
 
 /// What a unit test answers calls with: see [`ContractRuntime::on_calls`].
@@ -295,7 +298,7 @@ impl ContractRuntime {
     /// The chain, block and signer the call runs for.
     pub fn context(&self) -> CallContext {
         #[cfg(target_arch = "wasm32")]
-        return crate::abi::host_context();
+        return self.context.get_or_init(crate::abi::host_context).clone();
         #[cfg(not(target_arch = "wasm32"))]
         return self
             .context
