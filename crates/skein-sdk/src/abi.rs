@@ -77,6 +77,15 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bcs::to_bytes(value).unwrap_or_else(|error| panic!("a value does not encode: {error}"))
 }
 
+/// Decodes an operation from JSON and outputs it as the contract reads it (BCS).
+pub fn encode_operation<O: Serialize + DeserializeOwned>(ptr: i32, len: i32) {
+    install_panic_hook();
+    let bytes = take_buffer(ptr, len);
+    let operation: O = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("the operation does not decode: {error}"));
+    output(&operation);
+}
+
 /// Runs [`Service::handle_query`] on the input and outputs the answer, both JSON.
 pub fn handle_query<S: Service>(ptr: i32, len: i32) {
     install_panic_hook();

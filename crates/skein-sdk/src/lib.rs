@@ -172,11 +172,20 @@ pub trait Service: Sized {
 }
 
 /// Exports a [`Service`] with Skein's calling convention (only when built for Wasm), in a
-/// binary of its own: a service module is published beside the contract's.
+/// binary of its own: a service module is published beside the contract's. Naming the
+/// contract's operation type (`service!(MyService, operation = MyOperation)`) lets wallets
+/// write operations in JSON (`skein execute-operation`): the service encodes them as the
+/// contract reads them.
 #[macro_export]
 macro_rules! service {
     ($service:ty) => {
         $crate::__export!(skein_handle_query => $crate::abi::handle_query::<$service>);
+    };
+    ($service:ty, operation = $operation:ty) => {
+        $crate::__export!(
+            skein_handle_query => $crate::abi::handle_query::<$service>,
+            skein_encode_operation => $crate::abi::encode_operation::<$operation>,
+        );
     };
 }
 

@@ -147,6 +147,20 @@ pub enum Command {
         chain: Option<ChainId>,
     },
 
+    /// Run an application's operation, written in JSON, in a block of a chain of the
+    /// wallet: the application's service encodes it as its contract reads it.
+    ///
+    /// Example: skein execute-operation 5d0c…7e '{"Post":{"text":"hello"}}'
+    ExecuteOperation {
+        /// The application.
+        application_id: ApplicationId,
+        /// The operation, in JSON.
+        operation: String,
+        /// The chain whose block runs it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
+
     /// Ask an application's service a JSON query about a chain (after bringing the chain
     /// up to date); prints the JSON answer.
     ///

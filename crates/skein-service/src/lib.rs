@@ -89,6 +89,11 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
             from,
             chain,
         } => commands::request_application(context, application_id, from, chain).await,
+        Command::ExecuteOperation {
+            application_id,
+            operation,
+            chain,
+        } => commands::execute_operation(context, application_id, &operation, chain).await,
         Command::QueryApplication {
             application_id,
             query,

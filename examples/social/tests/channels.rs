@@ -98,14 +98,11 @@ async fn test_followers_receive_posts_published_on_the_channel() {
     )
     .await;
     author.process_inbox().await.unwrap();
-    run(
-        &author,
-        app,
-        Operation::Post {
-            text: "hello".into(),
-        },
-    )
-    .await;
+    // Operations may be written in JSON: the service encodes them.
+    author
+        .execute_application_json(app, br#"{"Post":{"text":"hello"}}"#.to_vec())
+        .await
+        .unwrap();
     run(
         &author,
         app,

@@ -226,6 +226,22 @@ impl<S: KeyValueStore> ChainClient<S> {
         .await
     }
 
+    /// Runs an application operation written in JSON, which the application's service
+    /// encodes as its contract reads it, in a block of its own.
+    pub async fn execute_application_json(
+        &self,
+        application_id: ApplicationId,
+        json: Vec<u8>,
+    ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let local = &self.client.local;
+        let bytes = self
+            .client
+            .with_blobs(|| local.encode_operation(self.chain_id, application_id, json.clone()))
+            .await?;
+        self.execute_application_operation(application_id, bytes)
+            .await
+    }
+
     /// Asks an application's service `query` (in the service's encoding) about this chain,
     /// as the local node knows it: call [`ChainClient::synchronize`] first for the latest.
     pub async fn query_application(

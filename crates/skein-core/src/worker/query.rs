@@ -7,6 +7,12 @@ use skein_views::{KeyValueStore, View};
 use super::{ChainGuard, Worker, WorkerError};
 use crate::requests::{ChainInfo, ChainInfoQuery, ManagerInfo};
 
+/// What a service is asked.
+enum ServiceRequest {
+    Query(Vec<u8>),
+    EncodeOperation(Vec<u8>),
+}
+
 impl<S: KeyValueStore> Worker<S> {
     /// Answers a query. A chain this node has never seen is described as inactive.
     pub async fn handle_chain_info_query(
@@ -25,6 +31,31 @@ impl<S: KeyValueStore> Worker<S> {
         application_id: ApplicationId,
         query: Vec<u8>,
     ) -> Result<Vec<u8>, WorkerError> {
+        self.ask_service(chain_id, application_id, ServiceRequest::Query(query))
+            .await
+    }
+
+    /// Asks an application's service to encode an operation written in JSON.
+    pub async fn encode_operation(
+        &self,
+        chain_id: ChainId,
+        application_id: ApplicationId,
+        json: Vec<u8>,
+    ) -> Result<Vec<u8>, WorkerError> {
+        self.ask_service(
+            chain_id,
+            application_id,
+            ServiceRequest::EncodeOperation(json),
+        )
+        .await
+    }
+
+    async fn ask_service(
+        &self,
+        chain_id: ChainId,
+        application_id: ApplicationId,
+        request: ServiceRequest,
+    ) -> Result<Vec<u8>, WorkerError> {
         let mut chain = self.lock_chain(chain_id).await?;
         let context = CallContext {
             application_id,
@@ -35,10 +66,20 @@ impl<S: KeyValueStore> Worker<S> {
             message: None,
             authenticated_caller: None,
         };
-        let answer = chain
-            .execution_state_mut()
-            .query_application(&self.runtime, context, &query, limits::FUEL_PER_QUERY_MAX)
-            .await;
+        let state = chain.execution_state_mut();
+        let fuel = limits::FUEL_PER_QUERY_MAX;
+        let answer = match &request {
+            ServiceRequest::Query(query) => {
+                state
+                    .query_application(&self.runtime, context, query, fuel)
+                    .await
+            }
+            ServiceRequest::EncodeOperation(json) => {
+                state
+                    .encode_operation(&self.runtime, context, json, fuel)
+                    .await
+            }
+        };
         // A service cannot write; loading the application's state is all that happened.
         chain.rollback();
         answer.map_err(|error| {

@@ -202,12 +202,37 @@ impl<S: KeyValueStore> ExecutionState<S> {
         query: &[u8],
         fuel: u64,
     ) -> Result<Vec<u8>, ExecutionError> {
+        self.call_service(runtime, context, Entry::HandleQuery, query, fuel)
+            .await
+    }
+
+    /// Asks an application's service to encode an operation written in JSON as its
+    /// contract reads it.
+    pub async fn encode_operation(
+        &mut self,
+        runtime: &ExecutionRuntime,
+        context: CallContext,
+        json: &[u8],
+        fuel: u64,
+    ) -> Result<Vec<u8>, ExecutionError> {
+        self.call_service(runtime, context, Entry::EncodeOperation, json, fuel)
+            .await
+    }
+
+    async fn call_service(
+        &mut self,
+        runtime: &ExecutionRuntime,
+        context: CallContext,
+        entry: Entry,
+        input: &[u8],
+        fuel: u64,
+    ) -> Result<Vec<u8>, ExecutionError> {
         let application_id = context.application_id;
         let description = self.system.application(&application_id).await?;
         let bytecode = runtime.service(&description.bytecode_id).await?;
         let wasm = runtime.wasm()?;
         let (host, requests) = ChainHost::new(encode(&context)?, description.parameters);
-        let outcome = wasm.query(&bytecode, query, Box::new(host), fuel);
+        let outcome = wasm.call_service(&bytecode, entry, input, Box::new(host), fuel);
         let transaction_context = TransactionContext {
             chain_id: context.chain_id,
             height: context.height,

@@ -48,6 +48,9 @@ pub enum Entry {
     HandleSessionCall,
     /// Answers a read-only query (services).
     HandleQuery,
+    /// Turns an operation written in JSON into the bytes the contract reads (services
+    /// that declare their contract's operation type).
+    EncodeOperation,
 }
 
 impl Entry {
@@ -60,6 +63,7 @@ impl Entry {
             Entry::HandleCall => "skein_handle_call",
             Entry::HandleSessionCall => "skein_handle_session_call",
             Entry::HandleQuery => "skein_handle_query",
+            Entry::EncodeOperation => "skein_encode_operation",
         }
     }
 }
@@ -188,14 +192,21 @@ impl WasmRuntime {
         host: Box<dyn Host>,
         fuel: u64,
     ) -> CallOutcome {
-        self.call(
-            bytecode,
-            Entry::HandleQuery,
-            query,
-            Box::new(ReadOnly(host)),
-            fuel,
-        )
-        .await
+        self.call_service(bytecode, Entry::HandleQuery, query, host, fuel)
+            .await
+    }
+
+    /// Calls a service's `entry` against a host it may only read.
+    pub async fn call_service(
+        &self,
+        bytecode: &Bytecode,
+        entry: Entry,
+        input: &[u8],
+        host: Box<dyn Host>,
+        fuel: u64,
+    ) -> CallOutcome {
+        self.call(bytecode, entry, input, Box::new(ReadOnly(host)), fuel)
+            .await
     }
 
     /// The module of `bytecode`, compiled and linked, from the cache if it is there.

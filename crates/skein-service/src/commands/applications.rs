@@ -78,6 +78,27 @@ pub async fn request_application(
     Ok(())
 }
 
+/// `skein execute-operation APPLICATION OPERATION [--chain CHAIN]`
+pub async fn execute_operation(
+    context: &mut Context,
+    application_id: ApplicationId,
+    operation: &str,
+    chain: Option<ChainId>,
+) -> anyhow::Result<()> {
+    let chain_id = context.chain_or_default(chain)?;
+    let operation = json("the operation", operation)?;
+    let chain = context.chain_client(chain_id)?;
+    chain.synchronize().await?;
+    let certificate = chain
+        .execute_application_json(application_id, operation)
+        .await?;
+    println!(
+        "confirmed at height {} of {chain_id}",
+        certificate.value().block.height
+    );
+    Ok(())
+}
+
 /// `skein query-application APPLICATION QUERY [--chain CHAIN]`
 pub async fn query_application(
     context: &mut Context,

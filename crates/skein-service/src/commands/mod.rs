@@ -5,7 +5,7 @@ mod chains;
 mod inspect;
 
 pub use applications::{
-    create_application, publish_and_create, publish_bytecode, query_application,
+    create_application, execute_operation, publish_and_create, publish_bytecode, query_application,
     request_application,
 };
 pub use chains::{

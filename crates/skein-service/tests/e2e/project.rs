@@ -76,6 +76,15 @@ fn test_a_new_project_builds_into_modules_validators_can_run() {
     let answer = ok(net.skein(&["query-application", &created, "null"]));
     let state: serde_json::Value = serde_json::from_str(&answer).expect("a JSON answer");
     assert_eq!(state["value"], 5, "{answer}");
+    // Operations written in JSON, encoded by the application's service.
+    let executed = ok(net.skein(&["execute-operation", &created, "3"]));
+    assert!(executed.contains("confirmed at height"), "{executed}");
+    let answer = ok(net.skein(&["query-application", &created, "null"]));
+    let state: serde_json::Value = serde_json::from_str(&answer).expect("a JSON answer");
+    assert_eq!(state["value"], 8, "{answer}");
+    assert!(state["updated_at"].is_number(), "{answer}");
+    let wrong = fails(net.skein(&["execute-operation", &created, "\"three\""]), 1);
+    assert!(wrong.contains("operation does not decode"), "{wrong}");
     let second = ok(net.skein(&[
         "publish-and-create",
         contract.to_str().unwrap(),

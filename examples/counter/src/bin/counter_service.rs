@@ -3,7 +3,7 @@
 
 #![cfg_attr(target_arch = "wasm32", no_main)]
 
-skein_sdk::service!(counter::CounterService);
+skein_sdk::service!(counter::CounterService, operation = u64);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}

@@ -3,7 +3,10 @@
 
 #![cfg_attr(target_arch = "wasm32", no_main)]
 
-skein_sdk::service!(crowd_funding::CrowdFundingService);
+skein_sdk::service!(
+    crowd_funding::CrowdFundingService,
+    operation = crowd_funding::Operation
+);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}

@@ -3,7 +3,10 @@
 
 #![cfg_attr(target_arch = "wasm32", no_main)]
 
-skein_sdk::service!(fungible::FungibleTokenService);
+skein_sdk::service!(
+    fungible::FungibleTokenService,
+    operation = fungible::Operation
+);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}

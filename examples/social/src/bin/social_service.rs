@@ -3,7 +3,7 @@
 
 #![cfg_attr(target_arch = "wasm32", no_main)]
 
-skein_sdk::service!(social::SocialService);
+skein_sdk::service!(social::SocialService, operation = social::Operation);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}
