@@ -428,6 +428,14 @@ pub enum WalletCommand {
     ///
     /// Example: skein wallet show
     Show,
+    /// Print the account owner that signs for a chain of the wallet (the default chain if
+    /// none is named): what applications see as the signer.
+    ///
+    /// Example: skein wallet owner
+    Owner {
+        /// The chain.
+        chain: Option<ChainId>,
+    },
 }
 
 /// Options of `skein benchmark`.

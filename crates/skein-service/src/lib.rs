@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Net(NetCommand::Up(options)) => net::net_up(options, wallet).await,
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
+        Command::Wallet(WalletCommand::Owner { chain }) => commands::wallet_owner(wallet, chain),
         Command::Keygen { output } => commands::keygen(wallet, output),
         // Watching runs for long: it reads the wallet once and holds no lock.
         Command::Watch { chain } => commands::watch(wallet, chain).await,

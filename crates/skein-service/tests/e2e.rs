@@ -4,6 +4,7 @@
 mod e2e {
     pub mod common;
     mod errors;
+    mod examples;
     mod postgres;
     mod project;
     mod public;

@@ -81,6 +81,24 @@ pub fn wallet_show(wallet: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `skein wallet owner [CHAIN]`
+pub fn wallet_owner(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let wallet = Wallet::open(&wallet_path(wallet)?)?;
+    let chain_id = match chain.or(wallet.default_chain()) {
+        Some(chain_id) => chain_id,
+        None => bail!("the wallet has no default chain; name one"),
+    };
+    let Some(chain) = wallet
+        .chains()
+        .iter()
+        .find(|chain| chain.chain_id == chain_id)
+    else {
+        bail!("chain {chain_id} is not in the wallet");
+    };
+    println!("{}", skein_base::AccountOwner::from(&chain.public_key));
+    Ok(())
+}
+
 /// `skein query-validators`
 pub async fn query_validators(context: &Context) -> anyhow::Result<()> {
     let chain_id = context.wallet.default_chain().unwrap_or(ChainId::root(0));

@@ -11,4 +11,6 @@ pub use applications::{
 pub use chains::{
     assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
 };
-pub use inspect::{keygen, query_validators, show_block, wallet_init, wallet_show, watch};
+pub use inspect::{
+    keygen, query_validators, show_block, wallet_init, wallet_owner, wallet_show, watch,
+};
