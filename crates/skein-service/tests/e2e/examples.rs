@@ -23,7 +23,38 @@ fn walkthrough(readme: &str) -> Vec<String> {
 }
 
 #[test]
+fn test_the_counter_walkthrough() {
+    let stdout = run_walkthrough("examples/counter/README.md");
+    assert!(stdout.contains("\"value\": 42"), "{stdout}");
+}
+
+#[test]
 fn test_the_fungible_walkthrough() {
+    let stdout = run_walkthrough("examples/fungible/README.md");
+    assert!(stdout.contains("\"30\""), "Bob's 30: {stdout}");
+    assert!(stdout.contains("\"70\""), "Alice's 70: {stdout}");
+}
+
+#[test]
+fn test_the_social_walkthrough() {
+    let stdout = run_walkthrough("examples/social/README.md");
+    assert!(
+        stdout.contains("Hello, followers"),
+        "the reader's feed: {stdout}"
+    );
+}
+
+#[test]
+fn test_the_crowd_funding_walkthrough() {
+    let stdout = run_walkthrough("examples/crowd-funding/README.md");
+    assert!(stdout.contains("\"25\""), "the backer's 25 left: {stdout}");
+    assert!(stdout.contains("\"75\""), "the campaign's 75: {stdout}");
+    assert!(stdout.contains("Collected"), "{stdout}");
+}
+
+/// Builds what the walkthrough of `readme` builds, starts a network, runs the rest of the
+/// walkthrough against it and returns what it printed.
+fn run_walkthrough(readme: &str) -> String {
     // Built in a directory of its own: the tests' is locked by the build that runs them.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
@@ -32,7 +63,7 @@ fn test_the_fungible_walkthrough() {
         )
         .join("examples-walkthrough");
     let binaries = skein_binary().parent().unwrap().to_path_buf();
-    let (build, rest): (Vec<String>, Vec<String>) = walkthrough("examples/fungible/README.md")
+    let (build, rest): (Vec<String>, Vec<String>) = walkthrough(readme)
         .into_iter()
         .partition(|line| line.starts_with("cargo build"));
     let build = build.join("\n").replace(
@@ -72,13 +103,12 @@ fn test_the_fungible_walkthrough() {
         .env_remove("SKEIN_WALLET")
         .output()
         .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "the walkthrough failed:\n{script}\n--- stdout:\n{stdout}\n--- stderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("\"30\""), "Bob's 30: {stdout}");
-    assert!(stdout.contains("\"70\""), "Alice's 70: {stdout}");
     net.down();
+    stdout
 }
