@@ -459,6 +459,11 @@ pub struct BenchmarkOptions {
     /// The chain that funds the benchmark chains; the default chain if omitted.
     #[arg(long)]
     pub from: Option<ChainId>,
+    /// Transfer tokens of `examples/fungible` instead of native tokens: the directory
+    /// holding `fungible_contract.wasm` and `fungible_service.wasm` (built with `cargo
+    /// build --release --target wasm32-unknown-unknown -p fungible`).
+    #[arg(long, value_name = "MODULES_DIR")]
+    pub fungible: Option<PathBuf>,
 }
 
 /// The height argument as a [`BlockHeight`].

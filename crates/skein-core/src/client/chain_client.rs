@@ -233,13 +233,23 @@ impl<S: KeyValueStore> ChainClient<S> {
         application_id: ApplicationId,
         json: Vec<u8>,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
-        let local = &self.client.local;
-        let bytes = self
-            .client
-            .with_blobs(|| local.encode_operation(self.chain_id, application_id, json.clone()))
-            .await?;
+        let bytes = self.encode_operation(application_id, json).await?;
         self.execute_application_operation(application_id, bytes)
             .await
+    }
+
+    /// An application operation written in JSON, as the application's service encodes it
+    /// for its contract.
+    pub async fn encode_operation(
+        &self,
+        application_id: ApplicationId,
+        json: Vec<u8>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let local = &self.client.local;
+        Ok(self
+            .client
+            .with_blobs(|| local.encode_operation(self.chain_id, application_id, json.clone()))
+            .await?)
     }
 
     /// Asks an application's service `query` (in the service's encoding) about this chain,

@@ -55,38 +55,11 @@ fn test_the_crowd_funding_walkthrough() {
 /// Builds what the walkthrough of `readme` builds, starts a network, runs the rest of the
 /// walkthrough against it and returns what it printed.
 fn run_walkthrough(readme: &str) -> String {
-    // Built in a directory of its own: the tests' is locked by the build that runs them.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-            PathBuf::from,
-        )
-        .join("examples-walkthrough");
     let binaries = skein_binary().parent().unwrap().to_path_buf();
     let (build, rest): (Vec<String>, Vec<String>) = walkthrough(readme)
         .into_iter()
         .partition(|line| line.starts_with("cargo build"));
-    let build = build.join("\n").replace(
-        "cargo build --release",
-        &format!(
-            "cargo build --quiet --release --target-dir {}",
-            target.display()
-        ),
-    );
-    {
-        // The build uses every core: not while other tests run networks.
-        let _turn = one_at_a_time();
-        let built = Command::new("bash")
-            .args(["-e", "-c", &build])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .output()
-            .expect("bash runs");
-        assert!(
-            built.status.success(),
-            "{build} failed: {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
-    }
+    let target = build_examples(&build.join("\n"));
     let net = Net::up(&[]);
     let script = rest
         .iter()
@@ -111,4 +84,70 @@ fn run_walkthrough(readme: &str) -> String {
     );
     net.down();
     stdout
+}
+
+/// Runs the example builds of `commands` (`cargo build --release …` lines) in a target
+/// directory of their own, since the tests' is locked by the build that runs them;
+/// returns that directory.
+fn build_examples(commands: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        )
+        .join("examples-walkthrough");
+    let build = commands.replace(
+        "cargo build --release",
+        &format!(
+            "cargo build --quiet --release --target-dir {}",
+            target.display()
+        ),
+    );
+    // The build uses every core: not while other tests run networks.
+    let _turn = one_at_a_time();
+    let built = Command::new("bash")
+        .args(["-e", "-c", &build])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("bash runs");
+    assert!(
+        built.status.success(),
+        "{build} failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    target
+}
+
+#[test]
+fn test_the_benchmark_transfers_a_fungible_token() {
+    let target =
+        build_examples("cargo build --release --target wasm32-unknown-unknown -p fungible");
+    let modules = target.join("wasm32-unknown-unknown/release");
+    let net = Net::up(&[]);
+    let output = ok(net.skein(&[
+        "benchmark",
+        "--chains",
+        "4",
+        "--transfers",
+        "60",
+        "--fungible",
+        modules.to_str().unwrap(),
+    ]));
+    assert!(output.contains("each chain holds 1000"), "{output}");
+    assert!(output.contains("blocks failed: 0"), "{output}");
+    assert!(output.contains("transfers/s:"), "{output}");
+    // Modules that are not the token are refused before the benchmark starts.
+    let wrong = target.join("wasm32-unknown-unknown/release/not-here");
+    let refused = fails(
+        net.skein(&[
+            "benchmark",
+            "--chains",
+            "2",
+            "--fungible",
+            wrong.to_str().unwrap(),
+        ]),
+        1,
+    );
+    assert!(refused.contains("cannot read"), "{refused}");
+    net.down();
 }

@@ -1,5 +1,7 @@
 //! `skein benchmark`: transfers between many chains against a running network, with
-//! throughput and latency.
+//! throughput and latency; native tokens, or a fungible token's (`--fungible`).
+
+mod fungible;
 
 use std::{
     sync::{
@@ -67,6 +69,11 @@ pub async fn benchmark(
     if options.target_tps == Some(0) {
         bail!("--target-tps must be positive");
     }
+    let modules = options
+        .fungible
+        .as_deref()
+        .map(fungible::Modules::read)
+        .transpose()?;
     let funder_id = context.chain_or_default(options.from)?;
     let funder = context.chain_client(funder_id)?;
 
@@ -105,6 +112,10 @@ pub async fn benchmark(
     )
     .await?;
     let chains = activate(&client, &chain_ids, keys).await?;
+    let token = match modules {
+        Some(modules) => Some(Arc::new(fungible::set_up(modules, &chains).await?)),
+        None => None,
+    };
 
     let blocks = options.transfers.div_ceil(options.transfers_per_block);
     let concurrency = options
@@ -140,6 +151,7 @@ pub async fn benchmark(
             latencies.clone(),
             progress.clone(),
         );
+        let token = token.clone();
         let per_block = options.transfers_per_block;
         let target_tps = options.target_tps;
         tasks.push(tokio::spawn(async move {
@@ -162,11 +174,14 @@ pub async fn benchmark(
                         if recipient == chain.chain_id() {
                             recipient = everyone[(block * per_block + offset + 1) % everyone.len()];
                         }
-                        Operation::System(SystemOperation::Transfer {
-                            owner: None,
-                            recipient: Account::chain(recipient),
-                            amount: Amount::from_attos(1),
-                        })
+                        match &token {
+                            Some(token) => token.transfer(chain.chain_id(), recipient),
+                            None => Operation::System(SystemOperation::Transfer {
+                                owner: None,
+                                recipient: Account::chain(recipient),
+                                amount: Amount::from_attos(1),
+                            }),
+                        }
                     })
                     .collect();
                 let sent = Instant::now();
