@@ -23,6 +23,16 @@ fn walkthrough(readme: &str) -> Vec<String> {
 }
 
 #[test]
+fn test_the_amm_walkthrough() {
+    let stdout = run_walkthrough("examples/amm/README.md");
+    assert!(
+        stdout.contains("\"181.867783\""),
+        "the pool's reserve of B: {stdout}"
+    );
+    assert!(stdout.contains("818.132217"), "your B: {stdout}");
+}
+
+#[test]
 fn test_the_counter_walkthrough() {
     let stdout = run_walkthrough("examples/counter/README.md");
     assert!(stdout.contains("\"value\": 42"), "{stdout}");
