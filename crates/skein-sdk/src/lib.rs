@@ -42,6 +42,13 @@
 //! assert_eq!(counter.execute_operation(2), 3);
 //! ```
 //!
+//! Beyond raw keys, state can be a struct of the node's own view types, loaded and saved
+//! through the runtime ([`views`]). A contract that other applications call implements
+//! [`CallableContract`] too. Unit tests run contracts on in-memory runtimes that record
+//! the messages sent and answer calls with a mock ([`ContractRuntime::on_calls`]); an
+//! application's chains run in a test on `skein_core::InProcessNetwork` (see the examples'
+//! `tests/`).
+//!
 //! An application is two Wasm modules, its contract and its service (a [`Service`] answers
 //! read-only queries), each a binary of the crate: `skein_sdk::contract!(Counter);` in
 //! one, `skein_sdk::service!(CounterService);` in the other (see `examples/counter`).
@@ -51,6 +58,7 @@ pub mod abi;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod build;
 mod runtime;
+pub mod views;
 
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -8,6 +8,9 @@ use skein_base::{
 };
 #[cfg(target_arch = "wasm32")]
 use skein_base::{CallRequest, SessionCallRequest};
+use skein_views::{View, ViewContext};
+
+use crate::views::HostStore;
 
 /// How a message travels: whether it comes back if rejected, and whether it carries the
 /// signer of the block (or message) that sent it.
@@ -48,8 +51,7 @@ impl Delivery {
 /// in-memory map and a context the test sets.
 #[derive(Clone, Default)]
 pub struct ContractRuntime {
-    #[cfg(not(target_arch = "wasm32"))]
-    values: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    store: HostStore,
     #[cfg(not(target_arch = "wasm32"))]
     context: Option<CallContext>,
     #[cfg(not(target_arch = "wasm32"))]
@@ -316,18 +318,19 @@ impl ContractRuntime {
 
     /// Stores raw bytes under `key`.
     pub fn write(&mut self, key: &[u8], value: &[u8]) {
-        #[cfg(target_arch = "wasm32")]
-        crate::abi::host_write(key, value);
-        #[cfg(not(target_arch = "wasm32"))]
-        self.values.insert(key.to_vec(), value.to_vec());
+        self.store.write(key, value);
     }
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &[u8]) {
-        #[cfg(target_arch = "wasm32")]
-        crate::abi::host_remove(key);
-        #[cfg(not(target_arch = "wasm32"))]
-        self.values.remove(key);
+        self.store.remove(key);
+    }
+
+    /// Saves a view loaded with [`ReadState::load_view`]: its changes go to the state.
+    pub fn save_view<V: View<HostStore>>(&mut self, view: &mut V) {
+        if let Err(error) = crate::views::now(view.save()) {
+            panic!("a view could not be saved: {error}");
+        }
     }
 }
 
@@ -372,25 +375,32 @@ pub trait ReadState {
             Err(error) => panic!("the value under {key:?} does not decode: {error}"),
         }
     }
+
+    /// The application's state as its store.
+    fn store(&self) -> HostStore;
+
+    /// Loads a view (one of the node's view types, or a struct deriving `View`) kept under
+    /// `prefix`: keep views and raw keys under prefixes that do not overlap.
+    fn load_view<V: View<HostStore>>(&self, prefix: &[u8]) -> V {
+        let context = ViewContext::new(self.store(), prefix.to_vec());
+        match crate::views::now(V::load(context)) {
+            Ok(view) => view,
+            Err(error) => panic!("a view could not be loaded: {error}"),
+        }
+    }
 }
 
 impl ReadState for ContractRuntime {
     fn read(&self, key: &[u8]) -> Option<Vec<u8>> {
-        #[cfg(target_arch = "wasm32")]
-        return crate::abi::host_read(key);
-        #[cfg(not(target_arch = "wasm32"))]
-        return self.values.get(key).cloned();
+        self.store.read(key)
     }
 
     fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
-        #[cfg(target_arch = "wasm32")]
-        return crate::abi::host_find_keys(prefix);
-        #[cfg(not(target_arch = "wasm32"))]
-        return self
-            .values
-            .range(prefix.to_vec()..)
-            .map_while(|(key, _)| key.strip_prefix(prefix).map(<[u8]>::to_vec))
-            .collect();
+        self.store.find_keys(prefix)
+    }
+
+    fn store(&self) -> HostStore {
+        self.store.clone()
     }
 }
 
@@ -401,5 +411,9 @@ impl ReadState for ServiceRuntime {
 
     fn find_keys(&self, prefix: &[u8]) -> Vec<Vec<u8>> {
         self.0.find_keys(prefix)
+    }
+
+    fn store(&self) -> HostStore {
+        self.0.store()
     }
 }

@@ -3,13 +3,18 @@
 //! subscribes to that channel: the follower receives the author's latest post at once and
 //! every later one, until it unfollows.
 //!
+//! Its state is a struct of the node's own view types (a log of its posts, a map of the
+//! posts received), loaded and saved through the SDK.
+//!
 //! The two Wasm modules are the binaries `social_contract` and `social_service`. A chain
 //! that did not create the application asks for it first (`skein request-application`).
 
 use serde::{Deserialize, Serialize};
 use skein_sdk::{
-    ChainId, Contract, ContractRuntime, ReadState, Service, ServiceRuntime, Timestamp,
+    views::HostStore, ChainId, Contract, ContractRuntime, ReadState, Service, ServiceRuntime,
+    Timestamp,
 };
+use skein_views::{LogView, MapView, View};
 
 /// The channel posts are published on.
 pub const POSTS: &str = "posts";
@@ -17,12 +22,20 @@ pub const POSTS: &str = "posts";
 /// Longest post, in bytes.
 pub const POST_BYTES_MAX: usize = 280;
 
-/// Own posts: this prefix, then the post's number (big endian, so keys sort in order).
-const OWN: &[u8] = b"O";
-/// Received posts: this prefix, the author's chain (BCS), then the post's number there.
-const RECEIVED: &[u8] = b"R";
-/// How many posts this chain published.
-const OWN_COUNT: &[u8] = b"N";
+/// The application's state on a chain.
+#[derive(View)]
+pub struct SocialState<S> {
+    /// This chain's posts, numbered from 0.
+    own: LogView<S, Post>,
+    /// The posts received, by author and number.
+    received: MapView<S, (ChainId, u64), Post>,
+}
+
+impl SocialState<HostStore> {
+    fn load(runtime: &impl ReadState) -> Self {
+        runtime.load_view(b"")
+    }
+}
 
 /// What users ask of the application.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,14 +94,14 @@ impl Contract for Social {
                     "a post of {} bytes, above the limit of {POST_BYTES_MAX}",
                     text.len()
                 );
-                let number: u64 = self.runtime.get(OWN_COUNT).unwrap_or(0);
+                let mut state = SocialState::load(&self.runtime);
                 let post = Post {
-                    number,
+                    number: state.own.count(),
                     text,
                     timestamp: self.runtime.context().timestamp,
                 };
-                self.runtime.set(&own_key(number), &post);
-                self.runtime.set(OWN_COUNT, &(number + 1));
+                state.own.push(post.clone());
+                self.runtime.save_view(&mut state);
                 self.runtime.publish(POSTS, &post);
             }
             Operation::Follow { chain_id } => self.runtime.subscribe(chain_id, POSTS),
@@ -103,17 +116,10 @@ impl Contract for Social {
             .message
             .expect("a message has an origin")
             .origin;
-        self.runtime.set(&received_key(author, post.number), &post);
+        let mut state = SocialState::load(&self.runtime);
+        state.received.insert(&(author, post.number), post);
+        self.runtime.save_view(&mut state);
     }
-}
-
-fn own_key(number: u64) -> Vec<u8> {
-    [OWN, &number.to_be_bytes()].concat()
-}
-
-fn received_key(author: ChainId, number: u64) -> Vec<u8> {
-    let author = bcs::to_bytes(&author).expect("a chain id encodes");
-    [RECEIVED, &author, &number.to_be_bytes()].concat()
 }
 
 /// What the service is asked, as JSON: `"Own"` or `"Feed"`.
@@ -148,25 +154,27 @@ impl Service for SocialService {
     }
 
     fn handle_query(&self, query: Query) -> Vec<AuthoredPost> {
-        let prefix = match query {
-            Query::Own => OWN,
-            Query::Feed => RECEIVED,
+        let state = SocialState::load(&self.runtime);
+        let loaded = match query {
+            Query::Own => {
+                let author = self.runtime.context().chain_id;
+                skein_sdk::views::now(state.own.read(0..state.own.count())).map(|posts| {
+                    posts
+                        .into_iter()
+                        .map(|post| AuthoredPost { author, post })
+                        .collect()
+                })
+            }
+            Query::Feed => skein_sdk::views::now(state.received.key_values()).map(|posts| {
+                let mut posts: Vec<AuthoredPost> = posts
+                    .into_iter()
+                    .map(|((author, _), post)| AuthoredPost { author, post })
+                    .collect();
+                posts.sort_by_key(|post| (post.author, post.post.number));
+                posts
+            }),
         };
-        let own_chain = self.runtime.context().chain_id;
-        self.runtime
-            .find_keys(prefix)
-            .into_iter()
-            .map(|suffix| {
-                let key = [prefix, &suffix].concat();
-                let post: Post = self.runtime.get(&key).expect("a listed post");
-                let author = match query {
-                    Query::Own => own_chain,
-                    Query::Feed => bcs::from_bytes(&suffix[..suffix.len() - 8])
-                        .unwrap_or_else(|error| panic!("a stored author: {error}")),
-                };
-                AuthoredPost { author, post }
-            })
-            .collect()
+        loaded.unwrap_or_else(|error| panic!("the state could not be read: {error}"))
     }
 }
 
