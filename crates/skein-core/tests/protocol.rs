@@ -5,6 +5,7 @@ mod protocol {
     mod chains;
     pub mod common;
     mod faults;
+    mod fuel;
     mod public;
     mod publishing;
     mod restart;

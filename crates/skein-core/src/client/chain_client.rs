@@ -417,9 +417,16 @@ impl<S: KeyValueStore> ChainClient<S> {
             match self.client.stage_block(block).await {
                 Ok(value) => return Ok(Some(value)),
                 Err(WorkerError::Chain(ChainError::Execution {
-                    transaction_index, ..
+                    transaction_index,
+                    error,
                 })) => {
                     let index = usize::try_from(transaction_index).unwrap_or(usize::MAX);
+                    if index > 0 && index < incoming.len() && ran_out_of_fuel(&error) {
+                        // The block's fuel ran out, maybe not for this bundle's fault: it
+                        // and those after it wait for the next block, where it comes first.
+                        incoming.truncate(index);
+                        continue;
+                    }
                     match incoming.get_mut(index) {
                         Some(bundle)
                             if bundle.action == MessageAction::Accept
@@ -611,4 +618,15 @@ impl<S: KeyValueStore> ChainClient<S> {
             .await
             .map_err(|error| ClientError::Local(WorkerError::Storage(error.to_string())))
     }
+}
+
+/// Whether an application's call failed for lack of fuel.
+fn ran_out_of_fuel(error: &skein_execution::ExecutionError) -> bool {
+    matches!(
+        error,
+        skein_execution::ExecutionError::Application {
+            error: skein_execution::wasm::WasmError::OutOfFuel { .. },
+            ..
+        }
+    )
 }
