@@ -50,6 +50,30 @@ fn account(chain: &ChainClient<MemoryStore>, owner: AccountOwner) -> TokenAccoun
     }
 }
 
+/// Publishes the token from `creator` and creates it with `supply` for the creator's
+/// owner; answers the bytecode and the token.
+async fn publish_token(
+    creator: &ChainClient<MemoryStore>,
+    supply: u128,
+) -> (skein_base::BytecodeId, ApplicationId) {
+    let contract = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_contract");
+    let service = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_service");
+    let (bytecode_id, _) = creator.publish_bytecode(contract, service).await.unwrap();
+    let parameters = serde_json::to_vec(&Parameters {
+        ticker: "SKN".into(),
+    })
+    .unwrap();
+    let argument = serde_json::to_vec(&InitialState {
+        accounts: vec![(creator.owner(), tokens(supply))],
+    })
+    .unwrap();
+    let (token, _) = creator
+        .create_application(bytecode_id, parameters, argument, Vec::new())
+        .await
+        .unwrap();
+    (bytecode_id, token)
+}
+
 async fn accounts(
     chain: &ChainClient<MemoryStore>,
     token: ApplicationId,
@@ -104,21 +128,7 @@ async fn test_tokens_move_between_chains_exactly_once_and_bounce_back() {
         chain(&network, 1).await,
         chain(&network, 2).await,
     );
-    let contract = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_contract");
-    let service = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_service");
-    let (bytecode_id, _) = zero.publish_bytecode(contract, service).await.unwrap();
-    let parameters = serde_json::to_vec(&Parameters {
-        ticker: "SKN".into(),
-    })
-    .unwrap();
-    let argument = serde_json::to_vec(&InitialState {
-        accounts: vec![(zero.owner(), tokens(100))],
-    })
-    .unwrap();
-    let (token, _) = zero
-        .create_application(bytecode_id, parameters, argument, Vec::new())
-        .await
-        .unwrap();
+    let (_, token) = publish_token(&zero, 100).await;
     let all = [&zero, &one, &two];
     assert_eq!(
         accounts(&zero, token).await,
@@ -182,26 +192,8 @@ async fn test_tokens_move_between_chains_exactly_once_and_bounce_back() {
 async fn test_a_failing_operation_fails_its_block_and_changes_nothing() {
     let network = network().await;
     let zero = chain(&network, 0).await;
-    let contract = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_contract");
-    let service = skein_sdk::build::wasm_module(env!("CARGO_MANIFEST_DIR"), "fungible_service");
-    let (bytecode_id, _) = zero.publish_bytecode(contract, service).await.unwrap();
-    let parameters = serde_json::to_vec(&Parameters {
-        ticker: "SKN".into(),
-    })
-    .unwrap();
-    let argument = serde_json::to_vec(&InitialState {
-        accounts: vec![(zero.owner(), tokens(5))],
-    })
-    .unwrap();
-    let (token, _) = zero
-        .create_application(
-            bytecode_id,
-            parameters.clone(),
-            argument.clone(),
-            Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (bytecode_id, token) = publish_token(&zero, 5).await;
+    let argument = serde_json::to_vec(&InitialState::default()).unwrap();
     let height = zero.chain_info().await.unwrap().next_block_height;
 
     let overdraft = Operation::Transfer {
