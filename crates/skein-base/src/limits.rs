@@ -42,6 +42,15 @@ pub const PENDING_BUNDLES_PER_QUERY_MAX: usize = 1_000;
 /// refuse it: clocks on the Internet drift by tens of milliseconds; a second tolerates that.
 pub const TIMESTAMP_GRACE_MICROS: u64 = 1_000_000;
 
+/// Largest parameters of an application: they travel with its registration to every
+/// chain it reaches.
+pub const APPLICATION_PARAMETERS_BYTES_MAX: usize = 64 << 10;
+
+/// What the messages of one transaction's applications may carry in all (a publication
+/// counts once per subscriber): keeps a block's outcome, and so its certificate, within
+/// what a node sends and receives.
+pub const APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX: usize = 1 << 20;
+
 /// Largest blob a client may publish.
 pub const BLOB_BYTES_MAX: usize = 3 << 20;
 

@@ -93,6 +93,9 @@ pub enum ExecutionError {
     /// (reentrancy, too deep, a session it does not own or that is in use).
     #[error("invalid call: {0}")]
     InvalidCall(String),
+    /// An application went past a limit of [`skein_base::limits`].
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
     /// A transaction ended with sessions still open: what they hold would be lost.
     #[error("the transaction ended with sessions still open: {0:?}")]
     SessionsNotClosed(Vec<SessionId>),
@@ -105,6 +108,22 @@ pub enum ExecutionError {
         /// How.
         error: WasmError,
     },
+}
+
+impl ExecutionError {
+    /// Whether this node failed (its storage, code it lacks, its runtime's capacity) rather
+    /// than the transaction: worth retrying, never a reason to reject a message.
+    pub fn is_node_failure(&self) -> bool {
+        matches!(
+            self,
+            ExecutionError::Storage(_)
+                | ExecutionError::BlobNotFound(_)
+                | ExecutionError::Application {
+                    error: WasmError::Host(_),
+                    ..
+                }
+        )
+    }
 }
 
 impl From<ViewError> for ExecutionError {

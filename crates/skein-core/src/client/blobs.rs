@@ -50,7 +50,8 @@ impl<S: KeyValueStore> Client<S> {
     /// Returns whether one had it.
     async fn fetch_blob(&self, blob_id: BlobId) -> Result<bool, WorkerError> {
         for validator in &self.validators {
-            let Ok(Some(bytes)) = validator.node.download_blob(blob_id).await else {
+            let download = self.with_timeout(validator.node.download_blob(blob_id));
+            let Ok(Some(bytes)) = download.await else {
                 continue;
             };
             if CryptoHash::of_bytes(&bytes) != blob_id.hash {

@@ -420,6 +420,15 @@ impl<S: KeyValueStore> ChainClient<S> {
                     transaction_index,
                     error,
                 })) => {
+                    if error.is_node_failure() {
+                        // Not the bundle's fault: rejecting it would lose it.
+                        return Err(ClientError::Local(WorkerError::Chain(
+                            ChainError::Execution {
+                                transaction_index,
+                                error,
+                            },
+                        )));
+                    }
                     let index = usize::try_from(transaction_index).unwrap_or(usize::MAX);
                     if index > 0 && index < incoming.len() && ran_out_of_fuel(&error) {
                         // The block's fuel ran out, maybe not for this bundle's fault: it

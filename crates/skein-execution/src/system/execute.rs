@@ -119,9 +119,18 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             }
             SystemOperation::CreateApplication {
                 required_application_ids,
+                parameters,
                 ..
             } => {
                 self.check_chain_owner(context.authenticated_signer)?;
+                ensure!(
+                    parameters.len() <= skein_base::limits::APPLICATION_PARAMETERS_BYTES_MAX,
+                    ExecutionError::LimitExceeded(format!(
+                        "parameters of {} bytes, above the limit of {}",
+                        parameters.len(),
+                        skein_base::limits::APPLICATION_PARAMETERS_BYTES_MAX
+                    ))
+                );
                 for id in required_application_ids {
                     self.application(id).await?;
                 }

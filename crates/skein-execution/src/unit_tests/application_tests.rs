@@ -535,3 +535,64 @@ fn test_an_application_spends_native_tokens_from_its_own_account_only() {
         "{error:?}"
     );
 }
+
+#[test]
+fn test_applications_stay_within_the_size_limits() {
+    let mut chain = chain();
+    // A sender with room for a large message.
+    let big_sender = wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "send_message" (func $send (param i32 i32)))
+            (memory (export "memory") 16)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (call $send (local.get $ptr) (local.get $len))
+                (call $send (local.get $ptr) (local.get $len))
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid test module");
+    let app = chain.create(chain.publish(big_sender, writer()), Vec::new());
+    let app = app.unwrap().id();
+    let half = skein_base::limits::APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX / 2;
+    let request = |size: usize| {
+        bcs::to_bytes(&SendMessageRequest {
+            destination: ChainId::root(5),
+            authenticated: false,
+            tracked: false,
+            message: vec![7; size],
+        })
+        .unwrap()
+    };
+    let fits = Operation::User {
+        application_id: app,
+        bytes: request(half - 100),
+    };
+    assert_eq!(chain.execute(fits, &mut FUEL.clone()).unwrap().len(), 3);
+    let too_much = Operation::User {
+        application_id: app,
+        bytes: request(half + 100),
+    };
+    let error = chain.execute(too_much, &mut FUEL.clone()).unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::LimitExceeded(_)),
+        "{error:?}"
+    );
+
+    let bytecode_id = chain.publish(writer(), writer());
+    let operation = SystemOperation::CreateApplication {
+        bytecode_id,
+        parameters: vec![b' '; skein_base::limits::APPLICATION_PARAMETERS_BYTES_MAX + 1],
+        instantiation_argument: b"1".to_vec(),
+        required_application_ids: Vec::new(),
+    };
+    let error = chain
+        .execute(Operation::System(operation), &mut FUEL.clone())
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::LimitExceeded(_)),
+        "{error:?}"
+    );
+}

@@ -19,8 +19,8 @@ use futures::{
     StreamExt,
 };
 use skein_base::{
-    AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, ChannelRequest, MessageInfo,
-    SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
+    limits, AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, ChannelRequest,
+    MessageInfo, SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
 };
 use skein_views::KeyValueStore;
 
@@ -60,6 +60,8 @@ pub(crate) struct Transaction<'a> {
     sessions: BTreeMap<SessionId, Session>,
     next_session: u64,
     outgoing: Vec<OutgoingMessage>,
+    /// What the applications' messages carry so far.
+    message_bytes: usize,
     /// Why a nested call failed (or this node's storage did): reported instead of the
     /// caller's own failure, which it caused.
     failure: Option<ExecutionError>,
@@ -74,6 +76,7 @@ impl<'a> Transaction<'a> {
             sessions: BTreeMap::new(),
             next_session: 0,
             outgoing: Vec::new(),
+            message_bytes: 0,
             failure: None,
         }
     }
@@ -99,6 +102,19 @@ impl<'a> Transaction<'a> {
             },
             authenticated_caller: caller,
         }
+    }
+
+    /// Counts `bytes` more of application messages against the transaction's limit.
+    fn carry(&mut self, bytes: usize) -> Result<(), ExecutionError> {
+        let limit = limits::APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX;
+        self.message_bytes = self.message_bytes.saturating_add(bytes);
+        if self.message_bytes > limit {
+            return Err(ExecutionError::LimitExceeded(format!(
+                "the transaction's messages carry {} bytes, above the limit of {limit}",
+                self.message_bytes
+            )));
+        }
+        Ok(())
     }
 
     /// The transaction's messages, once it is over: refused if a session is still open.
@@ -327,6 +343,10 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 }
             }
             HostRequest::SendMessage(request) => {
+                if let Err(error) = transaction.carry(request.message.len()) {
+                    transaction.failure.get_or_insert(error);
+                    return;
+                }
                 transaction.outgoing.push(OutgoingMessage {
                     destination: request.destination,
                     authenticated_signer: context
@@ -444,6 +464,8 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     application_id,
                     name: channel,
                 };
+                let subscribers = self.system.subscribers(&channel).await?;
+                transaction.carry(message.len().saturating_mul(subscribers.len().max(1)))?;
                 self.system.publish(channel, message).await?
             }
         };

@@ -144,8 +144,9 @@ fn hand_over(
     recipient: ApplicationId,
     except: Option<SessionId>,
 ) -> Result<(), ExecutionError> {
-    for (position, id) in sessions.iter().enumerate() {
-        if Some(*id) == except || sessions[..position].contains(id) {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in sessions {
+        if Some(*id) == except || !seen.insert(*id) {
             return Err(ExecutionError::InvalidCall(format!(
                 "session {id:?} is handed over twice in one call"
             )));
