@@ -25,11 +25,37 @@ async fn chain(network: &Network, index: usize) -> ChainClient<MemoryStore> {
     network.chain_client(&client, index)
 }
 
-async fn run(chain: &ChainClient<MemoryStore>, app: ApplicationId, operation: Operation) {
+async fn run(
+    chain: &ChainClient<MemoryStore>,
+    app: ApplicationId,
+    operation: Operation,
+) -> Result<(), String> {
     chain
         .execute_application_operation(app, bcs::to_bytes(&operation).unwrap())
         .await
-        .expect("the operation is confirmed");
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+/// `chain` follows (or with `follow` false, unfollows) `author`.
+async fn follow(
+    chain: &ChainClient<MemoryStore>,
+    app: ApplicationId,
+    author: &ChainClient<MemoryStore>,
+    follow: bool,
+) -> Result<(), String> {
+    let chain_id = author.chain_id();
+    let operation = if follow {
+        Operation::Follow { chain_id }
+    } else {
+        Operation::Unfollow { chain_id }
+    };
+    run(chain, app, operation).await
+}
+
+async fn post(chain: &ChainClient<MemoryStore>, app: ApplicationId, text: &str) {
+    let text = text.to_string();
+    run(chain, app, Operation::Post { text }).await.unwrap();
 }
 
 async fn feed(chain: &ChainClient<MemoryStore>, app: ApplicationId) -> Vec<String> {
@@ -71,17 +97,8 @@ async fn test_followers_receive_posts_published_on_the_channel() {
         .unwrap();
 
     // A chain that never heard of the application cannot use it: it asks the author.
-    let unknown = early
-        .execute_application_operation(
-            app,
-            bcs::to_bytes(&Operation::Follow {
-                chain_id: author.chain_id(),
-            })
-            .unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(unknown.to_string().contains("not registered"), "{unknown}");
+    let unknown = follow(&early, app, &author, true).await.unwrap_err();
+    assert!(unknown.contains("not registered"), "{unknown}");
     early
         .request_application(app, author.chain_id())
         .await
@@ -89,28 +106,14 @@ async fn test_followers_receive_posts_published_on_the_channel() {
     author.process_inbox().await.unwrap();
     early.process_inbox().await.unwrap();
 
-    run(
-        &early,
-        app,
-        Operation::Follow {
-            chain_id: author.chain_id(),
-        },
-    )
-    .await;
+    follow(&early, app, &author, true).await.unwrap();
     author.process_inbox().await.unwrap();
     // Operations may be written in JSON: the service encodes them.
     author
         .execute_application_json(app, br#"{"Post":{"text":"hello"}}"#.to_vec())
         .await
         .unwrap();
-    run(
-        &author,
-        app,
-        Operation::Post {
-            text: "second".into(),
-        },
-    )
-    .await;
+    post(&author, app, "second").await;
     assert_eq!(feed(&early, app).await, ["hello", "second"]);
 
     // A late follower gets the latest post, then what follows.
@@ -119,48 +122,18 @@ async fn test_followers_receive_posts_published_on_the_channel() {
         .unwrap();
     author.process_inbox().await.unwrap();
     late.process_inbox().await.unwrap();
-    run(
-        &late,
-        app,
-        Operation::Follow {
-            chain_id: author.chain_id(),
-        },
-    )
-    .await;
+    follow(&late, app, &author, true).await.unwrap();
     author.process_inbox().await.unwrap();
     assert_eq!(feed(&late, app).await, ["second"]);
 
-    run(
-        &early,
-        app,
-        Operation::Unfollow {
-            chain_id: author.chain_id(),
-        },
-    )
-    .await;
+    follow(&early, app, &author, false).await.unwrap();
     author.process_inbox().await.unwrap();
-    run(
-        &author,
-        app,
-        Operation::Post {
-            text: "third".into(),
-        },
-    )
-    .await;
+    post(&author, app, "third").await;
     assert_eq!(feed(&early, app).await, ["hello", "second"], "unfollowed");
     assert_eq!(feed(&late, app).await, ["second", "third"]);
     // Received once: nothing more arrives.
     assert_eq!(feed(&late, app).await, ["second", "third"]);
 
-    let own = author
-        .execute_application_operation(
-            app,
-            bcs::to_bytes(&Operation::Follow {
-                chain_id: author.chain_id(),
-            })
-            .unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(own.to_string().contains("own channels"), "{own}");
+    let own = follow(&author, app, &author, true).await.unwrap_err();
+    assert!(own.contains("own channels"), "{own}");
 }

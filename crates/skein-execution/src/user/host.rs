@@ -70,36 +70,34 @@ impl ChainHost {
     }
 
     fn send(&self, request: HostRequest) -> Result<(), HostError> {
-        self.requests
-            .unbounded_send(request)
-            .map_err(|_| HostError::Storage("the execution serving this call has ended".into()))
+        self.requests.unbounded_send(request).map_err(|_| ended())
+    }
+
+    /// Sends the request `make` builds around a reply channel, and waits for the reply.
+    fn ask<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, HostError>>) -> HostRequest,
+    ) -> BoxFuture<'static, Result<T, HostError>> {
+        let (reply, answered) = oneshot::channel();
+        let sent = self.send(make(reply));
+        Box::pin(async move {
+            sent?;
+            answered.await.map_err(|_| ended())?
+        })
     }
 }
 
-/// The answer to a request, or why none came.
-async fn answer<T>(reply: oneshot::Receiver<Result<T, HostError>>) -> Result<T, HostError> {
-    reply
-        .await
-        .map_err(|_| HostError::Storage("the execution serving this call has ended".into()))?
+fn ended() -> HostError {
+    HostError::Storage("the execution serving this call has ended".into())
 }
 
 impl Host for ChainHost {
     fn read(&mut self, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
-        let (reply, answered) = oneshot::channel();
-        let sent = self.send(HostRequest::Read { key, reply });
-        Box::pin(async move {
-            sent?;
-            answer(answered).await
-        })
+        self.ask(|reply| HostRequest::Read { key, reply })
     }
 
     fn find_keys(&mut self, prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
-        let (reply, answered) = oneshot::channel();
-        let sent = self.send(HostRequest::FindKeys { prefix, reply });
-        Box::pin(async move {
-            sent?;
-            answer(answered).await
-        })
+        self.ask(|reply| HostRequest::FindKeys { prefix, reply })
     }
 
     fn write(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), HostError> {
@@ -135,15 +133,10 @@ impl Host for ChainHost {
         request: CallRequest,
         fuel: u64,
     ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
-        let (reply, answered) = oneshot::channel();
-        let sent = self.send(HostRequest::CallApplication {
+        self.ask(|reply| HostRequest::CallApplication {
             request,
             fuel,
             reply,
-        });
-        Box::pin(async move {
-            sent?;
-            answer(answered).await
         })
     }
 
@@ -152,15 +145,10 @@ impl Host for ChainHost {
         request: SessionCallRequest,
         fuel: u64,
     ) -> BoxFuture<'_, Result<(CallResult, u64), HostError>> {
-        let (reply, answered) = oneshot::channel();
-        let sent = self.send(HostRequest::CallSession {
+        self.ask(|reply| HostRequest::CallSession {
             request,
             fuel,
             reply,
-        });
-        Box::pin(async move {
-            sent?;
-            answer(answered).await
         })
     }
 }
