@@ -14,6 +14,11 @@ use super::engine::GuestState;
 /// of host calls costs as much as real work.
 pub const HOST_CALL_FUEL: u64 = 1_000;
 
+/// What a call to another application or into a session costs besides its bytes and the
+/// callee's own fuel: setting up an instance and reading the callee's description is work
+/// no instruction pays for (about 10–20 µs).
+pub const APPLICATION_CALL_FUEL: u64 = 50_000;
+
 /// Largest key an application may use.
 const KEY_BYTES_MAX: usize = 1 << 10;
 
@@ -284,6 +289,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
+                burn(&mut caller, APPLICATION_CALL_FUEL)?;
                 let request: CallRequest = decode(&mut caller, &bytes, "call")?;
                 let fuel = caller.get_fuel()?;
                 let answer = caller.data_mut().host.call_application(request, fuel).await;
@@ -298,6 +304,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
+                burn(&mut caller, APPLICATION_CALL_FUEL)?;
                 let request: SessionCallRequest = decode(&mut caller, &bytes, "session call")?;
                 let fuel = caller.get_fuel()?;
                 let answer = caller.data_mut().host.call_session(request, fuel).await;
@@ -346,12 +353,7 @@ fn finish_call(
     answer: Result<(CallResult, u64), HostError>,
 ) -> wasmtime::Result<i32> {
     let (result, used) = answer.map_err(|error| caller.data_mut().host_failed(error))?;
-    let fuel = caller.get_fuel()?;
-    if used > fuel {
-        caller.set_fuel(0)?;
-        return Err(wasmtime::Trap::OutOfFuel.into());
-    }
-    caller.set_fuel(fuel - used)?;
+    burn(caller, used)?;
     let encoded = bcs::to_bytes(&result).map_err(|error| {
         caller
             .data_mut()
@@ -372,16 +374,23 @@ fn announce(caller: &mut Caller<'_, GuestState>, bytes: Vec<u8>) -> wasmtime::Re
     Ok(length)
 }
 
-/// Takes [`HOST_CALL_FUEL`] plus `bytes` units of fuel, or fails with out of fuel.
-fn charge(caller: &mut Caller<'_, GuestState>, bytes: usize) -> wasmtime::Result<()> {
-    let cost = HOST_CALL_FUEL.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
-    let fuel = caller.get_fuel()?;
-    if fuel < cost {
+/// Takes `fuel` units, or fails with out of fuel.
+fn burn(caller: &mut Caller<'_, GuestState>, fuel: u64) -> wasmtime::Result<()> {
+    let left = caller.get_fuel()?;
+    if left < fuel {
         caller.set_fuel(0)?;
         return Err(wasmtime::Trap::OutOfFuel.into());
     }
-    caller.set_fuel(fuel - cost)?;
+    caller.set_fuel(left - fuel)?;
     Ok(())
+}
+
+/// Takes [`HOST_CALL_FUEL`] plus `bytes` units of fuel, or fails with out of fuel.
+fn charge(caller: &mut Caller<'_, GuestState>, bytes: usize) -> wasmtime::Result<()> {
+    burn(
+        caller,
+        HOST_CALL_FUEL.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX)),
+    )
 }
 
 /// The guest's memory export.

@@ -31,8 +31,9 @@
 //! | `take(dest_ptr)` | copies the last result that was announced by its length to `dest_ptr` |
 //!
 //! Every host call costs [`HOST_CALL_FUEL`] plus one unit per byte it moves, so a guest
-//! cannot do unbounded work outside its metered code. A call to another application runs
-//! with the caller's remaining fuel, and what it burns is taken from the caller.
+//! cannot do unbounded work outside its metered code. A call to another application costs
+//! [`APPLICATION_CALL_FUEL`] more and runs with the caller's remaining fuel; what it burns
+//! is taken from the caller.
 //!
 //! # Determinism
 //!
@@ -51,7 +52,7 @@ mod memory_host;
 pub use bytecode::Bytecode;
 pub use engine::{CallOutcome, Entry, WasmRuntime};
 pub use error::WasmError;
-pub use host::{Host, HostError, HOST_CALL_FUEL};
+pub use host::{Host, HostError, APPLICATION_CALL_FUEL, HOST_CALL_FUEL};
 pub use memory_host::MemoryHost;
 
 #[cfg(test)]
