@@ -70,6 +70,19 @@ impl InProcessNetwork<MemoryStore> {
         let stores: Vec<MemoryStore> = (0..config.validators).map(|_| MemoryStore::new()).collect();
         Self::new(config, clock, Box::new(move |index| stores[index].clone())).await
     }
+
+    /// A network for an application's tests, on a tokio runtime: four validators of two
+    /// shards in memory, on the system clock, with `chains` genesis chains of 10 tokens.
+    /// Give each chain a client of its own with [`InProcessNetwork::own_chain`].
+    pub async fn for_tests(chains: usize) -> Self {
+        let config = NetworkConfig {
+            validators: 4,
+            shards: 2,
+            chains,
+            balance: skein_base::Amount::from_tokens(10),
+        };
+        Self::in_memory(config, Arc::new(crate::SystemClock)).await
+    }
 }
 
 impl<S: KeyValueStore> InProcessNetwork<S> {
@@ -227,6 +240,20 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             GenesisConfig::chain_id(index),
             self.owner_keys[index].copy(),
         )
+    }
+
+    /// Genesis chain `index` with a client of its own (its own node in memory, requests
+    /// timing out after five seconds), as its owner's wallet would have: on a tokio runtime.
+    pub async fn own_chain(&self, index: usize) -> ChainClient<MemoryStore> {
+        let config = ClientConfig {
+            request_timeout: skein_base::TimeDelta::from_secs(5),
+            ..ClientConfig::default()
+        };
+        let client = self
+            .client(MemoryStore::new(), crate::tokio_spawner(), config)
+            .await
+            .expect("a client of an in-process network starts");
+        self.chain_client(&client, index)
     }
 
     /// The id of genesis chain `index`.

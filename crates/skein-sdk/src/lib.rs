@@ -46,8 +46,9 @@
 //! through the runtime ([`views`]). A contract that other applications call implements
 //! [`CallableContract`] too. Unit tests run contracts on in-memory runtimes that record
 //! the messages sent and answer calls with a mock ([`ContractRuntime::on_calls`]); an
-//! application's chains run in a test on `skein_core::InProcessNetwork` (see the examples'
-//! `tests/`).
+//! application's chains run in a test on validators in the test's process
+//! (`skein_core::InProcessNetwork::for_tests(chains)`, then `own_chain(index)` for each
+//! chain's client: see the examples' `tests/`).
 //!
 //! An application is two Wasm modules, its contract and its service (a [`Service`] answers
 //! read-only queries), each a binary of the crate: `skein_sdk::contract!(Counter);` in

@@ -2,14 +2,10 @@
 //! liquidity in and out, swaps both ways at the constant-product price, refusals that move
 //! nothing, and both tokens' supplies conserved.
 
-use std::sync::Arc;
-
 use amm::{Operation, Parameters, Pool};
 use fungible::{Query, QueryResponse};
-use skein_base::{AccountOwner, Amount, ApplicationId, TimeDelta};
-use skein_core::{
-    tokio_spawner, ChainClient, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
-};
+use skein_base::{AccountOwner, Amount, ApplicationId};
+use skein_core::{ChainClient, InProcessNetwork};
 use skein_views::MemoryStore;
 
 fn tokens(count: u128) -> Amount {
@@ -25,25 +21,8 @@ struct Market {
 
 impl Market {
     async fn new() -> Market {
-        let network = InProcessNetwork::in_memory(
-            NetworkConfig {
-                validators: 4,
-                shards: 1,
-                chains: 1,
-                balance: tokens(10),
-            },
-            Arc::new(SystemClock),
-        )
-        .await;
-        let config = ClientConfig {
-            request_timeout: TimeDelta::from_secs(5),
-            ..ClientConfig::default()
-        };
-        let client = network
-            .client(MemoryStore::new(), tokio_spawner(), config)
-            .await
-            .unwrap();
-        let chain = network.chain_client(&client, 0);
+        let network = InProcessNetwork::for_tests(1).await;
+        let chain = network.own_chain(0).await;
         let fungible = concat!(env!("CARGO_MANIFEST_DIR"), "/../fungible");
         let (token_code, _) = chain
             .publish_bytecode(

@@ -10,9 +10,7 @@ use fungible::{InitialState, Query, QueryResponse};
 use skein_base::{
     crypto::SecretKey, AccountOwner, Amount, ApplicationId, BytecodeId, TimeDelta, Timestamp,
 };
-use skein_core::{
-    tokio_spawner, ChainClient, Client, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
-};
+use skein_core::{tokio_spawner, ChainClient, Client, ClientConfig, InProcessNetwork};
 use skein_execution::ChainOwnership;
 use skein_views::MemoryStore;
 
@@ -48,17 +46,8 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let network = InProcessNetwork::in_memory(
-        NetworkConfig {
-            validators: 4,
-            shards: 1,
-            chains: 1,
-            balance: tokens(10),
-        },
-        Arc::new(SystemClock),
-    )
-    .await;
-    let owner = network.chain_client(&client(&network).await, 0);
+    let network = InProcessNetwork::for_tests(1).await;
+    let owner = network.own_chain(0).await;
     let backer_key = SecretKey::from_test_seed(4_242);
     let backer_owner = AccountOwner::from(backer_key.public());
     owner

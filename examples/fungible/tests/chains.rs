@@ -4,40 +4,12 @@
 //! throughout. Each chain has its own client, whose node fetches the token's code from the
 //! validators when it first needs it.
 
-use std::sync::Arc;
-
 use fungible::{InitialState, Operation, Parameters, Query, QueryResponse, TokenAccount};
-use skein_base::{AccountOwner, Amount, ApplicationId, ChainId, TimeDelta};
-use skein_core::{
-    tokio_spawner, ChainClient, ClientConfig, ClientError, InProcessNetwork, NetworkConfig,
-    SystemClock,
-};
+use skein_base::{AccountOwner, Amount, ApplicationId, ChainId};
+use skein_core::{ChainClient, ClientError, InProcessNetwork};
 use skein_views::MemoryStore;
 
 type Network = InProcessNetwork<MemoryStore>;
-
-async fn network() -> Network {
-    let config = NetworkConfig {
-        validators: 4,
-        shards: 2,
-        chains: 3,
-        balance: Amount::from_tokens(10),
-    };
-    InProcessNetwork::in_memory(config, Arc::new(SystemClock)).await
-}
-
-/// A client of its own for chain `index`.
-async fn chain(network: &Network, index: usize) -> ChainClient<MemoryStore> {
-    let config = ClientConfig {
-        request_timeout: TimeDelta::from_secs(5),
-        ..ClientConfig::default()
-    };
-    let client = network
-        .client(MemoryStore::new(), tokio_spawner(), config)
-        .await
-        .expect("a client");
-    network.chain_client(&client, index)
-}
 
 fn tokens(count: u128) -> Amount {
     Amount::from_tokens(count)
@@ -122,11 +94,11 @@ async fn transfer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_tokens_move_between_chains_exactly_once_and_bounce_back() {
-    let network = network().await;
+    let network = Network::for_tests(3).await;
     let (zero, one, two) = (
-        chain(&network, 0).await,
-        chain(&network, 1).await,
-        chain(&network, 2).await,
+        network.own_chain(0).await,
+        network.own_chain(1).await,
+        network.own_chain(2).await,
     );
     let (_, token) = publish_token(&zero, 100).await;
     let all = [&zero, &one, &two];
@@ -190,8 +162,8 @@ async fn test_tokens_move_between_chains_exactly_once_and_bounce_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_failing_operation_fails_its_block_and_changes_nothing() {
-    let network = network().await;
-    let zero = chain(&network, 0).await;
+    let network = Network::for_tests(3).await;
+    let zero = network.own_chain(0).await;
     let (bytecode_id, token) = publish_token(&zero, 5).await;
     let argument = serde_json::to_vec(&InitialState::default()).unwrap();
     let height = zero.chain_info().await.unwrap().next_block_height;

@@ -2,28 +2,10 @@
 //! follower gets the latest post and what follows; an unfollower gets nothing new; a chain
 //! cannot follow itself.
 
-use std::sync::Arc;
-
-use skein_base::{Amount, ApplicationId, TimeDelta};
-use skein_core::{
-    tokio_spawner, ChainClient, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
-};
+use skein_base::ApplicationId;
+use skein_core::{ChainClient, InProcessNetwork};
 use skein_views::MemoryStore;
 use social::{AuthoredPost, Operation, Query};
-
-type Network = InProcessNetwork<MemoryStore>;
-
-async fn chain(network: &Network, index: usize) -> ChainClient<MemoryStore> {
-    let config = ClientConfig {
-        request_timeout: TimeDelta::from_secs(5),
-        ..ClientConfig::default()
-    };
-    let client = network
-        .client(MemoryStore::new(), tokio_spawner(), config)
-        .await
-        .expect("a client");
-    network.chain_client(&client, index)
-}
 
 async fn run(
     chain: &ChainClient<MemoryStore>,
@@ -68,20 +50,11 @@ async fn feed(chain: &ChainClient<MemoryStore>, app: ApplicationId) -> Vec<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_followers_receive_posts_published_on_the_channel() {
-    let network = InProcessNetwork::in_memory(
-        NetworkConfig {
-            validators: 4,
-            shards: 2,
-            chains: 3,
-            balance: Amount::from_tokens(10),
-        },
-        Arc::new(SystemClock),
-    )
-    .await;
+    let network = InProcessNetwork::for_tests(3).await;
     let (author, early, late) = (
-        chain(&network, 0).await,
-        chain(&network, 1).await,
-        chain(&network, 2).await,
+        network.own_chain(0).await,
+        network.own_chain(1).await,
+        network.own_chain(2).await,
     );
     let dir = env!("CARGO_MANIFEST_DIR");
     let (code, _) = author
