@@ -455,5 +455,8 @@ fn print_walkthrough(
     say!("  skein balance {second}");
     say!("  skein benchmark --chains 16 --transfers 10000");
     say!();
+    say!("Applications: each example's README (examples/counter, fungible, crowd-funding,");
+    say!("social, amm) walks through publishing and using it on this network.");
+    say!();
     say!("Press Ctrl-C to stop the network.");
 }
