@@ -76,7 +76,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 application_id,
                 bytes,
             } => {
-                ensure_open(&self.system)?;
+                self.system.check_open()?;
                 self.run_transaction(
                     &mut transaction,
                     *application_id,
@@ -173,13 +173,4 @@ impl<S: KeyValueStore> ExecutionState<S> {
         }
         Ok(registered)
     }
-}
-
-fn ensure_open<S: KeyValueStore>(
-    system: &SystemExecutionStateView<S>,
-) -> Result<(), ExecutionError> {
-    if system.is_closed() {
-        return Err(ExecutionError::ClosedChain);
-    }
-    Ok(())
 }

@@ -163,8 +163,7 @@ impl Contract for FungibleToken {
                 target,
             } => {
                 self.check_signer(owner);
-                self.debit(owner, amount);
-                self.deliver(owner, amount, target);
+                self.send(owner, amount, target);
             }
             Operation::Claim {
                 source,
@@ -173,8 +172,7 @@ impl Contract for FungibleToken {
             } => {
                 self.check_signer(source.owner);
                 if source.chain_id == self.runtime.context().chain_id {
-                    self.debit(source.owner, amount);
-                    self.deliver(source.owner, amount, target);
+                    self.send(source.owner, amount, target);
                 } else {
                     let message = Message::Withdraw {
                         owner: source.owner,
@@ -212,8 +210,7 @@ impl Contract for FungibleToken {
                 target,
             } => {
                 self.check_signer(owner);
-                self.debit(owner, amount);
-                self.deliver(owner, amount, target);
+                self.send(owner, amount, target);
             }
         }
     }
@@ -235,8 +232,7 @@ impl CallableContract for FungibleToken {
                 target,
             } => {
                 self.check_owner(owner);
-                self.debit(owner, amount);
-                self.deliver(owner, amount, target);
+                self.send(owner, amount, target);
                 CallOutcome::new(balance(&self.runtime, owner))
             }
             Call::Withdraw { owner, amount } => {
@@ -296,6 +292,12 @@ impl FungibleToken {
             signer == Some(owner),
             "only {owner} may move its tokens; the signer is {signer:?}"
         );
+    }
+
+    /// Moves `amount` out of `owner`'s account here to `target`.
+    fn send(&mut self, owner: AccountOwner, amount: Amount, target: TokenAccount) {
+        self.debit(owner, amount);
+        self.deliver(owner, amount, target);
     }
 
     fn debit(&mut self, owner: AccountOwner, amount: Amount) {

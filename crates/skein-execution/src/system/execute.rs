@@ -17,7 +17,7 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
         context: &OperationContext,
         operation: &SystemOperation,
     ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
-        ensure!(!self.is_closed(), ExecutionError::ClosedChain);
+        self.check_open()?;
         match operation {
             SystemOperation::Transfer {
                 owner,
@@ -203,6 +203,12 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Refuses to run operations on a closed chain.
+    pub(crate) fn check_open(&self) -> Result<(), ExecutionError> {
+        ensure!(!self.is_closed(), ExecutionError::ClosedChain);
+        Ok(())
     }
 
     /// The chain's owners may spend its balance; an account's owner may spend the account.
