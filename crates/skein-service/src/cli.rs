@@ -244,6 +244,14 @@ pub enum Command {
         chain: Option<ChainId>,
     },
 
+    /// Serve the wallet's chains over GraphQL on 127.0.0.1 until Ctrl-C: queries, transfers
+    /// and other blocks, notifications as subscriptions, and each application's service at
+    /// /chains/CHAIN/applications/APPLICATION. Open the address in a browser for GraphiQL.
+    /// The wallet stays locked while it runs.
+    ///
+    /// Example: skein service --port 8080
+    Service(ServiceOptions),
+
     /// Load a running network with transfers between many chains, and report throughput
     /// and latency.
     ///
@@ -483,4 +491,19 @@ pub struct ApplicationArguments {
     /// Applications it relies on, registered on the creating chain.
     #[arg(long, num_args = 1..)]
     pub required_application_ids: Vec<ApplicationId>,
+}
+
+/// `skein service`
+#[derive(Args, Clone, Debug)]
+pub struct ServiceOptions {
+    /// The port on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Refuse mutations: serve queries and notifications only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Leave incoming messages in the inboxes instead of accepting them in new blocks as
+    /// they arrive.
+    #[arg(long)]
+    pub skip_process_inbox: bool,
 }

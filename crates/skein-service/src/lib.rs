@@ -5,8 +5,10 @@ pub mod benchmark;
 pub mod cli;
 mod commands;
 mod context;
+mod describe;
 pub mod logging;
 pub mod net;
+mod node_service;
 mod project;
 pub mod wallet;
 
@@ -44,6 +46,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project(ProjectCommand::New { name, sdk }) => project::new(&name, sdk),
         Command::Project(ProjectCommand::Test { path }) => project::test(path),
+        Command::Service(options) => {
+            let context = Context::open(wallet).await?;
+            node_service::serve(context, options, logging::shutdown_signal()).await
+        }
         command => {
             let mut context = Context::open(wallet).await?;
             let result = run_with_context(&mut context, command).await;
@@ -130,6 +136,7 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         | Command::Watch { .. }
         | Command::Server(_)
         | Command::Proxy { .. }
+        | Command::Service(_)
         | Command::Project(_) => {
             unreachable!("handled without a wallet context")
         }

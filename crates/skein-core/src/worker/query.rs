@@ -147,6 +147,33 @@ impl<S: KeyValueStore> Worker<S> {
             .map_err(|error| WorkerError::Storage(error.to_string()))
     }
 
+    /// Every owner's account on a chain that holds tokens, by owner.
+    pub async fn owner_balances(
+        &self,
+        chain_id: skein_base::ChainId,
+    ) -> Result<Vec<(skein_base::AccountOwner, skein_base::Amount)>, WorkerError> {
+        let chain = self.lock_chain(chain_id).await?;
+        chain
+            .system()
+            .owner_balances()
+            .await
+            .map_err(|error| WorkerError::Storage(error.to_string()))
+    }
+
+    /// The applications a chain knows: those created on it and those its messages
+    /// registered, by id.
+    pub async fn applications(
+        &self,
+        chain_id: skein_base::ChainId,
+    ) -> Result<Vec<(ApplicationId, skein_base::ApplicationDescription)>, WorkerError> {
+        let chain = self.lock_chain(chain_id).await?;
+        chain
+            .system()
+            .applications()
+            .await
+            .map_err(|error| WorkerError::Storage(error.to_string()))
+    }
+
     /// Where each inbox of `chain_id` expects its next bundle.
     pub async fn inbox_cursors(
         &self,

@@ -8,9 +8,8 @@ use std::{
 
 use anyhow::{anyhow, bail, Context as _};
 use futures::StreamExt;
-use skein_base::{crypto::SecretKey, BlockHeight, BytecodeId, ChainId};
+use skein_base::{crypto::SecretKey, BlockHeight, ChainId};
 use skein_core::{ChainInfoQuery, NotificationReason, ValidatorNode};
-use skein_execution::{Operation, SystemOperation};
 use skein_rpc::{
     config::{load_genesis, KeyFile},
     GrpcValidatorNode,
@@ -18,6 +17,7 @@ use skein_rpc::{
 
 use crate::{
     context::{wallet_path, Context},
+    describe,
     wallet::Wallet,
 };
 
@@ -183,7 +183,7 @@ pub async fn show_block(
                     );
                 }
                 for operation in &block.operations {
-                    println!("  operation   {}", describe(operation));
+                    println!("  operation   {}", describe::operation(operation));
                 }
                 return Ok(());
             }
@@ -257,22 +257,5 @@ pub async fn watch(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::R
             }
         }
         index += 1;
-    }
-}
-
-/// An operation in one line: modules and application inputs by their size, not their bytes.
-fn describe(operation: &Operation) -> String {
-    match operation {
-        Operation::System(SystemOperation::PublishBytecode { contract, service }) => format!(
-            "PublishBytecode {} (contract {} bytes, service {} bytes)",
-            BytecodeId::of(contract, service),
-            contract.len(),
-            service.len()
-        ),
-        Operation::System(operation) => format!("{operation:?}"),
-        Operation::User {
-            application_id,
-            bytes,
-        } => format!("application {application_id}: {} bytes", bytes.len()),
     }
 }

@@ -1,0 +1,214 @@
+//! `skein service`: the wallet's chains over GraphQL, on 127.0.0.1.
+//!
+//! | Path | GET | POST |
+//! |---|---|---|
+//! | `/` | GraphiQL | the system schema ([`system`]) |
+//! | `/ws` | subscriptions to the system schema (GraphQL over WebSocket) | |
+//! | `/chains/CHAIN/applications/APPLICATION` | GraphiQL | that application's schema ([`application`]) |
+//! | `/graphiql/FILE` | GraphiQL's files, from the binary | |
+//! | `/ready` | `ready` once serving | |
+//!
+//! The service follows the validators' notifications ([`listener`]): it keeps the wallet's
+//! chains up to date, accepts their incoming messages as they arrive, and forwards the
+//! notifications to subscribers. Mutations sign with the wallet's keys, which is why the
+//! service listens on 127.0.0.1 only.
+
+mod application;
+mod graphiql;
+mod listener;
+mod node;
+mod objects;
+mod scalars;
+mod system;
+
+use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc};
+
+use anyhow::Context as _;
+use async_graphql::{EmptySubscription, ObjectType, Schema, SubscriptionType};
+use async_graphql_axum::GraphQLSubscription;
+use axum::{
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use skein_base::{ApplicationId, ChainId};
+
+use self::{
+    application::{ApplicationMutation, ApplicationQuery, Target},
+    node::Node,
+    system::{MutationRoot, QueryRoot, SubscriptionRoot},
+};
+use crate::{cli::ServiceOptions, context::Context};
+
+/// What resolvers return: errors are GraphQL errors, with the whole chain of causes.
+type Result<T> = std::result::Result<T, async_graphql::Error>;
+
+/// An error for a GraphQL answer, with its causes (`anyhow`'s alternate form).
+fn failure(error: impl std::fmt::Display) -> async_graphql::Error {
+    async_graphql::Error::new(format!("{error:#}"))
+}
+
+/// The largest request body: operations and queries are JSON of modest size.
+const REQUEST_BODY_BYTES_MAX: usize = 2 << 20;
+
+/// The deepest selection a request may make: GraphiQL's introspection needs 13 levels.
+const QUERY_DEPTH_MAX: usize = 32;
+
+type SystemSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+type ApplicationSchema = Schema<ApplicationQuery, ApplicationMutation, EmptySubscription>;
+
+#[derive(Clone)]
+struct Schemas {
+    system: SystemSchema,
+    application: ApplicationSchema,
+}
+
+/// Serves the wallet's chains until `shutdown` completes.
+pub async fn serve(
+    context: Context,
+    options: ServiceOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let address = SocketAddr::from(([127, 0, 0, 1], options.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let node = Arc::new(Node::new(context, &options));
+    let follower = tokio::spawn(listener::follow(node.clone()));
+    let router = router(node.clone());
+    println!("serving GraphQL at http://{address}/ (open it in a browser for GraphiQL)");
+    if options.read_only {
+        println!("read-only: queries and notifications only");
+    }
+    println!("each application: http://{address}/chains/CHAIN/applications/APPLICATION");
+    println!("Ctrl-C to stop");
+    // Subscriptions stay open for as long as their clients like: stop without them.
+    tokio::select! {
+        served = axum::serve(listener, router) => served.context("the server stopped")?,
+        () = shutdown => {}
+    }
+    follower.abort();
+    node.client()
+        .finish_background_tasks(crate::BACKGROUND_WAIT)
+        .await;
+    Ok(())
+}
+
+fn router(node: Arc<Node>) -> Router {
+    let system = schema(QueryRoot, MutationRoot, SubscriptionRoot, &node);
+    let application = schema(
+        ApplicationQuery,
+        ApplicationMutation,
+        EmptySubscription,
+        &node,
+    );
+    Router::new()
+        .route("/", get(system_graphiql).post(system_request))
+        .route_service("/ws", GraphQLSubscription::new(system.clone()))
+        .route(
+            "/chains/{chain_id}/applications/{application_id}",
+            get(application_graphiql).post(application_request),
+        )
+        .route(
+            &format!("{}/{{file}}", graphiql::ASSETS_PATH),
+            get(graphiql::asset),
+        )
+        .route("/ready", get(|| async { "ready" }))
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(Schemas {
+            system,
+            application,
+        })
+}
+
+fn schema<Q, M, S>(query: Q, mutation: M, subscription: S, node: &Arc<Node>) -> Schema<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    Schema::build(query, mutation, subscription)
+        .data(node.clone())
+        .limit_depth(QUERY_DEPTH_MAX)
+        .finish()
+}
+
+async fn system_graphiql() -> impl IntoResponse {
+    graphiql::page("/")
+}
+
+async fn system_request(State(schemas): State<Schemas>, body: Bytes) -> Response {
+    match graphql_request(&body) {
+        Ok(request) => json(&schemas.system.execute(request).await),
+        Err(response) => response,
+    }
+}
+
+async fn application_graphiql(
+    Path((chain_id, application_id)): Path<(String, String)>,
+) -> Response {
+    match target(&chain_id, &application_id) {
+        Ok(_) => graphiql::page(&format!("/chains/{chain_id}/applications/{application_id}"))
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn application_request(
+    State(schemas): State<Schemas>,
+    Path((chain_id, application_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let target = match target(&chain_id, &application_id) {
+        Ok(target) => target,
+        Err(response) => return response,
+    };
+    match graphql_request(&body) {
+        Ok(request) => json(&schemas.application.execute(request.data(target)).await),
+        Err(response) => response,
+    }
+}
+
+/// The application and chain a path names, or why not.
+fn target(chain_id: &str, application_id: &str) -> std::result::Result<Target, Response> {
+    let chain_id = ChainId::from_str(chain_id)
+        .map_err(|error| bad_request(format!("{chain_id:?} is not a chain id: {error}")))?;
+    let application_id = ApplicationId::from_str(application_id).map_err(|error| {
+        bad_request(format!(
+            "{application_id:?} is not an application id: {error}"
+        ))
+    })?;
+    Ok(Target {
+        chain_id,
+        application_id,
+    })
+}
+
+/// A GraphQL request (`{"query": …, "variables": …, "operationName": …}`), or why not.
+fn graphql_request(body: &[u8]) -> std::result::Result<async_graphql::Request, Response> {
+    serde_json::from_slice(body).map_err(|error| {
+        bad_request(format!(
+            "the body is not a GraphQL request ({{\"query\": \"…\", \"variables\": {{…}}}}): {error}"
+        ))
+    })
+}
+
+/// A GraphQL-shaped error, for requests that never reached the schema.
+fn bad_request(message: String) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message }] });
+    (StatusCode::BAD_REQUEST, json_body(&body)).into_response()
+}
+
+fn json(response: &async_graphql::Response) -> Response {
+    json_body(response).into_response()
+}
+
+fn json_body(value: &impl serde::Serialize) -> impl IntoResponse {
+    let body = serde_json::to_vec(value).unwrap_or_else(|error| {
+        format!(r#"{{"errors":[{{"message":"cannot encode the answer: {error}"}}]}}"#).into_bytes()
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body)
+}
