@@ -143,7 +143,7 @@ async fn system_graphiql() -> impl IntoResponse {
 async fn system_request(State(schemas): State<Schemas>, body: Bytes) -> Response {
     match graphql_request(&body) {
         Ok(request) => json(&schemas.system.execute(request).await),
-        Err(response) => response,
+        Err(message) => bad_request(message),
     }
 }
 
@@ -153,7 +153,7 @@ async fn application_graphiql(
     match target(&chain_id, &application_id) {
         Ok(_) => graphiql::page(&format!("/chains/{chain_id}/applications/{application_id}"))
             .into_response(),
-        Err(response) => response,
+        Err(message) => bad_request(message),
     }
 }
 
@@ -162,25 +162,20 @@ async fn application_request(
     Path((chain_id, application_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let target = match target(&chain_id, &application_id) {
-        Ok(target) => target,
-        Err(response) => return response,
-    };
-    match graphql_request(&body) {
-        Ok(request) => json(&schemas.application.execute(request.data(target)).await),
-        Err(response) => response,
+    let request = target(&chain_id, &application_id)
+        .and_then(|target| Ok(graphql_request(&body)?.data(target)));
+    match request {
+        Ok(request) => json(&schemas.application.execute(request).await),
+        Err(message) => bad_request(message),
     }
 }
 
 /// The application and chain a path names, or why not.
-fn target(chain_id: &str, application_id: &str) -> std::result::Result<Target, Response> {
+fn target(chain_id: &str, application_id: &str) -> std::result::Result<Target, String> {
     let chain_id = ChainId::from_str(chain_id)
-        .map_err(|error| bad_request(format!("{chain_id:?} is not a chain id: {error}")))?;
-    let application_id = ApplicationId::from_str(application_id).map_err(|error| {
-        bad_request(format!(
-            "{application_id:?} is not an application id: {error}"
-        ))
-    })?;
+        .map_err(|error| format!("{chain_id:?} is not a chain id: {error}"))?;
+    let application_id = ApplicationId::from_str(application_id)
+        .map_err(|error| format!("{application_id:?} is not an application id: {error}"))?;
     Ok(Target {
         chain_id,
         application_id,
@@ -188,11 +183,11 @@ fn target(chain_id: &str, application_id: &str) -> std::result::Result<Target, R
 }
 
 /// A GraphQL request (`{"query": …, "variables": …, "operationName": …}`), or why not.
-fn graphql_request(body: &[u8]) -> std::result::Result<async_graphql::Request, Response> {
+fn graphql_request(body: &[u8]) -> std::result::Result<async_graphql::Request, String> {
     serde_json::from_slice(body).map_err(|error| {
-        bad_request(format!(
+        format!(
             "the body is not a GraphQL request ({{\"query\": \"…\", \"variables\": {{…}}}}): {error}"
-        ))
+        )
     })
 }
 
@@ -211,4 +206,33 @@ fn json_body(value: &impl serde::Serialize) -> impl IntoResponse {
         format!(r#"{{"errors":[{{"message":"cannot encode the answer: {error}"}}]}}"#).into_bytes()
     });
     ([(header::CONTENT_TYPE, "application/json")], body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_a_path_names_a_chain_and_an_application() {
+        let chain_id = ChainId::root(1);
+        let application_id = ApplicationId(skein_base::crypto::CryptoHash::of_bytes(b"app"));
+        let named = target(&chain_id.to_string(), &application_id.to_string()).unwrap();
+        assert_eq!(named.chain_id, chain_id);
+        assert_eq!(named.application_id, application_id);
+        let refused = target("1234", &application_id.to_string()).err().unwrap();
+        assert!(refused.contains("\"1234\" is not a chain id"), "{refused}");
+        let refused = target(&chain_id.to_string(), "").err().unwrap();
+        assert!(refused.contains("is not an application id"), "{refused}");
+    }
+
+    #[test]
+    fn test_a_body_must_be_a_graphql_request() {
+        let request =
+            graphql_request(br#"{"query": "{ version }", "variables": {"a": 1}}"#).unwrap();
+        assert_eq!(request.query, "{ version }");
+        for body in [&b""[..], b"{ version }", b"[1, 2]", b"{\"query\": 5}"] {
+            let refused = graphql_request(body).err().unwrap();
+            assert!(refused.contains("not a GraphQL request"), "{refused}");
+        }
+    }
 }

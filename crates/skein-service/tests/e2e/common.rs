@@ -127,18 +127,7 @@ impl Net {
     }
 
     fn interrupt(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        interrupt(&mut self.child);
     }
 }
 
@@ -187,4 +176,143 @@ pub fn fails(output: Output, code: i32) -> String {
 /// The id of genesis chain `index`, as text.
 pub fn chain(index: usize) -> String {
     GenesisConfig::chain_id(index).to_string()
+}
+
+/// `skein service` on a free port of 127.0.0.1, stopped (with Ctrl-C) when dropped.
+pub struct Service {
+    child: Child,
+    pub port: u16,
+}
+
+impl Service {
+    /// Starts `skein service ARGS` with `wallet` and waits until it serves.
+    pub fn start(wallet: &Path, arguments: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new(skein_binary())
+            .arg("--wallet")
+            .arg(wallet)
+            .args(["service", "--port", &port.to_string()])
+            .args(arguments)
+            .env_remove("SKEIN_WALLET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("skein service starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        match receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains("serving GraphQL") => {}
+            other => {
+                let _ = child.kill();
+                panic!("skein service did not start: {other:?}");
+            }
+        }
+        Self { child, port }
+    }
+
+    /// The answer to a GraphQL `query` sent to `path`, as JSON:
+    /// `{"data": …}` or `{"errors": […]}`.
+    pub fn graphql(&self, path: &str, query: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "query": query }).to_string();
+        let (status, answer) = self.post(path, &body);
+        assert!(status == 200 || status == 400, "status {status}: {answer}");
+        serde_json::from_str(&answer).unwrap_or_else(|_| panic!("not JSON: {answer}"))
+    }
+
+    /// The `data` of a GraphQL answer that must have no errors.
+    pub fn data(&self, path: &str, query: &str) -> serde_json::Value {
+        let answer = self.graphql(path, query);
+        assert!(answer.get("errors").is_none(), "{query}: {answer}");
+        answer["data"].clone()
+    }
+
+    /// The first error message of a GraphQL answer that must fail.
+    pub fn error(&self, path: &str, query: &str) -> String {
+        let answer = self.graphql(path, query);
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{query} should fail: {answer}"))
+            .to_string()
+    }
+
+    /// POSTs `body` to `path`: the status and the body of the answer.
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, _, body) = self.exchange(&request);
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// GETs `path`: the status, the headers (lowercase) and the body.
+    pub fn get(&self, path: &str) -> (u16, String, Vec<u8>) {
+        self.exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        ))
+    }
+
+    fn exchange(&self, request: &str) -> (u16, String, Vec<u8>) {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("the service listens");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .expect("a timeout");
+        stream.write_all(request.as_bytes()).expect("sent");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("an answer");
+        let split = answer
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .expect("an HTTP answer");
+        let head = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .expect("a status");
+        (status, head, answer[split + 4..].to_vec())
+    }
+
+    /// Stops the service as Ctrl-C would, and waits for it: its wallet is free again.
+    pub fn stop(mut self) {
+        self.interrupt();
+    }
+
+    fn interrupt(&mut self) {
+        interrupt(&mut self.child);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.interrupt();
+        }
+    }
+}
+
+/// Stops a process as Ctrl-C would, and waits for it (20 s, then kills it).
+fn interrupt(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
