@@ -419,6 +419,21 @@ pub enum ProjectCommand {
         #[arg(long)]
         path: Option<PathBuf>,
     },
+    /// Build the application for Wasm, publish its code and create it, from a chain of
+    /// the wallet; prints the application id.
+    ///
+    /// Example: skein project publish-and-create --path my-app --json-argument 0
+    PublishAndCreate {
+        /// The application's directory; the current one if omitted.
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// What the application is created with.
+        #[command(flatten)]
+        arguments: ApplicationArguments,
+        /// The chain that publishes and creates it; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
 }
 
 /// `skein wallet …`

@@ -46,21 +46,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Project(ProjectCommand::New { name, sdk }) => project::new(&name, sdk),
         Command::Project(ProjectCommand::Test { path }) => project::test(path),
+        Command::Project(ProjectCommand::PublishAndCreate {
+            path,
+            arguments,
+            chain,
+        }) => {
+            // Built before the wallet is locked: a build takes a while.
+            let modules = project::build(path)?;
+            let command = Command::PublishAndCreate {
+                contract: modules.contract,
+                service: modules.service,
+                arguments,
+                chain,
+            };
+            run_in_wallet(wallet, command).await
+        }
         Command::Service(options) => {
             let context = Context::open(wallet).await?;
             node_service::serve(context, options, logging::shutdown_signal()).await
         }
-        command => {
-            let mut context = Context::open(wallet).await?;
-            let result = run_with_context(&mut context, command).await;
-            // Let deliveries to slower validators finish: exiting would cut them short.
-            context
-                .client
-                .finish_background_tasks(BACKGROUND_WAIT)
-                .await;
-            result
-        }
+        command => run_in_wallet(wallet, command).await,
     }
+}
+
+/// Runs a command that needs the wallet, then lets its deliveries finish.
+async fn run_in_wallet(wallet: Option<std::path::PathBuf>, command: Command) -> anyhow::Result<()> {
+    let mut context = Context::open(wallet).await?;
+    let result = run_with_context(&mut context, command).await;
+    // Let deliveries to slower validators finish: exiting would cut them short.
+    context
+        .client
+        .finish_background_tasks(BACKGROUND_WAIT)
+        .await;
+    result
 }
 
 async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Result<()> {

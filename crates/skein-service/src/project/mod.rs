@@ -1,5 +1,5 @@
-//! `skein project new` and `skein project test`: an application crate from a template, and
-//! the checks that it builds into modules validators can run.
+//! `skein project new`, `test` and `publish-and-create`: an application crate from a
+//! template, the checks that it builds into modules validators can run, and its modules.
 
 use std::{
     path::{Path, PathBuf},
@@ -101,15 +101,40 @@ fn bundled_sdk() -> anyhow::Result<PathBuf> {
 /// `skein project test [--path DIR]`
 pub fn test(path: Option<PathBuf>) -> anyhow::Result<()> {
     let directory = path.unwrap_or_else(|| PathBuf::from("."));
-    let manifest = directory.join("Cargo.toml");
-    if !manifest.exists() {
-        bail!(
-            "{} is not an application's directory: it has no Cargo.toml",
-            directory.display()
-        );
-    }
-    let (package, target_directory) = metadata(&manifest)?;
+    manifest(&directory)?;
     cargo(&directory, &["test", "--quiet"])?;
+    let modules = build(Some(directory))?;
+    let runtime = WasmRuntime::new()?;
+    for (part, module) in [("contract", modules.contract), ("service", modules.service)] {
+        let bytes = std::fs::read(&module)
+            .with_context(|| format!("the {part} module {}", module.display()))?;
+        let size = bytes.len();
+        runtime
+            .prepare(&Bytecode::new(bytes))
+            .with_context(|| format!("validators could not run the {part} {}", module.display()))?;
+        println!("{part}: {} ({size} bytes)", module.display());
+    }
+    println!(
+        "{}: tests pass, and validators can run its contract and service",
+        modules.package
+    );
+    Ok(())
+}
+
+/// An application built for Wasm.
+pub struct Modules {
+    /// The application's package.
+    pub package: String,
+    /// Its contract's module.
+    pub contract: PathBuf,
+    /// Its service's module.
+    pub service: PathBuf,
+}
+
+/// Builds the application in `path` (the current directory if `None`) for Wasm.
+pub fn build(path: Option<PathBuf>) -> anyhow::Result<Modules> {
+    let directory = path.unwrap_or_else(|| PathBuf::from("."));
+    let (package, target_directory) = metadata(&manifest(&directory)?)?;
     cargo(
         &directory,
         &[
@@ -121,22 +146,29 @@ pub fn test(path: Option<PathBuf>) -> anyhow::Result<()> {
         ],
     )
     .context("building for Wasm (once: `rustup target add wasm32-unknown-unknown`)")?;
-    let runtime = WasmRuntime::new()?;
     let crate_name = package.replace('-', "_");
-    for part in ["contract", "service"] {
-        let module = target_directory
+    let module = |part: &str| {
+        target_directory
             .join("wasm32-unknown-unknown/release")
-            .join(format!("{crate_name}_{part}.wasm"));
-        let bytes = std::fs::read(&module)
-            .with_context(|| format!("the {part} module {}", module.display()))?;
-        let size = bytes.len();
-        runtime
-            .prepare(&Bytecode::new(bytes))
-            .with_context(|| format!("validators could not run the {part} {}", module.display()))?;
-        println!("{part}: {} ({size} bytes)", module.display());
+            .join(format!("{crate_name}_{part}.wasm"))
+    };
+    Ok(Modules {
+        contract: module("contract"),
+        service: module("service"),
+        package,
+    })
+}
+
+/// The manifest of the application in `directory`, which must have one.
+fn manifest(directory: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = directory.join("Cargo.toml");
+    if !manifest.exists() {
+        bail!(
+            "{} is not an application's directory: it has no Cargo.toml",
+            directory.display()
+        );
     }
-    println!("{package}: tests pass, and validators can run its contract and service");
-    Ok(())
+    Ok(manifest)
 }
 
 /// The package's name and its target directory, from `cargo metadata`.

@@ -1,5 +1,6 @@
 //! `skein project new` writes an application that `skein project test` tests, builds for
-//! Wasm and finds runnable by validators.
+//! Wasm and finds runnable by validators, and `skein project publish-and-create` puts on
+//! a chain.
 
 use std::{path::PathBuf, process::Command};
 
@@ -95,6 +96,31 @@ fn test_a_new_project_builds_into_modules_validators_can_run() {
     assert_ne!(second, created, "each creation is a new application");
     let answer = ok(net.skein(&["query-application", &second, "null"]));
     assert!(answer.contains("\"value\": 7"), "{answer}");
+    // The project, built, published and created in one command.
+    let from_project = Command::new(skein_binary())
+        .arg("--wallet")
+        .arg(&net.wallet)
+        .args([
+            "project",
+            "publish-and-create",
+            "--path",
+            "demo-app",
+            "--json-argument",
+            "9",
+        ])
+        .current_dir(directory.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("skein runs");
+    let from_project = ok(from_project);
+    assert_eq!(from_project.len(), 64, "an application id: {from_project}");
+    let answer = ok(net.skein(&["query-application", &from_project, "null"]));
+    assert!(answer.contains("\"value\": 9"), "{answer}");
+    let nowhere = fails(
+        net.skein(&["project", "publish-and-create", "--path", "/nowhere"]),
+        1,
+    );
+    assert!(nowhere.contains("no Cargo.toml"), "{nowhere}");
     // Refusals, before anything is signed, or from the chain.
     let bad_json = fails(
         net.skein(&["create-application", &published, "--json-argument", "{oops"]),
