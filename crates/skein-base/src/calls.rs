@@ -125,6 +125,18 @@ pub enum ChannelRequest {
     },
 }
 
+/// A chain an application opens, funded from its own account on the chain: the argument
+/// of the `open_chain` host call, which answers the new chain's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenChainRequest {
+    /// Who owns the new chain, with their weights: one owner proposes in the fast round;
+    /// several share the chain in multi-leader rounds. From 1 to
+    /// [`crate::limits::OPENED_CHAIN_OWNERS_MAX`].
+    pub owners: Vec<(crate::AccountOwner, u64)>,
+    /// What the new chain starts with, taken from the application's account.
+    pub balance: crate::Amount,
+}
+
 /// Native tokens an application sends from its own account on the chain (the account of
 /// `AccountOwner::Application(its id)`): the argument of the `transfer` host call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

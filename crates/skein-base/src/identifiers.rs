@@ -17,8 +17,9 @@ use crate::{
 pub enum ChainDescription {
     /// One of the chains the genesis configuration creates, numbered from 0.
     Root(u32),
-    /// A chain opened by the `index`-th transaction of the block at `height` of `parent`.
-    /// A certified block exists once per height, so this is never reused.
+    /// The `sequence`-th chain opened by the `index`-th transaction of the block at
+    /// `height` of `parent`. A certified block exists once per height, so this is never
+    /// reused.
     Child {
         /// The chain whose block opened this one.
         parent: ChainId,
@@ -26,6 +27,9 @@ pub enum ChainDescription {
         height: BlockHeight,
         /// The index of the opening transaction in that block.
         index: u32,
+        /// How many chains that transaction opened before this one: always 0 for the
+        /// system's `OpenChain`; applications may open several.
+        sequence: u32,
     },
 }
 
@@ -50,12 +54,14 @@ impl ChainId {
         ChainDescription::Root(index).id()
     }
 
-    /// The id of a chain opened by transaction `index` of block `height` of `parent`.
+    /// The id of the (first) chain opened by transaction `index` of block `height` of
+    /// `parent`.
     pub fn child(parent: ChainId, height: BlockHeight, index: u32) -> Self {
         ChainDescription::Child {
             parent,
             height,
             index,
+            sequence: 0,
         }
         .id()
     }

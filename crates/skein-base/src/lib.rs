@@ -18,8 +18,8 @@ pub use amount::{Amount, ArithmeticError, ParseAmountError};
 pub use application::{ApplicationDescription, CallContext, MessageInfo, SendMessageRequest};
 pub use calls::{
     CallRequest, CallResult, ChannelRequest, HandleCallInput, HandleCallOutput,
-    HandleSessionCallInput, HandleSessionCallOutput, SessionCallRequest, SessionId,
-    TransferRequest, CHANNEL_NAME_BYTES_MAX,
+    HandleSessionCallInput, HandleSessionCallOutput, OpenChainRequest, SessionCallRequest,
+    SessionId, TransferRequest, CHANNEL_NAME_BYTES_MAX,
 };
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};

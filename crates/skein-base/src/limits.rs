@@ -42,6 +42,10 @@ pub const PENDING_BUNDLES_PER_QUERY_MAX: usize = 1_000;
 /// refuse it: clocks on the Internet drift by tens of milliseconds; a second tolerates that.
 pub const TIMESTAMP_GRACE_MICROS: u64 = 1_000_000;
 
+/// Most owners a chain an application opens may have: every block of that chain carries
+/// them in its state.
+pub const OPENED_CHAIN_OWNERS_MAX: usize = 32;
+
 /// Largest parameters of an application: they travel with its registration to every
 /// chain it reaches.
 pub const APPLICATION_PARAMETERS_BYTES_MAX: usize = 64 << 10;

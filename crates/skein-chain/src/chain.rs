@@ -241,6 +241,7 @@ impl<S: KeyValueStore> ChainStateView<S> {
             let context = MessageContext {
                 chain_id: block.chain_id,
                 height: block.height,
+                index: transaction_index(index),
                 origin: incoming.origin,
                 authenticated_signer: posted.authenticated_signer,
                 kind: posted.kind,
@@ -388,19 +389,27 @@ fn opening_config(
     origin: ChainId,
     bundle: &MessageBundle,
 ) -> Option<skein_execution::ChainConfig> {
-    let config = bundle
+    bundle
         .messages
         .iter()
         .find_map(|posted| match &posted.message {
-            Message::System(SystemMessage::OpenChain(config)) => Some(config),
+            Message::System(SystemMessage::OpenChain(config))
+                if config.description.id() == chain_id =>
+            {
+                Some(config)
+            }
             _ => None,
-        })?;
-    let expected = ChainDescription::Child {
-        parent: origin,
-        height: bundle.height,
-        index: bundle.transaction_index,
-    };
-    (config.description == expected && expected.id() == chain_id).then(|| config.clone())
+        })
+        .filter(|config| {
+            matches!(
+                config.description,
+                ChainDescription::Child { parent, height, index, .. }
+                    if parent == origin
+                        && height == bundle.height
+                        && index == bundle.transaction_index
+            )
+        })
+        .cloned()
 }
 
 /// What rejecting a bundle sends: its tracked messages back to the sender.

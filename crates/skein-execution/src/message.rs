@@ -89,6 +89,8 @@ pub struct MessageContext {
     pub chain_id: ChainId,
     /// The block's height.
     pub height: BlockHeight,
+    /// The index of the message's bundle among the block's transactions.
+    pub index: u32,
     /// The chain that sent the message.
     pub origin: ChainId,
     /// The user the sender forwarded with the message, if any.

@@ -40,6 +40,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
             TransactionContext {
                 chain_id: context.chain_id,
                 height: context.height,
+                index: context.index,
                 timestamp: context.timestamp,
                 authenticated_signer: context.authenticated_signer,
                 message: None,
@@ -100,6 +101,8 @@ impl<S: KeyValueStore> ExecutionState<S> {
         fuel: &mut u64,
     ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
         let mut outgoing = Vec::new();
+        // The bundle is one transaction: chains its messages open are numbered across it.
+        let mut chains_opened = 0;
         for (context, message) in messages {
             match message {
                 Message::System(message) => {
@@ -115,6 +118,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
                         TransactionContext {
                             chain_id: context.chain_id,
                             height: context.height,
+                            index: context.index,
                             timestamp: context.timestamp,
                             authenticated_signer: context.authenticated_signer,
                             message: Some(MessageInfo {
@@ -123,6 +127,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
                             }),
                         },
                     );
+                    transaction.chains_opened = chains_opened;
                     self.run_transaction(
                         &mut transaction,
                         *application_id,
@@ -131,6 +136,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
                         fuel,
                     )
                     .await?;
+                    chains_opened = transaction.chains_opened;
                     outgoing.extend(transaction.finish()?);
                 }
             }

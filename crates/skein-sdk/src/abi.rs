@@ -157,6 +157,7 @@ mod host {
         pub fn send_message(ptr: i32, len: i32);
         pub fn channel(ptr: i32, len: i32);
         pub fn transfer(ptr: i32, len: i32);
+        pub fn open_chain(ptr: i32, len: i32) -> i32;
         pub fn call_application(ptr: i32, len: i32) -> i32;
         pub fn call_session(ptr: i32, len: i32) -> i32;
     }
@@ -227,6 +228,18 @@ pub(crate) fn host_transfer(request: &skein_base::TransferRequest) {
     let (ptr, len) = parts(&bytes);
     // SAFETY: the host only reads the request's bytes.
     unsafe { host::transfer(ptr, len) }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn host_open_chain(request: &skein_base::OpenChainRequest) -> skein_base::ChainId {
+    let bytes = bcs::to_bytes(request)
+        .unwrap_or_else(|error| panic!("a chain opening does not encode: {error}"));
+    let (ptr, len) = parts(&bytes);
+    // SAFETY: the host only reads the request's bytes, then announces the new chain's id.
+    let length = unsafe { host::open_chain(ptr, len) };
+    let id = <[u8; 32]>::try_from(take_announced(length))
+        .unwrap_or_else(|_| panic!("the host answered a chain id that is not 32 bytes"));
+    skein_base::ChainId(skein_base::crypto::CryptoHash::from_bytes(id))
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -67,8 +67,8 @@ pub use runtime::{Callee, ContractRuntime, Delivery, ReadState, ServiceRuntime};
 /// The types applications share with validators.
 pub use skein_base::{
     crypto::CryptoHash, Account, AccountOwner, Amount, ApplicationId, BlockHeight, CallContext,
-    CallResult, ChainId, ChannelRequest, MessageInfo, SendMessageRequest, SessionId, Timestamp,
-    TransferRequest,
+    CallResult, ChainId, ChannelRequest, MessageInfo, OpenChainRequest, SendMessageRequest,
+    SessionId, Timestamp, TransferRequest,
 };
 
 /// An application's contract: the code that changes its state, run by validators in

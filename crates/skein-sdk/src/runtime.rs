@@ -3,8 +3,8 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 use skein_base::{
-    Account, Amount, ApplicationId, CallContext, CallResult, ChainId, ChannelRequest,
-    SendMessageRequest, SessionId, TransferRequest,
+    Account, AccountOwner, Amount, ApplicationId, CallContext, CallResult, ChainId, ChannelRequest,
+    OpenChainRequest, SendMessageRequest, SessionId, TransferRequest,
 };
 #[cfg(target_arch = "wasm32")]
 use skein_base::{CallRequest, SessionCallRequest};
@@ -62,6 +62,8 @@ pub struct ContractRuntime {
     channel_requests: Vec<ChannelRequest>,
     #[cfg(not(target_arch = "wasm32"))]
     transfers: Vec<TransferRequest>,
+    #[cfg(not(target_arch = "wasm32"))]
+    opened_chains: Vec<OpenChainRequest>,
     #[cfg(not(target_arch = "wasm32"))]
     calls: Option<std::sync::Arc<std::sync::Mutex<CallHandler>>>,
     /// The context, asked of the host once per call.
@@ -261,6 +263,46 @@ impl ContractRuntime {
         &self.transfers
     }
 
+    /// Opens a chain owned by `owners` (one owner proposes in the fast round; several, with
+    /// their weights, share it in multi-leader rounds), funded with `balance` from this
+    /// application's own account; returns its id, to send it messages at once. The chain
+    /// exists once the transaction succeeds; if the account holds less, or no owner or
+    /// more than [`skein_base::limits::OPENED_CHAIN_OWNERS_MAX`] are named, the
+    /// transaction fails. The application reaches the new chain with its first message.
+    pub fn open_chain(
+        &mut self,
+        owners: impl IntoIterator<Item = (AccountOwner, u64)>,
+        balance: Amount,
+    ) -> ChainId {
+        let request = OpenChainRequest {
+            owners: owners.into_iter().collect(),
+            balance,
+        };
+        #[cfg(target_arch = "wasm32")]
+        return crate::abi::host_open_chain(&request);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            // As the chain would number it, in transaction 0 of the block.
+            let context = self.context();
+            let sequence = u32::try_from(self.opened_chains.len())
+                .expect("a test opens fewer than 2^32 chains");
+            self.opened_chains.push(request);
+            skein_base::ChainDescription::Child {
+                parent: context.chain_id,
+                height: context.height,
+                index: 0,
+                sequence,
+            }
+            .id()
+        }
+    }
+
+    /// The chains opened so far, in a unit test.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn opened_chains(&self) -> &[OpenChainRequest] {
+        &self.opened_chains
+    }
+
     /// Subscribes this chain to this application's channel `channel` on `publisher`
     /// (another chain): once the publisher accepts, this application receives, as messages,
     /// the channel's last message and everything published after.
@@ -415,5 +457,40 @@ impl ReadState for ServiceRuntime {
 
     fn store(&self) -> HostStore {
         self.0.store()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use skein_base::{crypto::CryptoHash, BlockHeight, ChainDescription};
+
+    use super::*;
+
+    #[test]
+    fn test_chains_opened_in_a_test_are_recorded_and_numbered() {
+        let chain_id = ChainId::root(0);
+        let mut runtime = ContractRuntime::with_context(CallContext {
+            application_id: ApplicationId(CryptoHash::of_bytes(b"app")),
+            chain_id,
+            height: BlockHeight(3),
+            timestamp: skein_base::Timestamp::from_micros(0),
+            authenticated_signer: None,
+            message: None,
+            authenticated_caller: None,
+        });
+        let owner = AccountOwner::Application(ApplicationId(CryptoHash::of_bytes(b"owner")));
+        let first = runtime.open_chain([(owner, 1)], Amount::from_tokens(2));
+        let second = runtime.open_chain([(owner, 1)], Amount::ZERO);
+        assert_ne!(first, second);
+        let expected = ChainDescription::Child {
+            parent: chain_id,
+            height: BlockHeight(3),
+            index: 0,
+            sequence: 1,
+        };
+        assert_eq!(second, expected.id());
+        assert_eq!(runtime.opened_chains().len(), 2);
+        assert_eq!(runtime.opened_chains()[0].balance, Amount::from_tokens(2));
+        assert_eq!(runtime.opened_chains()[0].owners, vec![(owner, 1)]);
     }
 }

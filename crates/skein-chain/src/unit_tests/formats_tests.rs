@@ -41,6 +41,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
             parent: chain,
             height: BlockHeight(3),
             index: 1,
+            sequence: 2,
         },
         ownership: ChainOwnership::single(owner),
         epoch: Epoch(0),

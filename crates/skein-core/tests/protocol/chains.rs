@@ -1,4 +1,7 @@
-use skein_base::{crypto::SecretKey, Account, AccountOwner, BlockHeight, Round};
+use skein_base::{
+    crypto::SecretKey, Account, AccountOwner, BlockHeight, ChainDescription, OpenChainRequest,
+    Round,
+};
 use skein_chain::{BlockProposal, ChainError, MessageAction, ProposalContent};
 use skein_core::{ClientError, NodeError, ValidatorNode};
 use skein_execution::{ChainOwnership, Operation, SystemOperation};
@@ -110,4 +113,82 @@ async fn test_change_ownership_hands_over_the_chain() {
     let successor = client.chain(network.chain_id(0), new_key);
     send(&successor, network.chain_id(1), 1).await;
     assert_eq!(successor.chain_balance().await.unwrap(), tokens(99));
+}
+
+/// A contract whose operation opens, twice, the chain its input describes (a BCS
+/// `OpenChainRequest`); and a service that answers nothing.
+fn chain_opener() -> (Vec<u8>, Vec<u8>) {
+    let contract = wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "open_chain" (func $open (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (drop (call $open (local.get $ptr) (local.get $len)))
+                (drop (call $open (local.get $ptr) (local.get $len)))
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid module");
+    let service = wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_handle_query") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid module");
+    (contract, service)
+}
+
+/// An application opens two chains in one operation, funded from its account: each
+/// exists on every validator, and its owner uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_an_application_opens_chains() {
+    let network = network(4, 2, 1).await;
+    let root = network.chain_id(0);
+    let client = client(&network).await;
+    let parent = network.chain_client(&client, 0);
+    let (contract, service) = chain_opener();
+    let (code, _) = parent.publish_bytecode(contract, service).await.unwrap();
+    let (app, _) = parent
+        .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
+        .await
+        .unwrap();
+    let account = AccountOwner::Application(app);
+    parent
+        .transfer(None, tokens(10), Account::owner(root, account))
+        .await
+        .unwrap();
+    let key = SecretKey::from_test_seed(9);
+    let owner = AccountOwner::from(key.public());
+    let request = OpenChainRequest {
+        owners: vec![(owner, 1)],
+        balance: tokens(3),
+    };
+    let certificate = parent
+        .execute_application_operation(app, bcs::to_bytes(&request).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(parent.owner_balance(account).await.unwrap(), tokens(4));
+    let height = certificate.value().block.height;
+    let owner_client = super::common::client(&network).await;
+    for sequence in 0..2 {
+        let chain_id = ChainDescription::Child {
+            parent: root,
+            height,
+            index: 0,
+            sequence,
+        }
+        .id();
+        let child = owner_client.chain(chain_id, key.copy());
+        child.synchronize().await.unwrap();
+        assert_eq!(child.chain_balance().await.unwrap(), tokens(3));
+        send(&child, root, 1).await;
+    }
+    parent.process_inbox().await.unwrap();
+    assert_eq!(parent.chain_balance().await.unwrap(), tokens(92));
 }

@@ -1,13 +1,13 @@
 //! Executing system operations and messages. Every check comes before the first change, so
 //! a failed operation leaves the state as it was.
 
-use skein_base::{ensure, Account, AccountOwner, Amount, ChainDescription, ChainId};
+use skein_base::{ensure, Account, AccountOwner, Amount, ChainDescription, ChainId, Timestamp};
 use skein_views::KeyValueStore;
 
 use super::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
 use crate::{
     message::{Message, MessageContext, MessageKind, OperationContext, OutgoingMessage},
-    ExecutionError,
+    ChainOwnership, ExecutionError,
 };
 
 impl<S: KeyValueStore> SystemExecutionStateView<S> {
@@ -60,27 +60,22 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             }
             SystemOperation::OpenChain { ownership, balance } => {
                 self.check_chain_owner(context.authenticated_signer)?;
-                ensure!(ownership.is_active(), ExecutionError::NoOwners);
-                self.debit(None, *balance).await?;
                 let description = ChainDescription::Child {
                     parent: context.chain_id,
                     height: context.height,
                     index: context.index,
+                    sequence: 0,
                 };
-                let config = ChainConfig {
-                    description,
-                    ownership: ownership.clone(),
-                    epoch: self.epoch(),
-                    committees: self.committees().clone(),
-                    balance: *balance,
-                    timestamp: context.timestamp,
-                };
-                Ok(vec![OutgoingMessage {
-                    destination: description.id(),
-                    authenticated_signer: None,
-                    kind: MessageKind::Simple,
-                    message: Message::System(SystemMessage::OpenChain(config)),
-                }])
+                let opening = self
+                    .open_chain(
+                        description,
+                        ownership.clone(),
+                        None,
+                        *balance,
+                        context.timestamp,
+                    )
+                    .await?;
+                Ok(vec![opening])
             }
             SystemOperation::CloseChain => {
                 self.check_chain_owner(context.authenticated_signer)?;
@@ -277,6 +272,34 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             None => Ok(self.chain_balance()),
             Some(owner) => self.owner_balance(&owner).await,
         }
+    }
+
+    /// Opens the chain `description` names, owned by `ownership` and funded with `balance`
+    /// from `source` (the chain's own account if `None`): the message that creates it.
+    pub(crate) async fn open_chain(
+        &mut self,
+        description: ChainDescription,
+        ownership: ChainOwnership,
+        source: Option<AccountOwner>,
+        balance: Amount,
+        timestamp: Timestamp,
+    ) -> Result<OutgoingMessage, ExecutionError> {
+        ensure!(ownership.is_active(), ExecutionError::NoOwners);
+        self.debit(source, balance).await?;
+        let config = ChainConfig {
+            description,
+            ownership,
+            epoch: self.epoch(),
+            committees: self.committees().clone(),
+            balance,
+            timestamp,
+        };
+        Ok(OutgoingMessage {
+            destination: description.id(),
+            authenticated_signer: None,
+            kind: MessageKind::Simple,
+            message: Message::System(SystemMessage::OpenChain(config)),
+        })
     }
 
     async fn debit(

@@ -8,8 +8,8 @@ use futures::{executor::block_on, future::BoxFuture};
 use parking_lot::Mutex;
 use skein_base::{
     crypto::SecretKey, AccountOwner, Amount, ApplicationDescription, ApplicationId, BlobId,
-    BlockHeight, BytecodeId, CallContext, ChainDescription, ChainId, Epoch, SendMessageRequest,
-    Timestamp,
+    BlockHeight, BytecodeId, CallContext, ChainDescription, ChainId, Epoch, OpenChainRequest,
+    SendMessageRequest, Timestamp,
 };
 use skein_views::{MemoryStore, View, ViewContext};
 
@@ -593,6 +593,136 @@ fn test_applications_stay_within_the_size_limits() {
         .unwrap_err();
     assert!(
         matches!(error, ExecutionError::LimitExceeded(_)),
+        "{error:?}"
+    );
+}
+
+/// Its operation is an `OpenChainRequest`, made twice; it answers both chains' ids.
+fn opener() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "open_chain" (func $open (param i32 i32) (result i32)))
+            (import "skein" "take" (func $take (param i32)))
+            (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (drop (call $open (local.get $ptr) (local.get $len)))
+                (call $take (i32.const 0))
+                (drop (call $open (local.get $ptr) (local.get $len)))
+                (call $take (i32.const 32))
+                (call $output (i32.const 0) (i32.const 64))))"#,
+    )
+    .expect("a valid test module")
+}
+
+#[test]
+fn test_an_application_opens_chains_from_its_own_account() {
+    let mut chain = chain();
+    let app = chain.create(chain.publish(opener(), writer()), Vec::new());
+    let app = app.unwrap().id();
+    let account = AccountOwner::Application(app);
+    let fund = SystemOperation::Transfer {
+        owner: None,
+        recipient: skein_base::Account::owner(ChainId::root(0), account),
+        amount: Amount::from_tokens(1),
+    };
+    chain
+        .execute(Operation::System(fund), &mut FUEL.clone())
+        .unwrap();
+    let open = |owners: Vec<(AccountOwner, u64)>, balance| Operation::User {
+        application_id: app,
+        bytes: bcs::to_bytes(&OpenChainRequest { owners, balance }).unwrap(),
+    };
+    let opened = |outgoing: &[crate::OutgoingMessage]| -> Vec<(ChainId, ChainConfig)> {
+        outgoing
+            .iter()
+            .filter_map(|message| match &message.message {
+                Message::System(SystemMessage::OpenChain(config)) => {
+                    Some((message.destination, config.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+
+    // Two chains in one transaction, numbered, each funded from the account.
+    let quarter = Amount::from_attos(Amount::ONE.to_attos() / 4);
+    let height = chain.height;
+    let outgoing = chain
+        .execute(open(vec![(chain.owner, 1)], quarter), &mut FUEL.clone())
+        .unwrap();
+    let chains = opened(&outgoing);
+    assert_eq!(chains.len(), 2, "{outgoing:?}");
+    for (sequence, (destination, config)) in (0..).zip(&chains) {
+        let expected = ChainDescription::Child {
+            parent: ChainId::root(0),
+            height: BlockHeight(height),
+            index: 0,
+            sequence,
+        };
+        assert_eq!(config.description, expected);
+        assert_eq!(*destination, expected.id());
+        assert_eq!(config.balance, quarter);
+        assert_eq!(config.ownership, ChainOwnership::single(chain.owner));
+    }
+    let left = block_on(chain.state.system.owner_balance(&account)).unwrap();
+    assert_eq!(
+        left,
+        Amount::from_tokens(1)
+            .try_sub(quarter)
+            .unwrap()
+            .try_sub(quarter)
+            .unwrap()
+    );
+    assert_eq!(chain.state.system.chain_balance(), Amount::ZERO);
+
+    // Several owners share the new chain.
+    let other = AccountOwner::from(SecretKey::from_test_seed(2).public());
+    let outgoing = chain
+        .execute(
+            open(vec![(chain.owner, 1), (other, 2)], Amount::ZERO),
+            &mut FUEL.clone(),
+        )
+        .unwrap();
+    let (_, config) = &opened(&outgoing)[0];
+    assert!(config.ownership.super_owners.is_empty());
+    assert_eq!(
+        config.ownership.owners,
+        BTreeMap::from([(chain.owner, 1), (other, 2)])
+    );
+
+    // Refused: no owner, too many, more than the account holds.
+    let error = chain
+        .execute(open(Vec::new(), Amount::ZERO), &mut FUEL.clone())
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::InvalidCall(ref why) if why.contains("owners")),
+        "{error:?}"
+    );
+    let crowd = (0..=skein_base::limits::OPENED_CHAIN_OWNERS_MAX)
+        .map(|seed| {
+            let seed = u64::try_from(seed).unwrap();
+            (
+                AccountOwner::from(SecretKey::from_test_seed(seed).public()),
+                1,
+            )
+        })
+        .collect();
+    let error = chain
+        .execute(open(crowd, Amount::ZERO), &mut FUEL.clone())
+        .unwrap_err();
+    assert!(matches!(error, ExecutionError::InvalidCall(_)), "{error:?}");
+    let error = chain
+        .execute(
+            open(vec![(chain.owner, 1)], Amount::from_tokens(1)),
+            &mut FUEL.clone(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::InsufficientBalance { owner: Some(owner), .. } if owner == account),
         "{error:?}"
     );
 }

@@ -50,6 +50,7 @@ fn message_context(signer: Option<AccountOwner>, kind: MessageKind) -> MessageCo
     MessageContext {
         chain_id: ChainId::root(0),
         height: BlockHeight(4),
+        index: 0,
         origin: ChainId::root(1),
         authenticated_signer: signer,
         kind,

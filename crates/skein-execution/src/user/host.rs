@@ -8,8 +8,8 @@ use futures::{
     future::BoxFuture,
 };
 use skein_base::{
-    CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest,
-    TransferRequest,
+    CallRequest, CallResult, ChainId, ChannelRequest, OpenChainRequest, SendMessageRequest,
+    SessionCallRequest, TransferRequest,
 };
 
 use crate::wasm::{Host, HostError};
@@ -34,6 +34,10 @@ pub(crate) enum HostRequest {
     SendMessage(SendMessageRequest),
     Channel(ChannelRequest),
     Transfer(TransferRequest),
+    OpenChain {
+        request: OpenChainRequest,
+        reply: oneshot::Sender<Result<ChainId, HostError>>,
+    },
     CallApplication {
         request: CallRequest,
         fuel: u64,
@@ -126,6 +130,13 @@ impl Host for ChainHost {
 
     fn transfer(&mut self, request: TransferRequest) -> Result<(), HostError> {
         self.send(HostRequest::Transfer(request))
+    }
+
+    fn open_chain(
+        &mut self,
+        request: OpenChainRequest,
+    ) -> BoxFuture<'_, Result<ChainId, HostError>> {
+        self.ask(|reply| HostRequest::OpenChain { request, reply })
     }
 
     fn call_application(

@@ -19,8 +19,8 @@ use futures::{
     StreamExt,
 };
 use skein_base::{
-    limits, AccountOwner, ApplicationId, BlockHeight, CallContext, ChainId, ChannelRequest,
-    MessageInfo, SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
+    limits, AccountOwner, ApplicationId, BlockHeight, CallContext, ChainDescription, ChainId,
+    ChannelRequest, MessageInfo, OpenChainRequest, SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
 };
 use skein_views::KeyValueStore;
 
@@ -34,17 +34,23 @@ use crate::{
     state::ExecutionState,
     system::{ChannelName, SystemMessage},
     wasm::{CallOutcome, Entry, HostError, WasmError},
-    ExecutionError,
+    ChainOwnership, ExecutionError,
 };
 
 /// How deep calls between applications may nest.
 const CALL_DEPTH_MAX: usize = 16;
+
+/// The multi-leader rounds of a chain an application opens for several owners, before
+/// single-leader rounds settle a contested height.
+const MULTI_LEADER_ROUNDS: u32 = 3;
 
 /// What one operation or message runs for: the chain, the block and who signed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TransactionContext {
     pub chain_id: ChainId,
     pub height: BlockHeight,
+    /// The transaction's index in its block.
+    pub index: u32,
     pub timestamp: Timestamp,
     pub authenticated_signer: Option<AccountOwner>,
     pub message: Option<MessageInfo>,
@@ -62,6 +68,9 @@ pub(crate) struct Transaction<'a> {
     outgoing: Vec<OutgoingMessage>,
     /// What the applications' messages carry so far.
     message_bytes: usize,
+    /// How many chains the transaction opened so far (carried over between the messages
+    /// of one bundle, which form one transaction).
+    pub(crate) chains_opened: u32,
     /// Why a nested call failed (or this node's storage did): reported instead of the
     /// caller's own failure, which it caused.
     failure: Option<ExecutionError>,
@@ -77,6 +86,7 @@ impl<'a> Transaction<'a> {
             next_session: 0,
             outgoing: Vec::new(),
             message_bytes: 0,
+            chains_opened: 0,
             failure: None,
         }
     }
@@ -252,6 +262,7 @@ impl<S: KeyValueStore> ExecutionState<S> {
         let transaction_context = TransactionContext {
             chain_id: context.chain_id,
             height: context.height,
+            index: 0,
             timestamp: context.timestamp,
             authenticated_signer: None,
             message: None,
@@ -381,6 +392,14 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     }
                 }
             }
+            HostRequest::OpenChain { request, reply } => {
+                let opened = self.open_chain(transaction, application_id, request).await;
+                let _ = reply.send(opened.map_err(|error| {
+                    let refused = HostError::Refused(error.to_string());
+                    transaction.failure.get_or_insert(error);
+                    refused
+                }));
+            }
             HostRequest::Channel(request) => {
                 if let Err(error) = self.channel(transaction, application_id, request).await {
                     transaction.failure.get_or_insert(error);
@@ -411,6 +430,47 @@ impl<S: KeyValueStore> ExecutionState<S> {
 }
 
 impl<S: KeyValueStore> ExecutionState<S> {
+    /// Serves an application's chain opening: the new chain is numbered after those the
+    /// transaction opened before, and funded from the application's account.
+    async fn open_chain(
+        &mut self,
+        transaction: &mut Transaction<'_>,
+        application_id: ApplicationId,
+        request: OpenChainRequest,
+    ) -> Result<ChainId, ExecutionError> {
+        let owners = request.owners.len();
+        if owners == 0 || owners > limits::OPENED_CHAIN_OWNERS_MAX {
+            return Err(ExecutionError::InvalidCall(format!(
+                "a chain is opened with 1 to {} owners, not {owners}",
+                limits::OPENED_CHAIN_OWNERS_MAX
+            )));
+        }
+        let ownership = match request.owners.as_slice() {
+            [(owner, _)] => ChainOwnership::single(*owner),
+            owners => ChainOwnership::multiple(owners.iter().copied(), MULTI_LEADER_ROUNDS),
+        };
+        let context = &transaction.context;
+        let description = ChainDescription::Child {
+            parent: context.chain_id,
+            height: context.height,
+            index: context.index,
+            sequence: transaction.chains_opened,
+        };
+        let opening = self
+            .system
+            .open_chain(
+                description,
+                ownership,
+                Some(AccountOwner::Application(application_id)),
+                request.balance,
+                context.timestamp,
+            )
+            .await?;
+        transaction.chains_opened += 1;
+        transaction.outgoing.push(opening);
+        Ok(description.id())
+    }
+
     /// Serves an application's channel request: subscriptions become messages to the
     /// publishing chain; a publication, messages to the channel's subscribers.
     async fn channel(

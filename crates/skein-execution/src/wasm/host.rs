@@ -3,8 +3,8 @@
 
 use futures::future::BoxFuture;
 use skein_base::{
-    CallRequest, CallResult, ChannelRequest, SendMessageRequest, SessionCallRequest,
-    TransferRequest,
+    CallRequest, CallResult, ChainId, ChannelRequest, OpenChainRequest, SendMessageRequest,
+    SessionCallRequest, TransferRequest,
 };
 use wasmtime::{Caller, Extern, Linker, Memory};
 
@@ -71,6 +71,15 @@ pub trait Host: Send + 'static {
         Err(HostError::Refused("this host holds no tokens".into()))
     }
 
+    /// Opens a chain funded from the application's own account, when the call's
+    /// transaction succeeds; answers the new chain's id at once.
+    fn open_chain(
+        &mut self,
+        _request: OpenChainRequest,
+    ) -> BoxFuture<'_, Result<ChainId, HostError>> {
+        Box::pin(async { Err(HostError::Refused("this host opens no chains".into())) })
+    }
+
     /// Subscribes to, unsubscribes from or publishes on a channel, when the call's
     /// transaction succeeds.
     fn channel(&mut self, _request: ChannelRequest) -> Result<(), HostError> {
@@ -103,7 +112,7 @@ pub trait Host: Send + 'static {
 }
 
 /// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 14] = [
+pub(super) const FUNCTIONS: [&str; 15] = [
     "output",
     "abort",
     "read",
@@ -115,6 +124,7 @@ pub(super) const FUNCTIONS: [&str; 14] = [
     "send_message",
     "channel",
     "transfer",
+    "open_chain",
     "call_application",
     "call_session",
     "take",
@@ -266,6 +276,24 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
                 .host
                 .transfer(request)
                 .map_err(|error| state.host_failed(error))
+        },
+    )?;
+    linker.func_wrap_async(
+        "skein",
+        "open_chain",
+        |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
+            Box::new(async move {
+                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                charge(&mut caller, bytes.len())?;
+                let request: OpenChainRequest = decode(&mut caller, &bytes, "chain opening")?;
+                let chain_id = caller
+                    .data_mut()
+                    .host
+                    .open_chain(request)
+                    .await
+                    .map_err(|error| caller.data_mut().host_failed(error))?;
+                announce(&mut caller, chain_id.0.as_bytes().to_vec())
+            })
         },
     )?;
     linker.func_wrap(

@@ -26,6 +26,7 @@
 //! | `send_message(ptr, len)` | sends a BCS-encoded `SendMessageRequest` if the call succeeds |
 //! | `channel(ptr, len)` | subscribes, unsubscribes or publishes (a BCS `ChannelRequest`) if the call succeeds |
 //! | `transfer(ptr, len)` | sends native tokens from the application's account (a BCS `TransferRequest`) |
+//! | `open_chain(ptr, len) -> i32` | opens a chain funded from the application's account (a BCS `OpenChainRequest`) if the call succeeds; the new chain's id (32 bytes): its length |
 //! | `call_application(ptr, len) -> i32` | calls another application (a BCS `CallRequest`); its `CallResult`'s length |
 //! | `call_session(ptr, len) -> i32` | calls into a session the application owns (a BCS `SessionCallRequest`); its `CallResult`'s length |
 //! | `take(dest_ptr)` | copies the last result that was announced by its length to `dest_ptr` |
