@@ -5,6 +5,8 @@
 //! cargo run --release -p fungible --example bench_fungible -- --blocks 2000
 //! ```
 //!
+//! `--token-only` skips the native run: for profiling the token's.
+//!
 //! Both runs go through the whole protocol (local execution, signature, every validator
 //! executing and voting, the certificate, every validator committing), several chains at
 //! once, each transfer to another chain. The native run moves the chains' own tokens; the
@@ -25,13 +27,18 @@ const CHAINS: usize = 8;
 
 fn main() {
     let mut blocks = 2_000;
+    let mut token_only = false;
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
+        if flag == "--token-only" {
+            token_only = true;
+            continue;
+        }
         let value = arguments.next().and_then(|value| value.parse().ok());
         match (flag.as_str(), value) {
             ("--blocks", Some(value)) if value > 0 => blocks = value,
             _ => {
-                eprintln!("usage: bench_fungible [--blocks N]");
+                eprintln!("usage: bench_fungible [--blocks N] [--token-only]");
                 std::process::exit(2);
             }
         }
@@ -40,10 +47,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(run(blocks));
+    runtime.block_on(run(blocks, token_only));
 }
 
-async fn run(blocks: usize) {
+async fn run(blocks: usize, token_only: bool) {
     let network = InProcessNetwork::in_memory(
         NetworkConfig {
             validators: 4,
@@ -67,17 +74,21 @@ async fn run(blocks: usize) {
         blocks_per_chain * CHAINS
     );
 
-    let native = measure(&chains, blocks_per_chain, |_, recipient| {
-        Operation::System(SystemOperation::Transfer {
-            owner: None,
-            recipient: Account::chain(recipient.chain_id()),
-            amount: Amount::from_attos(1),
-        })
-    })
-    .await;
-    println!("native transfers/s: {native:.0}");
-
     let token = setup_token(&chains).await;
+    let native = if token_only {
+        None
+    } else {
+        let native = measure(&chains, blocks_per_chain, |_, recipient| {
+            Operation::System(SystemOperation::Transfer {
+                owner: None,
+                recipient: Account::chain(recipient.chain_id()),
+                amount: Amount::from_attos(1),
+            })
+        })
+        .await;
+        println!("native transfers/s: {native:.0}");
+        Some(native)
+    };
     let fungible = measure(&chains, blocks_per_chain, move |sender, recipient| {
         let operation = TokenOperation::Transfer {
             owner: sender.owner(),
@@ -94,10 +105,12 @@ async fn run(blocks: usize) {
     })
     .await;
     println!("fungible transfers/s: {fungible:.0}");
-    println!(
-        "a fungible transfer costs {:.2}× a native transfer end to end",
-        native / fungible
-    );
+    if let Some(native) = native {
+        println!(
+            "a fungible transfer costs {:.2}× a native transfer end to end",
+            native / fungible
+        );
+    }
 }
 
 /// Publishes the token from chain 0 and gives every chain's owner tokens on its own chain.

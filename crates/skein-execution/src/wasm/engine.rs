@@ -126,6 +126,12 @@ impl WasmRuntime {
             .consume_fuel(true)
             .cranelift_nan_canonicalization(true)
             .wasm_relaxed_simd(false)
+            // Bounds checks in the code instead of guard pages: a pooled memory then keeps
+            // its pages accessible from one instance to the next, where guard pages would
+            // cost two `mprotect` calls per call that grows memory, each interrupting
+            // every core running this process to flush its TLB.
+            .signals_based_traps(false)
+            .memory_guard_size(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config).map_err(|error| WasmError::Host(error.to_string()))?;
         let mut linker = Linker::new(&engine);
