@@ -458,5 +458,8 @@ fn print_walkthrough(
     say!("Applications: each example's README (examples/counter, fungible, crowd-funding,");
     say!("social, amm) walks through publishing and using it on this network.");
     say!();
+    say!("GraphQL: `skein service --port 8080`, then open http://127.0.0.1:8080/ (GraphiQL);");
+    say!("it holds the wallet until stopped.");
+    say!();
     say!("Press Ctrl-C to stop the network.");
 }
