@@ -42,6 +42,10 @@ pub const PENDING_BUNDLES_PER_QUERY_MAX: usize = 1_000;
 /// refuse it: clocks on the Internet drift by tens of milliseconds; a second tolerates that.
 pub const TIMESTAMP_GRACE_MICROS: u64 = 1_000_000;
 
+/// Most keys one `find_keys` host call lists: the scan stops there, and a call under a
+/// prefix holding more fails (list such state by longer prefixes).
+pub const APPLICATION_KEYS_PER_SCAN_MAX: usize = 10_000;
+
 /// Most owners a chain an application opens may have: every block of that chain carries
 /// them in its state.
 pub const OPENED_CHAIN_OWNERS_MAX: usize = 32;

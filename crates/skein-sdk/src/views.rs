@@ -103,6 +103,17 @@ impl KeyValueStore for HostStore {
         std::future::ready(Ok(self.find_keys(prefix)))
     }
 
+    fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send {
+        // The host lists a prefix whole, or refuses past its limit.
+        let mut keys = self.find_keys(prefix);
+        keys.truncate(limit);
+        std::future::ready(Ok(keys))
+    }
+
     fn write_batch(&self, batch: Batch) -> impl Future<Output = Result<(), StoreError>> + Send {
         for operation in batch.operations {
             match operation {

@@ -184,6 +184,14 @@ impl KeyValueStore for AnyStore {
         dispatch!(self, store => store.find_keys_by_prefix(prefix).await)
     }
 
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        dispatch!(self, store => store.find_keys_by_prefix_up_to(prefix, limit).await)
+    }
+
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
         dispatch!(self, store => store.write_batch(batch).await)
     }

@@ -279,6 +279,14 @@ impl KeyValueStore for LogStore {
         self.memory.find_keys_by_prefix(prefix).await
     }
 
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.memory.find_keys_by_prefix_up_to(prefix, limit).await
+    }
+
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());

@@ -52,9 +52,9 @@ impl LsmStore {
         Ok(entries)
     }
 
-    fn scan_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn scan_keys(&self, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = Vec::new();
-        for guard in self.keyspace.prefix(prefix) {
+        for guard in self.keyspace.prefix(prefix).take(limit) {
             let key = guard.key().map_err(backend)?;
             keys.push(key[prefix.len()..].to_vec());
         }
@@ -85,7 +85,15 @@ impl KeyValueStore for LsmStore {
     }
 
     async fn find_keys_by_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.scan_keys(prefix)
+        self.scan_keys(prefix, usize::MAX)
+    }
+
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.scan_keys(prefix, limit)
     }
 
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
@@ -113,7 +121,7 @@ impl KeyValueStore for LsmStore {
                             *value = None;
                         }
                     }
-                    for suffix in self.scan_keys(&key_prefix)? {
+                    for suffix in self.scan_keys(&key_prefix, usize::MAX)? {
                         let mut key = key_prefix.clone();
                         key.extend_from_slice(&suffix);
                         outcome.insert(key, None);

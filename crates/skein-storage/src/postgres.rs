@@ -201,7 +201,19 @@ impl KeyValueStore for PostgresStore {
     }
 
     async fn find_keys_by_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
-        let (query, params) = self.range_query(prefix, "k");
+        self.find_keys_by_prefix_up_to(prefix, usize::MAX).await
+    }
+
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let (mut query, params) = self.range_query(prefix, "k");
+        // PostgreSQL's LIMIT takes a bigint: beyond it there is no limit at all.
+        if let Ok(limit) = i64::try_from(limit) {
+            query.push_str(&format!(" LIMIT {limit}"));
+        }
         let skip = prefix.len();
         self.with_client(move |client| {
             Box::pin(async move {

@@ -108,8 +108,17 @@ impl KeyValueStore for MemoryStore {
     }
 
     async fn find_keys_by_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.find_keys_by_prefix_up_to(prefix, usize::MAX).await
+    }
+
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let map = self.read();
         Ok(Self::range(&map, prefix)
+            .take(limit)
             .map(|(key, _)| key[prefix.len()..].to_vec())
             .collect())
     }

@@ -114,6 +114,14 @@ pub trait KeyValueStore: Clone + Send + Sync + 'static {
         prefix: &[u8],
     ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
 
+    /// The first `limit` keys that start with `prefix`, in order, with the prefix removed:
+    /// a scan that stops there, for work that must stay bounded.
+    fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StoreError>> + Send;
+
     /// Applies a batch atomically.
     fn write_batch(&self, batch: Batch) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

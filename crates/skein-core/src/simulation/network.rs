@@ -77,6 +77,14 @@ impl KeyValueStore for SimStore {
         self.inner.find_keys_by_prefix(prefix).await
     }
 
+    async fn find_keys_by_prefix_up_to(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.find_keys_by_prefix_up_to(prefix, limit).await
+    }
+
     async fn write_batch(&self, batch: Batch) -> Result<(), StoreError> {
         if !self.alive.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("the process crashed".into()));

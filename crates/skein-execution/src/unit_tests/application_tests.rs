@@ -726,3 +726,54 @@ fn test_an_application_opens_chains_from_its_own_account() {
         "{error:?}"
     );
 }
+
+/// Its operation (a little-endian u32 `n`) writes the keys 0..n (each a little-endian
+/// u32), then lists every key.
+fn key_filler() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "write" (func $write (param i32 i32 i32 i32)))
+            (import "skein" "find_keys" (func $find (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (local $i i32)
+                (local $n i32)
+                (local.set $n (i32.load (local.get $ptr)))
+                (block $done
+                    (loop $fill
+                        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                        (i32.store (i32.const 0) (local.get $i))
+                        (call $write (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br $fill)))
+                (drop (call $find (i32.const 0) (i32.const 0)))
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid test module")
+}
+
+#[test]
+fn test_listing_keys_stops_at_the_limit() {
+    let mut chain = chain();
+    let app = chain.create(chain.publish(key_filler(), writer()), Vec::new());
+    let app = app.unwrap().id();
+    let fill = |count: usize| Operation::User {
+        application_id: app,
+        bytes: u32::try_from(count).unwrap().to_le_bytes().to_vec(),
+    };
+    let limit = skein_base::limits::APPLICATION_KEYS_PER_SCAN_MAX;
+    chain.execute(fill(limit), &mut 100_000_000).unwrap();
+    let error = chain
+        .execute(fill(limit + 1), &mut 100_000_000)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("more than {limit} keys")),
+        "{error}"
+    );
+}

@@ -331,11 +331,21 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 let _ = reply.send(value.map_err(|error| storage_failure(transaction, error)));
             }
             HostRequest::FindKeys { prefix, reply } => {
+                // One more than allowed, to tell a prefix at the limit from one past it.
+                let limit = limits::APPLICATION_KEYS_PER_SCAN_MAX + 1;
                 let keys = match self.applications.load_entry_mut(&application_id).await {
-                    Ok(state) => state.find_keys_by_prefix(&prefix).await,
+                    Ok(state) => state.find_keys_by_prefix(&prefix, limit).await,
                     Err(error) => Err(error),
                 };
-                let _ = reply.send(keys.map_err(|error| storage_failure(transaction, error)));
+                let keys = match keys {
+                    Ok(keys) if keys.len() < limit => Ok(keys),
+                    Ok(_) => Err(HostError::Refused(format!(
+                        "more than {} keys under this prefix: list them by longer prefixes",
+                        limits::APPLICATION_KEYS_PER_SCAN_MAX
+                    ))),
+                    Err(error) => Err(storage_failure(transaction, error)),
+                };
+                let _ = reply.send(keys);
             }
             HostRequest::Write { key, value } => {
                 match self.applications.load_entry_mut(&application_id).await {

@@ -33,6 +33,19 @@ async fn check_store_semantics<S: KeyValueStore>(store: S) {
         store.find_keys_by_prefix(&[0xff]).await.unwrap(),
         vec![vec![0xff]]
     );
+    // A scan cut short keeps the first keys, in order.
+    for (limit, expected) in [(0, 0), (1, 1), (2, 2), (5, 2)] {
+        let keys = store.find_keys_by_prefix_up_to(b"a", limit).await.unwrap();
+        assert_eq!(
+            keys,
+            [b"1".to_vec(), b"2".to_vec()][..expected],
+            "limit {limit}"
+        );
+    }
+    assert_eq!(
+        store.find_keys_by_prefix_up_to(&[], 1).await.unwrap(),
+        vec![b"a1".to_vec()]
+    );
 
     // Within one batch, operations apply in order: a prefix deletion removes keys stored
     // before and keys put earlier in the batch, but not keys put after it.

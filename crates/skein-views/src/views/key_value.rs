@@ -43,29 +43,41 @@ impl<S: KeyValueStore> KeyValueView<S> {
         self.updates.insert(key, None);
     }
 
-    /// The keys starting with `prefix`, in order, without the prefix, including unsaved
-    /// changes.
-    pub async fn find_keys_by_prefix(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, ViewError> {
+    /// The first `limit` keys starting with `prefix`, in order, without the prefix,
+    /// including unsaved changes. The store is scanned no further than needed.
+    pub async fn find_keys_by_prefix(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, ViewError> {
+        let pending: Vec<(&[u8], bool)> = self
+            .updates
+            .range(prefix.to_vec()..)
+            .map_while(|(key, update)| Some((key.strip_prefix(prefix)?, update.is_some())))
+            .collect();
         let mut keys = std::collections::BTreeSet::new();
         if !self.cleared {
+            // Every stored key past those scanned sorts after them: enough are scanned if,
+            // with the pending removals taken out, `limit` remain.
+            let removals = pending.iter().filter(|(_, kept)| !kept).count();
             let stored = self
                 .context
                 .store()
-                .find_keys_by_prefix(&self.context.key(prefix))
+                .find_keys_by_prefix_up_to(
+                    &self.context.key(prefix),
+                    limit.saturating_add(removals),
+                )
                 .await?;
             keys.extend(stored);
         }
-        let pending = self
-            .updates
-            .range(prefix.to_vec()..)
-            .map_while(|(key, update)| Some((key.strip_prefix(prefix)?, update)));
-        for (suffix, update) in pending {
-            match update {
-                Some(_) => keys.insert(suffix.to_vec()),
-                None => keys.remove(suffix),
-            };
+        for (suffix, kept) in pending {
+            if kept {
+                keys.insert(suffix.to_vec());
+            } else {
+                keys.remove(suffix);
+            }
         }
-        Ok(keys.into_iter().collect())
+        Ok(keys.into_iter().take(limit).collect())
     }
 }
 
