@@ -46,6 +46,10 @@ pub const TIMESTAMP_GRACE_MICROS: u64 = 1_000_000;
 /// prefix holding more fails (list such state by longer prefixes).
 pub const APPLICATION_KEYS_PER_SCAN_MAX: usize = 10_000;
 
+/// Most chains the applications of one transaction may open: each is stored by every
+/// validator for good (and costs `OPEN_CHAIN_FUEL`).
+pub const OPENED_CHAINS_PER_TRANSACTION_MAX: usize = 16;
+
 /// Most owners a chain an application opens may have: every block of that chain carries
 /// them in its state.
 pub const OPENED_CHAIN_OWNERS_MAX: usize = 32;

@@ -282,7 +282,8 @@ impl ContractRuntime {
         return crate::abi::host_open_chain(&request);
         #[cfg(not(target_arch = "wasm32"))]
         {
-            // As the chain would number it, in transaction 0 of the block.
+            // As the chain would number it in transaction 0 of the block; a real id also
+            // depends on the transaction's index, which a unit test does not have.
             let context = self.context();
             let sequence = u32::try_from(self.opened_chains.len())
                 .expect("a test opens fewer than 2^32 chains");

@@ -597,9 +597,10 @@ fn test_applications_stay_within_the_size_limits() {
     );
 }
 
-/// Its operation is an `OpenChainRequest`, made twice; it answers both chains' ids.
-fn opener() -> Vec<u8> {
-    wat::parse_str(
+/// Its operation is an `OpenChainRequest`, made `times` times; it answers the last
+/// chain's id.
+fn opener(times: u32) -> Vec<u8> {
+    wat::parse_str(format!(
         r#"(module
             (import "skein" "output" (func $output (param i32 i32)))
             (import "skein" "open_chain" (func $open (param i32 i32) (result i32)))
@@ -609,19 +610,22 @@ fn opener() -> Vec<u8> {
             (func (export "skein_instantiate") (param i32 i32)
                 (call $output (i32.const 0) (i32.const 0)))
             (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
-                (drop (call $open (local.get $ptr) (local.get $len)))
-                (call $take (i32.const 0))
-                (drop (call $open (local.get $ptr) (local.get $len)))
-                (call $take (i32.const 32))
-                (call $output (i32.const 0) (i32.const 64))))"#,
-    )
+                (local $left i32)
+                (local.set $left (i32.const {times}))
+                (loop $again
+                    (drop (call $open (local.get $ptr) (local.get $len)))
+                    (call $take (i32.const 0))
+                    (local.set $left (i32.sub (local.get $left) (i32.const 1)))
+                    (br_if $again (i32.ne (local.get $left) (i32.const 0))))
+                (call $output (i32.const 0) (i32.const 32))))"#
+    ))
     .expect("a valid test module")
 }
 
 #[test]
 fn test_an_application_opens_chains_from_its_own_account() {
     let mut chain = chain();
-    let app = chain.create(chain.publish(opener(), writer()), Vec::new());
+    let app = chain.create(chain.publish(opener(2), writer()), Vec::new());
     let app = app.unwrap().id();
     let account = AccountOwner::Application(app);
     let fund = SystemOperation::Transfer {
@@ -694,7 +698,25 @@ fn test_an_application_opens_chains_from_its_own_account() {
         BTreeMap::from([(chain.owner, 1), (other, 2)])
     );
 
-    // Refused: no owner, too many, more than the account holds.
+    // Refused: no owner, too many, an application (it signs no blocks), shared owners
+    // without weights, more than the account holds.
+    let error = chain
+        .execute(open(vec![(account, 1)], Amount::ZERO), &mut FUEL.clone())
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::InvalidCall(ref why) if why.contains("signs no blocks")),
+        "{error:?}"
+    );
+    let error = chain
+        .execute(
+            open(vec![(chain.owner, 0), (other, 0)], Amount::ZERO),
+            &mut FUEL.clone(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutionError::InvalidCall(ref why) if why.contains("weights")),
+        "{error:?}"
+    );
     let error = chain
         .execute(open(Vec::new(), Amount::ZERO), &mut FUEL.clone())
         .unwrap_err();
@@ -776,4 +798,44 @@ fn test_listing_keys_stops_at_the_limit() {
             .contains(&format!("more than {limit} keys")),
         "{error}"
     );
+}
+
+#[test]
+fn test_a_transaction_opens_a_bounded_number_of_chains() {
+    let mut chain = chain();
+    let most = skein_base::limits::OPENED_CHAINS_PER_TRANSACTION_MAX;
+    let request = bcs::to_bytes(&OpenChainRequest {
+        owners: vec![(chain.owner, 1)],
+        balance: Amount::ZERO,
+    })
+    .unwrap();
+    let fuel = || crate::wasm::OPEN_CHAIN_FUEL * 20;
+    for (times, allowed) in [(most, true), (most + 1, false)] {
+        let times_u32 = u32::try_from(times).unwrap();
+        let app = chain.create(chain.publish(opener(times_u32), writer()), Vec::new());
+        let app = app.unwrap().id();
+        let operation = Operation::User {
+            application_id: app,
+            bytes: request.clone(),
+        };
+        let mut left = fuel();
+        let result = chain.execute(operation, &mut left);
+        match result {
+            Ok(outgoing) => {
+                assert!(allowed, "{times} chains opened");
+                assert_eq!(outgoing.len(), times);
+                // Each opening costs its fuel.
+                assert!(fuel() - left >= crate::wasm::OPEN_CHAIN_FUEL * times as u64);
+            }
+            Err(error) => {
+                assert!(!allowed, "{error:?}");
+                assert!(
+                    error
+                        .to_string()
+                        .contains(&format!("at most {most} chains")),
+                    "{error}"
+                );
+            }
+        }
+    }
 }

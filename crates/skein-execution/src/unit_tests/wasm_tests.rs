@@ -195,6 +195,29 @@ fn test_traps_and_aborts_fail_the_call() {
 }
 
 #[test]
+fn test_memory_past_its_end_traps_and_grown_memory_starts_zeroed() {
+    // Bounds are checked in the compiled code: just past the end, and far past it.
+    for address in ["65536", "65533", "2147483647"] {
+        let past = module("", &format!("(drop (i32.load (i32.const {address})))"));
+        assert!(matches!(failure(&past), WasmError::Trap(_)), "{address}");
+    }
+    // Pooled memories are reused: what one call left in grown memory is gone for the
+    // next, whichever slot it gets.
+    let dirty = module(
+        "",
+        r#"(drop (memory.grow (i32.const 1)))
+           (if (i32.ne (i32.load (i32.const 65536)) (i32.const 0)) (then unreachable))
+           (i32.store (i32.const 65536) (i32.const 0xdead))
+           (call $output (i32.const 0) (i32.const 0))"#,
+    );
+    let runtime = WasmRuntime::new().unwrap();
+    for _ in 0..300 {
+        let (result, _) = call(&runtime, &dirty, &MemoryHost::default(), FUEL);
+        assert_eq!(result, Ok(Vec::new()));
+    }
+}
+
+#[test]
 fn test_breaking_the_convention_fails_the_call() {
     // No output.
     assert!(matches!(failure(&module("", "")), WasmError::Convention(_)));

@@ -114,8 +114,16 @@ impl<'a> Transaction<'a> {
         }
     }
 
-    /// Counts `bytes` more of application messages against the transaction's limit.
+    /// Counts `bytes` more of application messages against the transaction's limit, and
+    /// refuses them early if the transaction already sends as many messages as a
+    /// transaction may.
     fn carry(&mut self, bytes: usize) -> Result<(), ExecutionError> {
+        if self.outgoing.len() >= limits::MESSAGES_PER_TRANSACTION_MAX {
+            return Err(ExecutionError::LimitExceeded(format!(
+                "a transaction sends at most {} messages",
+                limits::MESSAGES_PER_TRANSACTION_MAX
+            )));
+        }
         let limit = limits::APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX;
         self.message_bytes = self.message_bytes.saturating_add(bytes);
         if self.message_bytes > limit {
@@ -455,6 +463,28 @@ impl<S: KeyValueStore> ExecutionState<S> {
                 limits::OPENED_CHAIN_OWNERS_MAX
             )));
         }
+        // Nobody could ever propose a block: the chain and its tokens would be lost.
+        if request
+            .owners
+            .iter()
+            .any(|(owner, _)| matches!(owner, AccountOwner::Application(_)))
+        {
+            return Err(ExecutionError::InvalidCall(
+                "an application cannot own a chain: it signs no blocks".into(),
+            ));
+        }
+        if owners > 1 && request.owners.iter().all(|(_, weight)| *weight == 0) {
+            return Err(ExecutionError::InvalidCall(
+                "the owners of a shared chain need weights, not all zero".into(),
+            ));
+        }
+        if transaction.chains_opened as usize >= limits::OPENED_CHAINS_PER_TRANSACTION_MAX {
+            return Err(ExecutionError::LimitExceeded(format!(
+                "a transaction opens at most {} chains",
+                limits::OPENED_CHAINS_PER_TRANSACTION_MAX
+            )));
+        }
+        transaction.carry(0)?;
         let ownership = match request.owners.as_slice() {
             [(owner, _)] => ChainOwnership::single(*owner),
             owners => ChainOwnership::multiple(owners.iter().copied(), MULTI_LEADER_ROUNDS),

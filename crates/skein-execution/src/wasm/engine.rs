@@ -129,7 +129,10 @@ impl WasmRuntime {
             // Bounds checks in the code instead of guard pages: a pooled memory then keeps
             // its pages accessible from one instance to the next, where guard pages would
             // cost two `mprotect` calls per call that grows memory, each interrupting
-            // every core running this process to flush its TLB.
+            // every core running this process to flush its TLB. (Wasmtime resets a freed
+            // slot's whole accessible range, so nothing leaks between instances.) The
+            // price: wasmtime drops its Spectre mitigation for heap accesses in this mode;
+            // guests have no clock to time a speculative read with.
             .signals_based_traps(false)
             .memory_guard_size(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));

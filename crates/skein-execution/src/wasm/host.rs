@@ -19,6 +19,10 @@ pub const HOST_CALL_FUEL: u64 = 1_000;
 /// no instruction pays for (about 10–20 µs).
 pub const APPLICATION_CALL_FUEL: u64 = 50_000;
 
+/// What opening a chain costs besides its bytes: every validator stores the new chain for
+/// good, so a block can afford a few hundred at most.
+pub const OPEN_CHAIN_FUEL: u64 = 1_000_000;
+
 /// Largest key an application may use.
 const KEY_BYTES_MAX: usize = 1 << 10;
 
@@ -285,6 +289,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
+                burn(&mut caller, OPEN_CHAIN_FUEL)?;
                 let request: OpenChainRequest = decode(&mut caller, &bytes, "chain opening")?;
                 let chain_id = caller
                     .data_mut()

@@ -34,7 +34,8 @@
 //! Every host call costs [`HOST_CALL_FUEL`] plus one unit per byte it moves, so a guest
 //! cannot do unbounded work outside its metered code. A call to another application costs
 //! [`APPLICATION_CALL_FUEL`] more and runs with the caller's remaining fuel; what it burns
-//! is taken from the caller.
+//! is taken from the caller. Opening a chain costs [`OPEN_CHAIN_FUEL`] more: every
+//! validator keeps the new chain for good.
 //!
 //! # Determinism
 //!
@@ -53,7 +54,7 @@ mod memory_host;
 pub use bytecode::Bytecode;
 pub use engine::{CallOutcome, Entry, WasmRuntime};
 pub use error::WasmError;
-pub use host::{Host, HostError, APPLICATION_CALL_FUEL, HOST_CALL_FUEL};
+pub use host::{Host, HostError, APPLICATION_CALL_FUEL, HOST_CALL_FUEL, OPEN_CHAIN_FUEL};
 pub use memory_host::MemoryHost;
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub struct ApplicationQuery;
 impl ApplicationQuery {
     /// The application's service's answer to `request` (JSON, in the service's own types;
     /// `null` if omitted), about the chain as of its latest block here.
+    #[graphql(complexity = "super::COMPLEXITY_SERVICE_CALL")]
     async fn query(
         &self,
         context: &Context<'_>,
@@ -71,12 +72,14 @@ pub struct ApplicationMutation;
 impl ApplicationMutation {
     /// Runs `operation` (JSON, which the application's service encodes as its contract
     /// reads it) in a new block of the chain, which must be the wallet's; the block's hash.
+    #[graphql(complexity = "super::COMPLEXITY_SERVICE_CALL")]
     async fn execute(&self, context: &Context<'_>, operation: Json<Value>) -> Result<CryptoHash> {
         execute(context, vec![operation]).await
     }
 
     /// Runs several operations, in order, in one new block: all of them, or, if one fails,
     /// none. The block's hash.
+    #[graphql(complexity = "super::COMPLEXITY_SERVICE_CALL * operations.len()")]
     async fn execute_all(
         &self,
         context: &Context<'_>,

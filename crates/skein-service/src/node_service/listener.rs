@@ -2,17 +2,25 @@
 //! the wallet's chains are kept up to date, their incoming messages accepted in new blocks
 //! as they arrive (unless the service was told not to).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::StreamExt;
 use skein_base::ChainId;
 use skein_rpc::GrpcValidatorNode;
-use tokio::sync::Notify;
+use tokio::{sync::Notify, task::JoinSet};
 
 use super::node::Node;
 
-/// How long to wait before trying the next validator when none accepted a subscription.
+/// How long to wait before following the next validator when the last one refused, or
+/// ended its stream soon after accepting.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// A stream that lasted less than this ended too soon: wait before the next one.
+const STREAM_LIFETIME_MIN: Duration = Duration::from_secs(5);
 
 /// Follows one validator's notifications at a time, the next one when it goes away;
 /// runs until the service stops.
@@ -34,10 +42,6 @@ pub(super) async fn follow(node: Arc<Node>) {
         return;
     }
     let mut keepers = Keepers::new(node.clone());
-    // Catch up with what happened while the service was not running.
-    for chain_id in node.chains().await.0 {
-        keepers.signal(chain_id).await;
-    }
     let mut index = 0;
     loop {
         let validator = &nodes[index % nodes.len()];
@@ -45,6 +49,12 @@ pub(super) async fn follow(node: Arc<Node>) {
         match validator.subscribe(Vec::new()).await {
             Ok(mut stream) => {
                 tracing::info!(address = validator.address(), "following notifications");
+                let since = Instant::now();
+                // Catch up with what happened while no validator was followed (the first
+                // time, while the service was not running).
+                for chain_id in node.chains().await.0 {
+                    keepers.signal(chain_id).await;
+                }
                 while let Some(Ok(notification)) = stream.next().await {
                     let chain_id = notification.chain_id;
                     node.publish(notification);
@@ -54,6 +64,9 @@ pub(super) async fn follow(node: Arc<Node>) {
                     address = validator.address(),
                     "lost notifications; next validator"
                 );
+                if since.elapsed() < STREAM_LIFETIME_MIN {
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
             }
             Err(error) => {
                 tracing::debug!(address = validator.address(), %error, "no notifications");
@@ -65,10 +78,11 @@ pub(super) async fn follow(node: Arc<Node>) {
 }
 
 /// One task per chain of the wallet, woken by its notifications. Signals that arrive while
-/// it works wake it once more, not once each.
+/// it works wake it once more, not once each. The tasks end when the keepers are dropped.
 struct Keepers {
     node: Arc<Node>,
     signals: HashMap<ChainId, Arc<Notify>>,
+    tasks: JoinSet<()>,
 }
 
 impl Keepers {
@@ -76,6 +90,7 @@ impl Keepers {
         Self {
             node,
             signals: HashMap::new(),
+            tasks: JoinSet::new(),
         }
     }
 
@@ -91,7 +106,8 @@ impl Keepers {
         let signal = Arc::new(Notify::new());
         signal.notify_one();
         self.signals.insert(chain_id, signal.clone());
-        tokio::spawn(keep_up(self.node.clone(), chain_id, signal));
+        self.tasks
+            .spawn(keep_up(self.node.clone(), chain_id, signal));
     }
 }
 

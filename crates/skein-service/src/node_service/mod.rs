@@ -11,10 +11,12 @@
 //! The service follows the validators' notifications ([`listener`]): it keeps the wallet's
 //! chains up to date, accepts their incoming messages as they arrive, and forwards the
 //! notifications to subscribers. Mutations sign with the wallet's keys, which is why the
-//! service listens on 127.0.0.1 only.
+//! service listens on 127.0.0.1 only, and answers programs on this machine and its own
+//! pages only ([`guard`]); `/ws` carries subscriptions and queries, never mutations.
 
 mod application;
 mod graphiql;
+mod guard;
 mod listener;
 mod node;
 mod objects;
@@ -24,12 +26,13 @@ mod system;
 use std::{future::Future, net::SocketAddr, str::FromStr, sync::Arc};
 
 use anyhow::Context as _;
-use async_graphql::{EmptySubscription, ObjectType, Schema, SubscriptionType};
+use async_graphql::{EmptyMutation, EmptySubscription, ObjectType, Schema, SubscriptionType};
 use async_graphql_axum::GraphQLSubscription;
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, Path, State},
     http::{header, StatusCode},
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -51,11 +54,25 @@ fn failure(error: impl std::fmt::Display) -> async_graphql::Error {
     async_graphql::Error::new(format!("{error:#}"))
 }
 
+/// How long requests under way may take to finish once the service is asked to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The largest request body: operations and queries are JSON of modest size.
 const REQUEST_BODY_BYTES_MAX: usize = 2 << 20;
 
 /// The deepest selection a request may make: GraphiQL's introspection needs 13 levels.
 const QUERY_DEPTH_MAX: usize = 32;
+
+/// What one request may cost in all: a field costs 1 unless marked. Repeating costly
+/// fields under aliases runs into it, so no request holds a chain for long.
+const COMPLEXITY_MAX: usize = 1_000;
+
+/// What asking an application's service (or having it encode an operation) costs: a
+/// Wasm call with up to `FUEL_PER_QUERY_MAX` fuel, holding the chain's lock.
+const COMPLEXITY_SERVICE_CALL: usize = 100;
+
+/// What a list read from a chain's state (accounts, inbox, applications) costs.
+const COMPLEXITY_LIST: usize = 20;
 
 type SystemSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 type ApplicationSchema = Schema<ApplicationQuery, ApplicationMutation, EmptySubscription>;
@@ -76,29 +93,49 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
+    // The port the system chose, if asked for port 0.
+    let address = listener.local_addr()?;
     let node = Arc::new(Node::new(context, &options));
     let follower = tokio::spawn(listener::follow(node.clone()));
-    let router = router(node.clone());
+    let router = router(node.clone(), address.port());
     println!("serving GraphQL at http://{address}/ (open it in a browser for GraphiQL)");
     if options.read_only {
         println!("read-only: queries and notifications only");
     }
     println!("each application: http://{address}/chains/CHAIN/applications/APPLICATION");
     println!("Ctrl-C to stop");
-    // Subscriptions stay open for as long as their clients like: stop without them.
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut server = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.notified().await })
+                .await
+        }
+    });
     tokio::select! {
-        served = axum::serve(listener, router) => served.context("the server stopped")?,
+        served = &mut server => {
+            served.context("the server failed")?.context("the server stopped")?;
+        }
         () = shutdown => {}
     }
+    // Requests under way finish (blocks they make get confirmed); subscriptions, which
+    // stay open for as long as their clients like, are cut after a grace period.
+    stop.notify_one();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await;
+    server.abort();
     follower.abort();
+    let _ = follower.await;
     node.client()
         .finish_background_tasks(crate::BACKGROUND_WAIT)
         .await;
     Ok(())
 }
 
-fn router(node: Arc<Node>) -> Router {
+fn router(node: Arc<Node>, port: u16) -> Router {
     let system = schema(QueryRoot, MutationRoot, SubscriptionRoot, &node);
+    // Subscriptions and queries: a WebSocket is no place for mutations.
+    let subscriptions = schema(QueryRoot, EmptyMutation, SubscriptionRoot, &node);
     let application = schema(
         ApplicationQuery,
         ApplicationMutation,
@@ -107,7 +144,7 @@ fn router(node: Arc<Node>) -> Router {
     );
     Router::new()
         .route("/", get(system_graphiql).post(system_request))
-        .route_service("/ws", GraphQLSubscription::new(system.clone()))
+        .route_service("/ws", GraphQLSubscription::new(subscriptions))
         .route(
             "/chains/{chain_id}/applications/{application_id}",
             get(application_graphiql).post(application_request),
@@ -118,6 +155,7 @@ fn router(node: Arc<Node>) -> Router {
         )
         .route("/ready", get(|| async { "ready" }))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(port, guard::local_only))
         .with_state(Schemas {
             system,
             application,
@@ -133,6 +171,7 @@ where
     Schema::build(query, mutation, subscription)
         .data(node.clone())
         .limit_depth(QUERY_DEPTH_MAX)
+        .limit_complexity(COMPLEXITY_MAX)
         .finish()
 }
 

@@ -86,6 +86,7 @@ impl Chain {
     }
 
     /// Every owner's account on the chain that holds tokens.
+    #[graphql(complexity = "super::COMPLEXITY_LIST + child_complexity")]
     async fn accounts(&self, context: &Context<'_>) -> Result<Vec<AccountBalance>> {
         let balances = node(context)
             .client()
@@ -104,6 +105,7 @@ impl Chain {
 
     /// The bundles of messages received and not yet accepted or rejected, by sender, in
     /// the order a block would pick them.
+    #[graphql(complexity = "super::COMPLEXITY_LIST + child_complexity")]
     async fn inbox(&self, context: &Context<'_>) -> Result<Vec<PendingBundle>> {
         let query = ChainInfoQuery {
             request_pending_bundles: true,
@@ -133,6 +135,7 @@ impl Chain {
     }
 
     /// The applications the chain knows, with where their services answer.
+    #[graphql(complexity = "super::COMPLEXITY_LIST + child_complexity")]
     async fn applications(&self, context: &Context<'_>) -> Result<Vec<Application>> {
         let chain_id = self.info.chain_id;
         let applications = node(context)

@@ -73,6 +73,7 @@ impl QueryRoot {
 
     /// Consecutive blocks of a chain, oldest first: from `from`, or the latest ones if
     /// `from` is omitted; at most `limit` (10 unless given, 100 at most).
+    #[graphql(complexity = "5 + limit as usize * child_complexity")]
     async fn blocks(
         &self,
         context: &Context<'_>,

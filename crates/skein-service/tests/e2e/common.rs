@@ -245,22 +245,31 @@ impl Service {
 
     /// POSTs `body` to `path`: the status and the body of the answer.
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        self.post_with(path, "Content-Type: application/json\r\n", body)
+    }
+
+    /// POSTs `body` to `path` with `headers` (each line ending in `\r\n`) besides `Host`:
+    /// the status and the body of the answer.
+    pub fn post_with(&self, path: &str, headers: &str, body: &str) -> (u16, String) {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
             body.len()
         );
-        let (status, _, body) = self.exchange(&request);
+        let (status, _, body) = self.raw(&request);
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// GETs `path`: the status, the headers (lowercase) and the body.
     pub fn get(&self, path: &str) -> (u16, String, Vec<u8>) {
-        self.exchange(&format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        self.raw(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
         ))
     }
 
-    fn exchange(&self, request: &str) -> (u16, String, Vec<u8>) {
+    /// Sends `request` as it is: the status, the headers (lowercase) and the body.
+    pub fn raw(&self, request: &str) -> (u16, String, Vec<u8>) {
         use std::io::{Read, Write};
         let mut stream =
             std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("the service listens");

@@ -81,7 +81,10 @@ fn test_the_node_service_serves_the_wallet_over_graphql() {
         bundle["messages"][0].as_str().unwrap().contains("2.5"),
         "{bundle}"
     );
-    let heard = collect(&notifications, 2);
+    let heard: Vec<Value> = collect(&notifications, 2)
+        .into_iter()
+        .map(|payload| payload["data"]["notifications"].clone())
+        .collect();
     let kinds: Vec<&Value> = heard
         .iter()
         .map(|notification| &notification["reason"]["__typename"])
@@ -181,8 +184,58 @@ fn test_the_node_service_serves_the_wallet_over_graphql() {
     assert!(answer.contains("not a GraphQL request"), "{answer}");
     let error = service.error("/", "{ nothing }");
     assert!(error.contains("Unknown field"), "{error}");
+    // A request that would hold the chain long, asking a service over and over, is refused.
+    let greedy: String = (0..11).map(|n| format!("q{n}: query ")).collect();
+    let error = service.error(&link, &format!("{{ {greedy} }}"));
+    assert!(error.contains("too complex"), "{error}");
     let (status, _) = service.post("/", &"x".repeat(3 << 20));
     assert_eq!(status, 413, "an oversized body is refused");
+
+    // Only programs on this machine and the service's own pages: not another site's page
+    // (by its Origin), not a page whose name points here (by its Host), not a form or a
+    // "simple" cross-site POST (not JSON).
+    let transfer = format!(
+        r#"{{"query": "mutation {{ transfer(chainId: \"{c0}\", recipient: \"{c1}\", amount: \"1\") }}"}}"#
+    );
+    let (status, answer) = service.post_with(
+        "/",
+        "Content-Type: application/json\r\nOrigin: http://evil.example\r\n",
+        &transfer,
+    );
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = service.post_with("/", "Content-Type: text/plain\r\n", &transfer);
+    assert_eq!(status, 415, "{answer}");
+    assert!(answer.contains("application/json"), "{answer}");
+    let origin = format!(
+        "Content-Type: application/json\r\nOrigin: http://127.0.0.1:{}\r\n",
+        service.port
+    );
+    let (status, answer) = service.post_with("/", &origin, r#"{"query": "{ version }"}"#);
+    assert_eq!(status, 200, "GraphiQL's own requests: {answer}");
+    let (status, _, _) = service.raw(&format!(
+        "GET / HTTP/1.1\r\nHost: evil.example:{}\r\nConnection: close\r\n\r\n",
+        service.port
+    ));
+    assert_eq!(status, 403);
+    // Nor through the WebSocket, which carries no mutations at all.
+    let balance = |service: &Service| {
+        let data = service.data(
+            "/",
+            &format!(r#"{{ chain(chainId: "{c0}") {{ balance }} }}"#),
+        );
+        data["chain"]["balance"].clone()
+    };
+    let before = balance(&service);
+    let over_socket = subscribe(
+        service.port,
+        &format!(r#"mutation {{ transfer(chainId: "{c0}", recipient: "{c1}", amount: "1") }}"#),
+    );
+    if let Ok(answer) = over_socket.recv_timeout(Duration::from_secs(2)) {
+        assert!(answer["data"].is_null(), "{answer}");
+        let error = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(error.contains("mutation"), "{answer}");
+    }
+    assert_eq!(balance(&service), before);
 
     // GraphiQL, from this server only.
     let (status, _, page) = service.get("/");
@@ -226,8 +279,8 @@ fn test_the_node_service_serves_the_wallet_over_graphql() {
     net.down();
 }
 
-/// Subscribes over WebSocket (the graphql-transport-ws protocol); the payloads' data, as
-/// they come.
+/// Subscribes over WebSocket (the graphql-transport-ws protocol); the payloads
+/// (`{"data": …}` or `{"errors": …}`), as they come.
 fn subscribe(port: u16, query: &str) -> mpsc::Receiver<Value> {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("the service listens");
     stream
@@ -258,7 +311,7 @@ fn subscribe(port: u16, query: &str) -> mpsc::Receiver<Value> {
                 continue;
             };
             if message["type"] == json!("next") {
-                let _ = sender.send(message["payload"]["data"]["notifications"].clone());
+                let _ = sender.send(message["payload"].clone());
             }
         }
     });
