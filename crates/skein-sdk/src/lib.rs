@@ -58,6 +58,8 @@
 pub mod abi;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod build;
+#[cfg(feature = "graphql")]
+pub mod graphql;
 mod runtime;
 pub mod views;
 

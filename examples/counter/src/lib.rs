@@ -1,12 +1,14 @@
 //! A counter: created with a starting value, each operation adds to it and answers the new
 //! value, and the counter remembers the height of the block that last changed it. Adding
 //! past `u64::MAX` fails the operation and changes nothing. Its service tells the value
-//! and when it last changed.
+//! and when it last changed, in GraphQL.
 //!
 //! The two Wasm modules are the binaries `counter_contract` and `counter_service`.
 
-use serde::{Deserialize, Serialize};
-use skein_sdk::{BlockHeight, Contract, ContractRuntime, ReadState, Service, ServiceRuntime};
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SimpleObject};
+use skein_sdk::{
+    graphql, BlockHeight, Contract, ContractRuntime, ReadState, Service, ServiceRuntime,
+};
 
 /// Where the value lives in the application's state.
 const VALUE: &[u8] = b"value";
@@ -52,28 +54,33 @@ pub struct CounterService {
     runtime: ServiceRuntime,
 }
 
-/// What the service answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What the service answers, in GraphQL: `{ value updatedAt }`.
+#[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 pub struct CounterState {
     /// The value.
     pub value: u64,
     /// The height of the block that last changed it, if an operation did.
-    pub updated_at: Option<BlockHeight>,
+    pub updated_at: Option<u64>,
 }
 
 impl Service for CounterService {
-    type Query = ();
-    type QueryResponse = CounterState;
+    type Query = async_graphql::Request;
+    type QueryResponse = async_graphql::Response;
 
     fn new(runtime: ServiceRuntime) -> Self {
         CounterService { runtime }
     }
 
-    fn handle_query(&self, (): ()) -> CounterState {
-        CounterState {
+    fn handle_query(&self, request: async_graphql::Request) -> async_graphql::Response {
+        let state = CounterState {
             value: self.runtime.get(VALUE).unwrap_or(0),
-            updated_at: self.runtime.get(UPDATED_AT),
-        }
+            updated_at: self
+                .runtime
+                .get::<BlockHeight>(UPDATED_AT)
+                .map(|height| height.0),
+        };
+        let schema = Schema::new(state, EmptyMutation, EmptySubscription);
+        graphql::execute(&schema, request)
     }
 }
 
@@ -106,13 +113,9 @@ mod tests {
         assert_eq!(counter.execute_operation(1), 41);
         assert_eq!(counter.execute_operation(1), 42);
         let service = CounterService::new(counter.runtime.service_runtime());
-        assert_eq!(
-            service.handle_query(()),
-            CounterState {
-                value: 42,
-                updated_at: Some(BlockHeight(7))
-            }
-        );
+        let response = service.handle_query(async_graphql::Request::new("{ value updatedAt }"));
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(response.data.to_string(), "{value: 42, updatedAt: 7}");
     }
 
     #[test]

@@ -60,15 +60,21 @@ fn test_the_counter_runs_in_wasm() {
     assert_eq!(fuel[0], fuel[1], "the same work burns the same fuel");
     // The contract read its context through the host; the service reads the state.
     let service = build("counter_service");
-    let outcome = block_on(runtime.query(&service, b"null", Box::new(host.clone()), FUEL));
-    let state: counter::CounterState = serde_json::from_slice(&outcome.result.unwrap()).unwrap();
+    let request = br#"{"query": "{ value updatedAt }"}"#;
+    let outcome = block_on(runtime.query(&service, request, Box::new(host.clone()), FUEL));
+    let answer: serde_json::Value = serde_json::from_slice(&outcome.result.unwrap()).unwrap();
     assert_eq!(
-        state,
-        counter::CounterState {
-            value: 42,
-            updated_at: Some(BlockHeight(3))
-        }
+        answer,
+        serde_json::json!({ "data": { "value": 42, "updatedAt": 3 } })
     );
+    // Its schema is there to explore, as GraphiQL does.
+    let request = br#"{"query": "{ __type(name: \"CounterState\") { fields { name } } }"}"#;
+    let outcome = block_on(runtime.query(&service, request, Box::new(host.clone()), FUEL));
+    let answer = String::from_utf8(outcome.result.unwrap()).unwrap();
+    assert!(answer.contains("updatedAt"), "{answer}");
+    // A request that is not GraphQL is refused by the service.
+    let outcome = block_on(runtime.query(&service, b"null", Box::new(host.clone()), FUEL));
+    assert!(outcome.result.is_err());
 
     // Overflowing fails with the contract's message; the caller drops what it staged.
     let (result, _) = call(&runtime, &module, Entry::ExecuteOperation, u64::MAX, &host);

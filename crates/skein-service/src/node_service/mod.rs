@@ -5,6 +5,7 @@
 //! | `/` | GraphiQL | the system schema ([`system`]) |
 //! | `/ws` | subscriptions to the system schema (GraphQL over WebSocket) | |
 //! | `/chains/CHAIN/applications/APPLICATION` | GraphiQL | that application's schema ([`application`]) |
+//! | `/chains/CHAIN/applications/APPLICATION/graphql` | GraphiQL | the application's own GraphQL, for services that speak it |
 //! | `/graphiql/FILE` | GraphiQL's files, from the binary | |
 //! | `/ready` | `ready` once serving | |
 //!
@@ -81,6 +82,7 @@ type ApplicationSchema = Schema<ApplicationQuery, ApplicationMutation, EmptySubs
 struct Schemas {
     system: SystemSchema,
     application: ApplicationSchema,
+    node: Arc<Node>,
 }
 
 /// Serves the wallet's chains until `shutdown` completes.
@@ -150,6 +152,10 @@ fn router(node: Arc<Node>, port: u16) -> Router {
             get(application_graphiql).post(application_request),
         )
         .route(
+            "/chains/{chain_id}/applications/{application_id}/graphql",
+            get(service_graphiql).post(service_request),
+        )
+        .route(
             &format!("{}/{{file}}", graphiql::ASSETS_PATH),
             get(graphiql::asset),
         )
@@ -159,6 +165,7 @@ fn router(node: Arc<Node>, port: u16) -> Router {
         .with_state(Schemas {
             system,
             application,
+            node,
         })
 }
 
@@ -207,6 +214,46 @@ async fn application_request(
         Ok(request) => json(&schemas.application.execute(request).await),
         Err(message) => bad_request(message),
     }
+}
+
+async fn service_graphiql(Path((chain_id, application_id)): Path<(String, String)>) -> Response {
+    match target(&chain_id, &application_id) {
+        Ok(_) => graphiql::page(&format!(
+            "/chains/{chain_id}/applications/{application_id}/graphql"
+        ))
+        .into_response(),
+        Err(message) => bad_request(message),
+    }
+}
+
+/// A GraphQL request for a service that speaks GraphQL itself, passed to it as it is: its
+/// answer (a GraphQL response) comes back as it is too.
+async fn service_request(
+    State(schemas): State<Schemas>,
+    Path((chain_id, application_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let target = match target(&chain_id, &application_id) {
+        Ok(target) => target,
+        Err(message) => return bad_request(message),
+    };
+    if let Err(message) = graphql_request(&body) {
+        return bad_request(message);
+    }
+    let answer = schemas
+        .node
+        .client()
+        .local_node()
+        .query_application(target.chain_id, target.application_id, body.to_vec())
+        .await;
+    let error = match answer {
+        Ok(answer) if serde_json::from_slice::<serde::de::IgnoredAny>(&answer).is_ok() => {
+            return ([(header::CONTENT_TYPE, "application/json")], answer).into_response();
+        }
+        Ok(_) => "the service answered something that is not JSON".to_string(),
+        Err(error) => format!("{error:#}"),
+    };
+    json_body(&serde_json::json!({ "errors": [{ "message": error }] })).into_response()
 }
 
 /// The application and chain a path names, or why not.

@@ -157,6 +157,7 @@ impl Chain {
                     .map(ApplicationId)
                     .collect(),
                 link: format!("/chains/{chain_id}/applications/{id}"),
+                graphql: format!("/chains/{chain_id}/applications/{id}/graphql"),
             })
             .collect())
     }
@@ -199,8 +200,12 @@ pub struct Application {
     creation_height: u64,
     /// The applications it relies on.
     required_application_ids: Vec<ApplicationId>,
-    /// Where its service answers GraphQL on this chain, from this server's root.
+    /// Where its service answers on this chain, from this server's root, in JSON carried
+    /// by GraphQL (`query(request: …)`, `execute(operation: …)`).
     link: String,
+    /// Where its service answers GraphQL of its own, if it speaks it (services built with
+    /// `skein_sdk::graphql`).
+    graphql: String,
 }
 
 /// A confirmed block.

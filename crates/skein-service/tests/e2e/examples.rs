@@ -35,7 +35,8 @@ fn test_the_amm_walkthrough() {
 
 #[test]
 fn test_the_counter_walkthrough() {
-    let (stdout, graphql) = run_walkthrough("examples/counter/README.md", "null");
+    let (stdout, graphql) =
+        run_walkthrough("examples/counter/README.md", r#"{query: "{ value }"}"#);
     assert!(stdout.contains("\"value\": 42"), "{stdout}");
     assert!(graphql.contains("\"value\":42"), "{graphql}");
 }

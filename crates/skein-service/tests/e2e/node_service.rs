@@ -129,25 +129,40 @@ fn test_the_node_service_serves_the_wallet_over_graphql() {
         listed["chain"]["applications"],
         json!([{ "id": application_id, "link": link }])
     );
-    assert_eq!(
-        service.data(&link, "{ query }")["query"]["value"],
-        json!(40)
+    // The counter's service speaks GraphQL: asked at its own path, or carried as JSON.
+    let own = format!("{link}/graphql");
+    let value = |service: &Service| service.data(&own, "{ value }")["value"].clone();
+    assert_eq!(value(&service), json!(40));
+    let carried = service.data(
+        &link,
+        r#"{ query(request: {query: "{ value updatedAt }"}) }"#,
     );
+    assert_eq!(carried["query"]["data"]["value"], json!(40));
     service.data(&link, "mutation { execute(operation: 2) }");
     service.data(&link, "mutation { executeAll(operations: [1, 3]) }");
-    assert_eq!(
-        service.data(&link, "{ query }")["query"]["value"],
-        json!(46)
+    assert_eq!(value(&service), json!(46));
+    let schema = service.data(
+        &own,
+        r#"{ __type(name: "CounterState") { fields { name } } }"#,
     );
+    assert!(schema.to_string().contains("updatedAt"), "{schema}");
+    let wrong = service.graphql(&own, "{ nothing }");
+    assert!(
+        wrong["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing"),
+        "{wrong}"
+    );
+    let (status, _, page) = service.get(&own);
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(page).unwrap().contains(&own));
     // An operation the contract cannot read fails its block, and changes nothing.
     let refused = service.error(&link, r#"mutation { execute(operation: "two") }"#);
     assert!(refused.contains("does not decode"), "{refused}");
     let refused = service.error(&link, r#"mutation { executeAll(operations: [1, "two"]) }"#);
     assert!(refused.contains("does not decode"), "{refused}");
-    assert_eq!(
-        service.data(&link, "{ query }")["query"]["value"],
-        json!(46)
-    );
+    assert_eq!(value(&service), json!(46));
 
     // What a client got wrong.
     let error = service.error("/", r#"{ chain(chainId: "12") { balance } }"#);
@@ -257,10 +272,7 @@ fn test_the_node_service_serves_the_wallet_over_graphql() {
 
     // Read-only, it answers and refuses to make blocks.
     let service = Service::start(&net.wallet, &["--read-only"]);
-    assert_eq!(
-        service.data(&link, "{ query }")["query"]["value"],
-        json!(46)
-    );
+    assert_eq!(value(&service), json!(46));
     let error = service.error(
         "/",
         &format!(r#"mutation {{ transfer(chainId: "{c0}", recipient: "{c1}", amount: "1") }}"#),
