@@ -120,6 +120,17 @@ impl Chain {
         Ok(description)
     }
 
+    /// Moves the chain's one token to `owner`'s account (an application's, say).
+    fn fund(&mut self, owner: AccountOwner) {
+        let fund = SystemOperation::Transfer {
+            owner: None,
+            recipient: skein_base::Account::owner(ChainId::root(0), owner),
+            amount: Amount::from_tokens(1),
+        };
+        self.execute(Operation::System(fund), &mut FUEL.clone())
+            .unwrap();
+    }
+
     fn query(&mut self, application_id: ApplicationId) -> Result<Vec<u8>, ExecutionError> {
         let context = CallContext {
             application_id,
@@ -499,15 +510,7 @@ fn test_an_application_spends_native_tokens_from_its_own_account_only() {
     let app = chain.create(chain.publish(spender(), writer()), Vec::new());
     let app = app.unwrap().id();
     let account = AccountOwner::Application(app);
-    // Fund the application's account from the chain's balance.
-    let fund = SystemOperation::Transfer {
-        owner: None,
-        recipient: skein_base::Account::owner(ChainId::root(0), account),
-        amount: Amount::from_tokens(1),
-    };
-    chain
-        .execute(Operation::System(fund), &mut FUEL.clone())
-        .unwrap();
+    chain.fund(account);
     let spend = |amount, chain_id| Operation::User {
         application_id: app,
         bytes: bcs::to_bytes(&skein_base::TransferRequest {
@@ -628,14 +631,7 @@ fn test_an_application_opens_chains_from_its_own_account() {
     let app = chain.create(chain.publish(opener(2), writer()), Vec::new());
     let app = app.unwrap().id();
     let account = AccountOwner::Application(app);
-    let fund = SystemOperation::Transfer {
-        owner: None,
-        recipient: skein_base::Account::owner(ChainId::root(0), account),
-        amount: Amount::from_tokens(1),
-    };
-    chain
-        .execute(Operation::System(fund), &mut FUEL.clone())
-        .unwrap();
+    chain.fund(account);
     let open = |owners: Vec<(AccountOwner, u64)>, balance| Operation::User {
         application_id: app,
         bytes: bcs::to_bytes(&OpenChainRequest { owners, balance }).unwrap(),

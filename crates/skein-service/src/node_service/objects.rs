@@ -72,16 +72,15 @@ impl Chain {
 
     /// The balance of one owner's account on the chain.
     async fn owner_balance(&self, context: &Context<'_>, owner: AccountOwner) -> Result<Amount> {
-        let query = ChainInfoQuery {
-            request_owner_balance: Some(owner.0),
-            ..ChainInfoQuery::new(self.info.chain_id)
-        };
-        let info = node(context)
-            .client()
-            .local_node()
-            .handle_chain_info_query(query)
-            .await
-            .map_err(failure)?;
+        let info = self
+            .ask(
+                context,
+                ChainInfoQuery {
+                    request_owner_balance: Some(owner.0),
+                    ..ChainInfoQuery::new(self.info.chain_id)
+                },
+            )
+            .await?;
         Ok(info.requested_owner_balance.unwrap_or_default().into())
     }
 
@@ -107,16 +106,15 @@ impl Chain {
     /// the order a block would pick them.
     #[graphql(complexity = "super::COMPLEXITY_LIST + child_complexity")]
     async fn inbox(&self, context: &Context<'_>) -> Result<Vec<PendingBundle>> {
-        let query = ChainInfoQuery {
-            request_pending_bundles: true,
-            ..ChainInfoQuery::new(self.info.chain_id)
-        };
-        let info = node(context)
-            .client()
-            .local_node()
-            .handle_chain_info_query(query)
-            .await
-            .map_err(failure)?;
+        let info = self
+            .ask(
+                context,
+                ChainInfoQuery {
+                    request_pending_bundles: true,
+                    ..ChainInfoQuery::new(self.info.chain_id)
+                },
+            )
+            .await?;
         Ok(info
             .requested_pending_bundles
             .into_iter()
@@ -160,6 +158,18 @@ impl Chain {
                 graphql: format!("/chains/{chain_id}/applications/{id}/graphql"),
             })
             .collect())
+    }
+}
+
+impl Chain {
+    /// The local node's answer to `query` about this chain.
+    async fn ask(&self, context: &Context<'_>, query: ChainInfoQuery) -> Result<ChainInfo> {
+        node(context)
+            .client()
+            .local_node()
+            .handle_chain_info_query(query)
+            .await
+            .map_err(failure)
     }
 }
 
