@@ -51,8 +51,10 @@
 //! chain's client: see the examples' `tests/`).
 //!
 //! An application is two Wasm modules, its contract and its service (a [`Service`] answers
-//! read-only queries), each a binary of the crate: `skein_sdk::contract!(Counter);` in
-//! one, `skein_sdk::service!(CounterService);` in the other (see `examples/counter`).
+//! read-only queries, in JSON or, with the `graphql` feature, in GraphQL), each a binary
+//! of the crate: `skein_sdk::contract!(Counter);` in one,
+//! `skein_sdk::service!(CounterService);` in the other (see `examples/counter`). Its
+//! [`Abi`] type names its interface for the applications that call it.
 
 #[doc(hidden)]
 pub mod abi;
@@ -72,6 +74,42 @@ pub use skein_base::{
     CallResult, ChainId, ChannelRequest, MessageInfo, OpenChainRequest, SendMessageRequest,
     SessionId, Timestamp, TransferRequest,
 };
+
+/// An application's interface as one type that other code names: what its users send in
+/// blocks, what other applications call it with and what its sessions take, with their
+/// answers. Callers use it to get every type right ([`ContractRuntime::call`],
+/// [`ContractRuntime::call_into_session`]); it names the same types as the application's
+/// [`Contract`] and [`CallableContract`] (`()` for what the application does not offer).
+///
+/// ```
+/// use skein_sdk::{Abi, Amount};
+///
+/// /// What a token offers.
+/// pub struct TokenAbi;
+///
+/// impl Abi for TokenAbi {
+///     type Operation = (Amount, String);
+///     type Response = ();
+///     type Call = Amount;
+///     type CallResponse = Amount;
+///     type SessionCall = ();
+///     type SessionResponse = ();
+/// }
+/// ```
+pub trait Abi {
+    /// What users ask of the application in blocks.
+    type Operation: Serialize + DeserializeOwned;
+    /// What an operation answers.
+    type Response: Serialize + DeserializeOwned;
+    /// What other applications on the chain call it with.
+    type Call: Serialize + DeserializeOwned;
+    /// What a call answers.
+    type CallResponse: Serialize + DeserializeOwned;
+    /// What a call into one of its sessions takes.
+    type SessionCall: Serialize + DeserializeOwned;
+    /// What a call into a session answers.
+    type SessionResponse: Serialize + DeserializeOwned;
+}
 
 /// An application's contract: the code that changes its state, run by validators in
 /// blocks, metered with fuel. A failing call (a panic) changes nothing.

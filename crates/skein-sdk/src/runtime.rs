@@ -179,6 +179,29 @@ impl ContractRuntime {
         decode_result(result)
     }
 
+    /// Calls `application`, whose interface is `A`, as [`ContractRuntime::call_application`]
+    /// does: the call and its answer are of the types `A` names.
+    pub fn call<A: crate::Abi>(
+        &mut self,
+        authenticated: bool,
+        application: ApplicationId,
+        call: &A::Call,
+        sessions: Vec<SessionId>,
+    ) -> (A::CallResponse, Vec<SessionId>) {
+        self.call_application(authenticated, application, call, sessions)
+    }
+
+    /// Calls into `session`, created by an application whose interface is `A`, as
+    /// [`ContractRuntime::call_session`] does, with the types `A` names.
+    pub fn call_into_session<A: crate::Abi>(
+        &mut self,
+        session: SessionId,
+        call: &A::SessionCall,
+        sessions: Vec<SessionId>,
+    ) -> (A::SessionResponse, Vec<SessionId>) {
+        self.call_session(session, call, sessions)
+    }
+
     /// Calls into `session`, which this application must own, handing over `sessions`;
     /// answers the response and any sessions created for this application.
     pub fn call_session<R: DeserializeOwned>(

@@ -11,11 +11,11 @@
 //! products of reserves fit in 128 bits. The two Wasm modules are `amm_contract` and
 //! `amm_service`; the pool requires both tokens when created.
 
-use fungible::TokenAccount;
+use fungible::{FungibleAbi, TokenAccount};
 use serde::{Deserialize, Serialize};
 use skein_sdk::{
     AccountOwner, Amount, ApplicationId, Contract, ContractRuntime, ReadState, Service,
-    ServiceRuntime, SessionId,
+    ServiceRuntime,
 };
 
 /// The attos in a micro-token, the unit of the pool's arithmetic.
@@ -68,6 +68,18 @@ pub enum Operation {
         /// The least the trader accepts in return.
         min_amount_out: Amount,
     },
+}
+
+/// The pool's interface: what its users send in blocks.
+pub struct AmmAbi;
+
+impl skein_sdk::Abi for AmmAbi {
+    type Operation = Operation;
+    type Response = ();
+    type Call = ();
+    type CallResponse = ();
+    type SessionCall = ();
+    type SessionResponse = ();
 }
 
 /// The market maker's contract.
@@ -223,9 +235,8 @@ impl Amm {
             target: self.own_account(),
         };
         let token = self.token(index);
-        let _: (Amount, Vec<SessionId>) =
-            self.runtime
-                .call_application(true, token, &call, Vec::new());
+        self.runtime
+            .call::<FungibleAbi>(true, token, &call, Vec::new());
     }
 
     /// Moves `amount` of token `index` from the pool to `owner`.
@@ -242,9 +253,8 @@ impl Amm {
             },
         };
         let token = self.token(index);
-        let _: (Amount, Vec<SessionId>) =
-            self.runtime
-                .call_application(false, token, &call, Vec::new());
+        self.runtime
+            .call::<FungibleAbi>(false, token, &call, Vec::new());
     }
 
     fn set_reserves(&mut self, reserves: [Amount; 2]) {

@@ -16,6 +16,18 @@ const VALUE: &[u8] = b"value";
 /// Where the height of the last change lives.
 pub const UPDATED_AT: &[u8] = b"updated_at";
 
+/// The counter's interface: operations add a number and answer the new value.
+pub struct CounterAbi;
+
+impl skein_sdk::Abi for CounterAbi {
+    type Operation = u64;
+    type Response = u64;
+    type Call = ();
+    type CallResponse = ();
+    type SessionCall = ();
+    type SessionResponse = ();
+}
+
 /// The counter's contract.
 pub struct Counter {
     runtime: ContractRuntime,

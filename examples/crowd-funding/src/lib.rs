@@ -10,11 +10,11 @@
 //! The two Wasm modules are the binaries `crowd_funding_contract` and
 //! `crowd_funding_service`. The campaign requires the token application when created.
 
-use fungible::{SessionCall, TokenAccount};
+use fungible::{FungibleAbi, SessionCall, TokenAccount};
 use serde::{Deserialize, Serialize};
 use skein_sdk::{
     AccountOwner, Amount, ApplicationId, Contract, ContractRuntime, ReadState, Service,
-    ServiceRuntime, SessionId, Timestamp,
+    ServiceRuntime, Timestamp,
 };
 
 /// Where each backer's pledge lives: this prefix, then the backer (BCS).
@@ -62,6 +62,18 @@ pub enum Status {
     Collected,
     /// The backers were refunded.
     Cancelled,
+}
+
+/// The campaign's interface: what its backers and its owner send in blocks.
+pub struct CrowdFundingAbi;
+
+impl skein_sdk::Abi for CrowdFundingAbi {
+    type Operation = Operation;
+    type Response = ();
+    type Call = ();
+    type CallResponse = ();
+    type SessionCall = ();
+    type SessionResponse = ();
 }
 
 /// The campaign's contract.
@@ -146,9 +158,9 @@ impl CrowdFunding {
     /// session (the signer passed on to the token), then spent from it.
     fn receive(&mut self, parameters: &Parameters, owner: AccountOwner, amount: Amount) {
         let withdraw = fungible::Call::Withdraw { owner, amount };
-        let (_, sessions): (Amount, Vec<SessionId>) =
+        let (_, sessions) =
             self.runtime
-                .call_application(true, parameters.token, &withdraw, Vec::new());
+                .call::<FungibleAbi>(true, parameters.token, &withdraw, Vec::new());
         let [session] = sessions[..] else {
             panic!("the token created {} sessions, not one", sessions.len())
         };
@@ -156,8 +168,9 @@ impl CrowdFunding {
             amount,
             target: self.own_account(),
         };
-        let (remaining, _): (Amount, Vec<SessionId>) =
-            self.runtime.call_session(session, &spend, Vec::new());
+        let (remaining, _) =
+            self.runtime
+                .call_into_session::<FungibleAbi>(session, &spend, Vec::new());
         assert!(remaining.is_zero(), "the session was spent entirely");
     }
 
@@ -171,9 +184,8 @@ impl CrowdFunding {
                 owner: recipient,
             },
         };
-        let _: (Amount, Vec<SessionId>) =
-            self.runtime
-                .call_application(false, parameters.token, &transfer, Vec::new());
+        self.runtime
+            .call::<FungibleAbi>(false, parameters.token, &transfer, Vec::new());
     }
 
     fn own_account(&self) -> TokenAccount {

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use skein_sdk::{BlockHeight, CallContext, CallResult, Callee, ChainId, CryptoHash};
+use skein_sdk::{BlockHeight, CallContext, CallResult, Callee, ChainId, CryptoHash, SessionId};
 
 use super::*;
 

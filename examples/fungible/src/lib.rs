@@ -132,6 +132,18 @@ pub enum SessionCall {
     },
 }
 
+/// The token's interface, for its users and for the applications that call it.
+pub struct FungibleAbi;
+
+impl skein_sdk::Abi for FungibleAbi {
+    type Operation = Operation;
+    type Response = ();
+    type Call = Call;
+    type CallResponse = Amount;
+    type SessionCall = SessionCall;
+    type SessionResponse = Amount;
+}
+
 /// The token's contract.
 pub struct FungibleToken {
     runtime: ContractRuntime,

@@ -68,6 +68,18 @@ pub struct Post {
     pub timestamp: Timestamp,
 }
 
+/// The application's interface: what users send in blocks.
+pub struct SocialAbi;
+
+impl skein_sdk::Abi for SocialAbi {
+    type Operation = Operation;
+    type Response = ();
+    type Call = ();
+    type CallResponse = ();
+    type SessionCall = ();
+    type SessionResponse = ();
+}
+
 /// The application's contract.
 pub struct Social {
     runtime: ContractRuntime,
