@@ -153,7 +153,7 @@ fn router(node: Arc<Node>, port: u16) -> Router {
         )
         .route(
             "/chains/{chain_id}/applications/{application_id}/graphql",
-            get(service_graphiql).post(service_request),
+            get(application_graphiql).post(service_request),
         )
         .route(
             &format!("{}/{{file}}", graphiql::ASSETS_PATH),
@@ -193,12 +193,14 @@ async fn system_request(State(schemas): State<Schemas>, body: Bytes) -> Response
     }
 }
 
+/// GraphiQL for an application's endpoint (either of them): the page talks to the path
+/// it was served from.
 async fn application_graphiql(
+    uri: axum::http::Uri,
     Path((chain_id, application_id)): Path<(String, String)>,
 ) -> Response {
     match target(&chain_id, &application_id) {
-        Ok(_) => graphiql::page(&format!("/chains/{chain_id}/applications/{application_id}"))
-            .into_response(),
+        Ok(_) => graphiql::page(uri.path()).into_response(),
         Err(message) => bad_request(message),
     }
 }
@@ -212,16 +214,6 @@ async fn application_request(
         .and_then(|target| Ok(graphql_request(&body)?.data(target)));
     match request {
         Ok(request) => json(&schemas.application.execute(request).await),
-        Err(message) => bad_request(message),
-    }
-}
-
-async fn service_graphiql(Path((chain_id, application_id)): Path<(String, String)>) -> Response {
-    match target(&chain_id, &application_id) {
-        Ok(_) => graphiql::page(&format!(
-            "/chains/{chain_id}/applications/{application_id}/graphql"
-        ))
-        .into_response(),
         Err(message) => bad_request(message),
     }
 }
