@@ -54,7 +54,8 @@
 //! read-only queries, in JSON or, with the `graphql` feature, in GraphQL), each a binary
 //! of the crate: `skein_sdk::contract!(Counter);` in one,
 //! `skein_sdk::service!(CounterService);` in the other (see `examples/counter`). Its
-//! [`Abi`] type names its interface for the applications that call it.
+//! [`Abi`] type names its interface for clients and, with [`CallableAbi`], for the
+//! applications that call it.
 
 #[doc(hidden)]
 pub mod abi;
@@ -76,13 +77,11 @@ pub use skein_base::{
 };
 
 /// An application's interface as one type that other code names: what its users send in
-/// blocks, what other applications call it with and what its sessions take, with their
-/// answers. Callers use it to get every type right ([`ContractRuntime::call`],
-/// [`ContractRuntime::call_into_session`]); it names the same types as the application's
-/// [`Contract`] and [`CallableContract`] (`()` for what the application does not offer).
+/// blocks and what that answers, the same types as its [`Contract`]'s. An application that
+/// other applications call names its calls too ([`CallableAbi`]).
 ///
 /// ```
-/// use skein_sdk::{Abi, Amount};
+/// use skein_sdk::{Abi, Amount, CallableAbi};
 ///
 /// /// What a token offers.
 /// pub struct TokenAbi;
@@ -90,10 +89,13 @@ pub use skein_base::{
 /// impl Abi for TokenAbi {
 ///     type Operation = (Amount, String);
 ///     type Response = ();
+/// }
+///
+/// impl CallableAbi for TokenAbi {
 ///     type Call = Amount;
 ///     type CallResponse = Amount;
-///     type SessionCall = ();
-///     type SessionResponse = ();
+///     type SessionCall = Amount;
+///     type SessionResponse = Amount;
 /// }
 /// ```
 pub trait Abi {
@@ -101,6 +103,13 @@ pub trait Abi {
     type Operation: Serialize + DeserializeOwned;
     /// What an operation answers.
     type Response: Serialize + DeserializeOwned;
+}
+
+/// The interface of an application that others call, as its [`CallableContract`] takes
+/// them: callers use it to get every type right ([`ContractRuntime::call`],
+/// [`ContractRuntime::call_into_session`]), and cannot call an application that takes no
+/// calls.
+pub trait CallableAbi: Abi {
     /// What other applications on the chain call it with.
     type Call: Serialize + DeserializeOwned;
     /// What a call answers.

@@ -181,7 +181,7 @@ impl ContractRuntime {
 
     /// Calls `application`, whose interface is `A`, as [`ContractRuntime::call_application`]
     /// does: the call and its answer are of the types `A` names.
-    pub fn call<A: crate::Abi>(
+    pub fn call<A: crate::CallableAbi>(
         &mut self,
         authenticated: bool,
         application: ApplicationId,
@@ -193,7 +193,7 @@ impl ContractRuntime {
 
     /// Calls into `session`, created by an application whose interface is `A`, as
     /// [`ContractRuntime::call_session`] does, with the types `A` names.
-    pub fn call_into_session<A: crate::Abi>(
+    pub fn call_into_session<A: crate::CallableAbi>(
         &mut self,
         session: SessionId,
         call: &A::SessionCall,

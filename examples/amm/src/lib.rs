@@ -76,10 +76,6 @@ pub struct AmmAbi;
 impl skein_sdk::Abi for AmmAbi {
     type Operation = Operation;
     type Response = ();
-    type Call = ();
-    type CallResponse = ();
-    type SessionCall = ();
-    type SessionResponse = ();
 }
 
 /// The market maker's contract.

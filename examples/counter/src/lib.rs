@@ -22,10 +22,6 @@ pub struct CounterAbi;
 impl skein_sdk::Abi for CounterAbi {
     type Operation = u64;
     type Response = u64;
-    type Call = ();
-    type CallResponse = ();
-    type SessionCall = ();
-    type SessionResponse = ();
 }
 
 /// The counter's contract.

@@ -70,10 +70,6 @@ pub struct CrowdFundingAbi;
 impl skein_sdk::Abi for CrowdFundingAbi {
     type Operation = Operation;
     type Response = ();
-    type Call = ();
-    type CallResponse = ();
-    type SessionCall = ();
-    type SessionResponse = ();
 }
 
 /// The campaign's contract.

@@ -138,6 +138,9 @@ pub struct FungibleAbi;
 impl skein_sdk::Abi for FungibleAbi {
     type Operation = Operation;
     type Response = ();
+}
+
+impl skein_sdk::CallableAbi for FungibleAbi {
     type Call = Call;
     type CallResponse = Amount;
     type SessionCall = SessionCall;

@@ -74,10 +74,6 @@ pub struct SocialAbi;
 impl skein_sdk::Abi for SocialAbi {
     type Operation = Operation;
     type Response = ();
-    type Call = ();
-    type CallResponse = ();
-    type SessionCall = ();
-    type SessionResponse = ();
 }
 
 /// The application's contract.

@@ -10,16 +10,12 @@ const VALUE: &[u8] = b"value";
 const UPDATED_AT: &[u8] = b"updated_at";
 
 /// The application's interface, for other applications and clients: the same types as
-/// the contract's (`()` for calls it does not take).
+/// the contract's.
 pub struct __TYPE__Abi;
 
 impl skein_sdk::Abi for __TYPE__Abi {
     type Operation = u64;
     type Response = u64;
-    type Call = ();
-    type CallResponse = ();
-    type SessionCall = ();
-    type SessionResponse = ();
 }
 
 /// The contract: runs in blocks, changes the state.
