@@ -43,14 +43,18 @@ fn invalid(path: &Path, reason: impl std::fmt::Display) -> ConfigError {
     }
 }
 
-/// Writes a file atomically: a temporary file in the same directory, then a rename, so a
-/// crash never leaves half a file.
+/// Writes a file atomically: a temporary file in the same directory, synced, then a rename,
+/// and the directory synced, so a crash (of the process or of the machine) never leaves half
+/// a file, nor loses the rename.
 pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
     let io = |error| ConfigError::Io {
         path: path.to_path_buf(),
         error,
     };
-    let directory = path.parent().unwrap_or(Path::new("."));
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(directory).map_err(io)?;
     let file_name = path
         .file_name()
@@ -60,7 +64,10 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> 
     std::fs::write(&temporary, content).map_err(io)?;
     let file = std::fs::File::open(&temporary).map_err(io)?;
     file.sync_all().map_err(io)?;
-    std::fs::rename(&temporary, path).map_err(io)
+    std::fs::rename(&temporary, path).map_err(io)?;
+    std::fs::File::open(directory)
+        .and_then(|directory| directory.sync_all())
+        .map_err(io)
 }
 
 /// A validator's key pair, as `skein keygen` writes it.

@@ -29,7 +29,18 @@ async fn main() {
         }
     }
     if let Err(error) = skein_service::run(cli).await {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", one_line(&error));
         std::process::exit(1);
     }
+}
+
+/// An error and its causes on one line: some causes (a Wasm module's parse error, say)
+/// carry several lines of their own.
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -49,16 +49,23 @@ impl BenchmarkReport {
     }
 }
 
+/// The most chains a benchmark opens: each is a block on the funding chain and a chain
+/// every validator keeps for good.
+const BENCHMARK_CHAINS_MAX: usize = 10_000;
+
+/// The most transfers a benchmark makes (hours of load on a small network).
+const BENCHMARK_TRANSFERS_MAX: usize = 100_000_000;
+
 /// Runs `skein benchmark`.
 pub async fn benchmark(
     context: &mut Context,
     options: BenchmarkOptions,
 ) -> anyhow::Result<BenchmarkReport> {
-    if options.chains < 2 {
-        bail!("--chains must be at least 2");
+    if !(2..=BENCHMARK_CHAINS_MAX).contains(&options.chains) {
+        bail!("--chains must be between 2 and {BENCHMARK_CHAINS_MAX}");
     }
-    if options.transfers == 0 {
-        bail!("--transfers must be at least 1");
+    if !(1..=BENCHMARK_TRANSFERS_MAX).contains(&options.transfers) {
+        bail!("--transfers must be between 1 and {BENCHMARK_TRANSFERS_MAX}");
     }
     if !(1..=limits::OPERATIONS_PER_BLOCK_MAX).contains(&options.transfers_per_block) {
         bail!(

@@ -40,6 +40,18 @@ fn test_command_line_errors() {
         "nothing was spent"
     );
 
+    // A file that is not Wasm: one line naming the module, nothing published.
+    let junk = net.directory.path().join("junk.wasm");
+    std::fs::write(&junk, b"this is not a wasm module").unwrap();
+    let junk = junk.to_str().unwrap();
+    let error = fails(net.skein(&["publish-bytecode", junk, junk]), 1);
+    assert!(error.contains("the contract module"), "{error}");
+    assert_eq!(error.lines().count(), 1, "{error}");
+    // A benchmark too large to finish is refused before anything is opened.
+    let error = fails(net.skein(&["benchmark", "--chains", "100000000"]), 1);
+    assert!(error.contains("--chains must be between 2 and"), "{error}");
+    assert_eq!(ok(net.skein(&["balance", &a])), "1000000");
+
     let missing = net.directory.path().join("missing.json");
     let error = fails(skein_with(&missing, &["balance"]), 1);
     assert!(error.contains("no wallet at"), "{error}");
