@@ -283,6 +283,49 @@ impl ChainError {
         )
     }
 
+    /// Whether a validator that refused a proposal for this reason refuses that block for
+    /// good: the facts it rests on (the block itself, the chain's previous block, its inboxes
+    /// in order) do not change while the height stays open. Missing blocks or messages,
+    /// rounds, clocks and the node's own failures may change, so those refusals are not.
+    /// A signed block refused for good by validators weighing a quorum can never be
+    /// certified, and its owner may abandon it.
+    pub fn refuses_block_for_good(&self) -> bool {
+        match self {
+            ChainError::TooManyOperations { .. }
+            | ChainError::TooManyIncomingBundles { .. }
+            | ChainError::EmptyBlock
+            | ChainError::BlockTooLarge { .. }
+            | ChainError::InvalidProposalSignature(_)
+            | ChainError::ClosedChain
+            | ChainError::WrongEpoch { .. }
+            | ChainError::WrongPreviousHash { .. }
+            | ChainError::NotAllowedToPropose { .. }
+            | ChainError::WrongAuthenticatedSigner { .. }
+            | ChainError::MismatchedLock
+            | ChainError::TimestampBeforePrevious { .. }
+            | ChainError::BundleFromTheFuture { .. }
+            | ChainError::UnrejectableBundle { .. }
+            | ChainError::Inbox { .. }
+            | ChainError::TooManyMessages { .. }
+            | ChainError::Arithmetic(_)
+            | ChainError::OperationsOnPublicChain { .. } => true,
+            ChainError::Execution { error, .. } => !error.is_node_failure(),
+            ChainError::InactiveChain(_)
+            | ChainError::UnknownEpoch(_)
+            | ChainError::HeightAlreadyCertified { .. }
+            | ChainError::MissingEarlierBlocks { .. }
+            | ChainError::AlreadyVotedInRound { .. }
+            | ChainError::WrongRound { .. }
+            | ChainError::LockedOnAnotherBlock { .. }
+            | ChainError::RoundNotTimedOut { .. }
+            | ChainError::TimestampInFuture { .. }
+            | ChainError::MissingCrossChainUpdate { .. }
+            | ChainError::IncorrectOutcome { .. }
+            | ChainError::Certificate(_)
+            | ChainError::Storage(_) => false,
+        }
+    }
+
     /// Whether the error is one of the voting rules (rule 6) that keep two blocks from being
     /// confirmed at a height — the rules a Byzantine validator ignores.
     pub fn is_voting_rule(&self) -> bool {

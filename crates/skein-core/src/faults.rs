@@ -9,8 +9,8 @@ use skein_base::{
     BlobId, TimeDelta,
 };
 use skein_chain::{
-    AnyCertificate, BlockExecutionOutcome, BlockProposal, ConfirmedBlock, Hashed, LiteVote,
-    UncheckedCertificate, Vote,
+    AnyCertificate, BlockExecutionOutcome, BlockProposal, ChainError, ConfirmedBlock, Hashed,
+    LiteVote, UncheckedCertificate, Vote,
 };
 
 use crate::{
@@ -35,6 +35,9 @@ pub enum Fault {
     VoteForDifferentBlock,
     /// It votes for the right block with a signature that does not verify.
     ForgedSignature,
+    /// It refuses every proposed block as too large, as a validator whose limits are
+    /// stricter than the client's would: a refusal that does not change.
+    StricterLimits,
 }
 
 /// A validator wrapped with a fault that can change at any time.
@@ -85,7 +88,8 @@ impl FaultyNode {
             Fault::Honest
             | Fault::RefuseVotes
             | Fault::VoteForDifferentBlock
-            | Fault::ForgedSignature => Ok(()),
+            | Fault::ForgedSignature
+            | Fault::StricterLimits => Ok(()),
         }
     }
 }
@@ -112,6 +116,10 @@ impl ValidatorNode for FaultyNode {
                     };
                     Ok(Vote::new(Hashed::new(value), honest.round, &self.key).lite())
                 }
+                Fault::StricterLimits => Err(NodeError::Chain(ChainError::BlockTooLarge {
+                    size: skein_base::encoding::encode(&proposal.content.block).len(),
+                    limit: 0,
+                })),
                 Fault::ForgedSignature => {
                     let mut vote = self.inner().handle_block_proposal(proposal).await?;
                     let other = SecretKey::from_test_seed(u64::MAX);

@@ -47,6 +47,23 @@ impl From<WorkerError> for NodeError {
     }
 }
 
+impl NodeError {
+    /// Whether the validator refuses the proposed block for good: a rule that does not
+    /// change at this height refuses it (see [`ChainError::refuses_block_for_good`]). Other
+    /// failures (including malformed or unusable answers, and the transport's refusals)
+    /// may pass, or may hide a vote.
+    pub fn refuses_block_for_good(&self) -> bool {
+        match self {
+            NodeError::Chain(error) => error.refuses_block_for_good(),
+            NodeError::InvalidRequest(_)
+            | NodeError::NotAValidator
+            | NodeError::Storage(_)
+            | NodeError::Unreachable(_)
+            | NodeError::Timeout => false,
+        }
+    }
+}
+
 /// A validator as its clients see it. Every method is idempotent: asking twice gets the
 /// same answer and has no second effect, so clients retry freely.
 pub trait ValidatorNode: Send + Sync {

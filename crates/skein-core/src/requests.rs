@@ -160,7 +160,7 @@ impl CrossChainRequest {
 }
 
 /// Something clients following a chain want to hear about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Notification {
     /// The chain concerned.
     pub chain_id: ChainId,
@@ -169,7 +169,7 @@ pub struct Notification {
 }
 
 /// What happened on a chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum NotificationReason {
     /// A block was added.
     NewBlock {

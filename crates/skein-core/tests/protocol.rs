@@ -2,10 +2,12 @@
 //! client and storage code.
 
 mod protocol {
+    mod cancel;
     mod chains;
     pub mod common;
     mod faults;
     mod fuel;
+    mod hardening;
     mod public;
     mod publishing;
     mod restart;

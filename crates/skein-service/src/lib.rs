@@ -76,7 +76,7 @@ async fn run_in_wallet(wallet: Option<std::path::PathBuf>, command: Command) -> 
     // Let deliveries to slower validators finish: exiting would cut them short.
     context
         .client
-        .finish_background_tasks(BACKGROUND_WAIT)
+        .finish_background_tasks_before_exit(BACKGROUND_WAIT)
         .await;
     result
 }

@@ -5,6 +5,7 @@ mod e2e {
     pub mod common;
     mod errors;
     mod examples;
+    mod hardening;
     mod node_service;
     mod postgres;
     mod project;

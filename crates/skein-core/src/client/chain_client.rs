@@ -504,12 +504,79 @@ impl<S: KeyValueStore> ChainClient<S> {
         if proposal.content.block.height < info.next_block_height {
             return Ok(None);
         }
-        let value = self
+        let value = match self
             .client
             .local
             .stage_block(proposal.content.block.clone())
-            .await?;
-        self.certify(proposal, value).await.map(Some)
+            .await
+        {
+            Ok(value) => value,
+            Err(WorkerError::Chain(error)) if error.refuses_block_for_good() => {
+                // The local node, which knows more now than when it signed, refuses it. If
+                // the validators do too, it can never be certified.
+                if self.refused_for_good_by_quorum(&proposal).await {
+                    self.abandon_signed_block(&proposal).await?;
+                    return Ok(None);
+                }
+                return Err(ClientError::Local(WorkerError::Chain(error)));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        match self.certify(proposal.clone(), value).await {
+            Err(ClientError::NoQuorum { errors, action })
+                if errors
+                    .iter()
+                    .any(|(_, error)| error.refuses_block_for_good()) =>
+            {
+                if self.refused_for_good_by_quorum(&proposal).await {
+                    self.abandon_signed_block(&proposal).await?;
+                    return Ok(None);
+                }
+                Err(ClientError::NoQuorum { errors, action })
+            }
+            result => result.map(Some),
+        }
+    }
+
+    /// Whether validators weighing a quorum refuse the signed block for good. Then it can
+    /// never be certified, and a block replacing it can: validators never vote for two
+    /// blocks in one round, and those that refused this one never voted for it.
+    async fn refused_for_good_by_quorum(&self, proposal: &BlockProposal) -> bool {
+        let committee = self.client.committee();
+        let quorum = committee.quorum_threshold();
+        let spare = committee.total_votes() - quorum;
+        let client = &self.client;
+        let answers = client
+            .ask_until(
+                |validator| async move {
+                    match client.propose_to(validator, proposal).await {
+                        Err(error) if error.refuses_block_for_good() => Err(error),
+                        other => Ok(other.is_ok()),
+                    }
+                },
+                |other, refused| refused >= quorum || other > spare,
+            )
+            .await;
+        let refused: u64 = answers
+            .iter()
+            .filter(|(_, answer)| answer.is_err())
+            .map(|(validator, _)| committee.weight(validator))
+            .sum();
+        refused >= quorum
+    }
+
+    /// Forgets a signed block that validators refused for good, so that the next block at
+    /// its height can be signed: validators never vote for two blocks in one round, and too
+    /// many of them refused this one for it ever to be certified, so no height can end up
+    /// with two certificates, and the chain does not stay stuck on a block that cannot pass.
+    async fn abandon_signed_block(&self, proposal: &BlockProposal) -> Result<(), ClientError> {
+        tracing::warn!(
+            chain_id = %self.chain_id,
+            height = %proposal.content.block.height,
+            "validators refused the signed block for good; abandoning it"
+        );
+        self.write_record(self.signed_record_context(), &None::<&BlockProposal>)
+            .await
     }
 
     /// The chain as the local node knows it, learnt from the validators if it is new here.

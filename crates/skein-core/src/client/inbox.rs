@@ -31,15 +31,16 @@ impl<S: KeyValueStore> Client<S> {
             request_pending_bundles: true,
             ..ChainInfoQuery::new(chain_id)
         };
-        let answers = futures::future::join_all(self.validators.iter().map(|validator| {
-            self.with_timeout(validator.node.handle_chain_info_query(query.clone()))
-        }))
-        .await;
+        // The first quorum's answers: a validator that is not needed is not waited for
+        // (what it alone holds, the next look finds).
+        let answers = self
+            .ask_quorum(|validator| validator.node.handle_chain_info_query(query.clone()))
+            .await;
         // A validator that holds later blocks of the chain than we do has already
         // consumed bundles we lack: its pending ones would leave gaps in our inboxes.
         let comparable = answers
             .into_iter()
-            .flatten()
+            .filter_map(|(_, answer)| answer.ok())
             .filter(|info| info.next_block_height <= local_height);
         for info in comparable {
             for (origin, bundle) in info.requested_pending_bundles {
@@ -98,7 +99,10 @@ impl<S: KeyValueStore> Client<S> {
         mut missing: BTreeSet<CryptoHash>,
     ) -> BTreeMap<CryptoHash, ConfirmedBlock> {
         let mut blocks = BTreeMap::new();
-        for validator in &self.validators {
+        for validator in &self.validators_by_preference() {
+            if missing.is_empty() {
+                break;
+            }
             // Ask this validator in batches for as long as it keeps providing blocks.
             let mut skipped = BTreeSet::new();
             loop {
@@ -112,7 +116,7 @@ impl<S: KeyValueStore> Client<S> {
                 }
                 skipped.extend(wanted.iter().copied());
                 let Ok(certificates) = self
-                    .with_timeout(validator.node.download_certificates(wanted))
+                    .ask(validator, validator.node.download_certificates(wanted))
                     .await
                 else {
                     break;

@@ -12,6 +12,7 @@
 mod blobs;
 mod chain_client;
 mod communicate;
+mod fan_out;
 mod inbox;
 mod pending;
 pub(crate) mod rounds;
@@ -148,6 +149,11 @@ pub struct Client<S> {
     chain_locks: parking_lot::Mutex<HashMap<ChainId, Arc<tokio::sync::Mutex<()>>>>,
     /// Background tasks (deliveries to slower validators) still running.
     background: Arc<Background>,
+    /// Validators that kept a request waiting until it timed out or was no longer needed,
+    /// until they answer again: asked last.
+    stragglers: parking_lot::Mutex<std::collections::HashSet<ValidatorPublicKey>>,
+    /// The slowest answer a validator gave this client, in microseconds.
+    slowest_answer_micros: std::sync::atomic::AtomicU64,
 }
 
 /// Counts background tasks, so a short-lived process can let them finish before exiting.
@@ -171,7 +177,7 @@ impl<S: KeyValueStore> Client<S> {
         for config in genesis.chain_configs() {
             local.initialize_chain(config).await?;
         }
-        Ok(Arc::new(Self {
+        let client = Arc::new(Self {
             local,
             committee: genesis.committee.clone(),
             validators,
@@ -180,7 +186,29 @@ impl<S: KeyValueStore> Client<S> {
             config,
             chain_locks: parking_lot::Mutex::new(HashMap::new()),
             background: Arc::default(),
-        }))
+            stragglers: parking_lot::Mutex::default(),
+            slowest_answer_micros: std::sync::atomic::AtomicU64::new(0),
+        });
+        client.redeliver_locally().await?;
+        Ok(client)
+    }
+
+    /// Hands the local node's unacknowledged messages to itself again: a process killed
+    /// between committing a block and delivering its messages would otherwise leave a gap
+    /// in a recipient's inbox, and that chain's next block would skip a bundle. A delivery
+    /// that fails is logged and stays pending for the next start.
+    async fn redeliver_locally(&self) -> Result<(), WorkerError> {
+        for chain_id in self.local.chains_with_pending_outboxes().await? {
+            let requests = self.local.pending_cross_chain_requests(chain_id).await?;
+            let effects = Effects {
+                cross_chain_requests: requests,
+                ..Effects::default()
+            };
+            if let Err(error) = self.deliver_locally(effects).await {
+                tracing::warn!(%chain_id, %error, "could not re-deliver the chain's messages locally");
+            }
+        }
+        Ok(())
     }
 
     /// Runs `task` in the background, counted by [`Client::finish_background_tasks`].
@@ -197,8 +225,8 @@ impl<S: KeyValueStore> Client<S> {
     }
 
     /// Waits (at most `timeout`) for background work — certificates on their way to slower
-    /// validators, and bringing lagging ones up to date — to finish. A process about to exit
-    /// calls this so that it does not cut that work short. Returns whether all of it finished.
+    /// validators, and bringing lagging ones up to date — to finish. Returns whether all of
+    /// it finished.
     pub async fn finish_background_tasks(&self, timeout: TimeDelta) -> bool {
         use std::sync::atomic::Ordering;
         let deadline = self.clock.sleep(timeout);
@@ -215,6 +243,16 @@ impl<S: KeyValueStore> Client<S> {
                 return self.background.running.load(Ordering::SeqCst) == 0;
             }
         }
+    }
+
+    /// What a process about to exit calls, so that it does not cut background work short:
+    /// [`Client::finish_background_tasks`], but for no longer than a responsive validator
+    /// would take (a few times the slowest answer seen), so that a hung validator costs a
+    /// fraction of a second rather than `timeout`. What a straggler misses, the next client
+    /// that needs it brings it up to date.
+    pub async fn finish_background_tasks_before_exit(&self, timeout: TimeDelta) -> bool {
+        self.finish_background_tasks(timeout.min(self.straggler_grace()))
+            .await
     }
 
     /// A client for one chain, proposing with `key`.

@@ -13,6 +13,8 @@
 //! the caller builds its block again on top and retries, so no operation it was asked to
 //! run is lost.
 
+use std::sync::Arc;
+
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use skein_base::{
     crypto::BcsHashable, AccountOwner, BlockHeight, ChainId, Round, TimeDelta, ValidatorPublicKey,
@@ -67,7 +69,7 @@ impl<S: KeyValueStore> Client<S> {
     /// Gets some block confirmed at the height of `ours` and returns its certificate: ours,
     /// or another owner's that won the height. `owner` is who the client proposes as.
     pub(crate) async fn confirm_at_height(
-        &self,
+        self: &Arc<Self>,
         ours: &Hashed<ConfirmedBlock>,
         owner: AccountOwner,
         key: &skein_base::crypto::SecretKey,
@@ -155,17 +157,13 @@ impl<S: KeyValueStore> Client<S> {
 
     /// Asks every validator about the height, keeping only what proves itself.
     async fn height_status(&self, chain_id: ChainId, height: BlockHeight) -> HeightStatus {
-        let answers = futures::future::join_all(self.validators.iter().map(|validator| async {
-            let info = self
-                .with_timeout(
-                    validator
-                        .node
-                        .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
-                )
-                .await;
-            (validator.public_key, info)
-        }))
-        .await;
+        let answers = self
+            .ask_quorum(|validator| {
+                validator
+                    .node
+                    .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            })
+            .await;
         let mut status = HeightStatus {
             confirmed: false,
             locked: None,
@@ -233,9 +231,12 @@ impl<S: KeyValueStore> Client<S> {
     /// Sends the timeout certificate and the lock to the validators in an earlier round,
     /// so they all vote in `round`.
     async fn bring_to_round(&self, round: Round, status: &HeightStatus) {
+        // A straggler that did not even answer where it stands is not waited for.
+        let stragglers = self.stragglers.lock().clone();
         let behind: Vec<&ValidatorEntry> = self
             .validators
             .iter()
+            .filter(|validator| !stragglers.contains(&validator.public_key))
             .filter(|validator| {
                 status
                     .rounds
@@ -355,12 +356,9 @@ impl<S: KeyValueStore> Client<S> {
             .time_out(chain_id, height, round)
             .await?
             .into_unchecked();
-        futures::future::join_all(
-            self.validators
-                .iter()
-                .map(|validator| self.upload_certificate_to(validator, certificate.clone())),
-        )
-        .await;
+        // Validators weighing a quorum are enough to move the round on.
+        self.ask_quorum(|validator| self.upload_certificate_to(validator, certificate.clone()))
+            .await;
         Ok(())
     }
 
@@ -507,13 +505,11 @@ impl<S: KeyValueStore> Client<S> {
 
     /// Commits a confirmed certificate here and at every validator.
     async fn finish(
-        &self,
+        self: &Arc<Self>,
         certificate: ConfirmedBlockCertificate,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
-        futures::future::join_all(self.validators.iter().map(|validator| {
-            self.upload_certificate_to(validator, certificate.as_unchecked().clone())
-        }))
-        .await;
+        self.upload_to_quorum(certificate.as_unchecked().clone().into())
+            .await;
         let (_, effects) = self.local.handle_checked_certificate(&certificate).await?;
         self.deliver_locally(effects).await?;
         Ok(certificate)

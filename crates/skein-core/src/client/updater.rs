@@ -111,14 +111,14 @@ impl<S: KeyValueStore> Client<S> {
         }
         let mut certificates = local;
         let mut next = BlockHeight(from.0 + certificates.len() as u64);
-        for validator in &self.validators {
+        for validator in &self.validators_by_preference() {
             while next < to {
                 let query = ChainInfoQuery {
                     request_certificates_from: Some(next),
                     ..ChainInfoQuery::new(chain_id)
                 };
                 let Ok(info) = self
-                    .with_timeout(validator.node.handle_chain_info_query(query))
+                    .ask(validator, validator.node.handle_chain_info_query(query))
                     .await
                 else {
                     break;
@@ -161,9 +161,10 @@ impl<S: KeyValueStore> Client<S> {
                 return Some(description);
             }
         }
-        for validator in &self.validators {
+        for validator in &self.validators_by_preference() {
             if let Ok(info) = self
-                .with_timeout(
+                .ask(
+                    validator,
                     validator
                         .node
                         .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
@@ -222,19 +223,20 @@ impl<S: KeyValueStore> Client<S> {
         chain_id: ChainId,
         local: ChainInfo,
     ) -> Result<ChainInfo, ClientError> {
-        let mut highest = local.next_block_height;
-        for validator in &self.validators {
-            if let Ok(info) = self
-                .with_timeout(
-                    validator
-                        .node
-                        .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
-                )
-                .await
-            {
-                highest = highest.max(info.next_block_height);
-            }
-        }
+        // A block is confirmed once validators weighing a quorum hold it, and any two quorums
+        // share an honest validator: the first quorum to answer knows the latest one.
+        let answers = self
+            .ask_quorum(|validator| {
+                validator
+                    .node
+                    .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            })
+            .await;
+        let highest = answers
+            .into_iter()
+            .filter_map(|(_, answer)| answer.ok())
+            .map(|info| info.next_block_height)
+            .fold(local.next_block_height, BlockHeight::max);
         let mut next = local.next_block_height;
         while next < highest {
             let end = BlockHeight(

@@ -110,10 +110,10 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let value: &Hashed<ConfirmedBlock> = &certificate.as_unchecked().value;
         let chain_id = value.block.chain_id;
-        // A validator keeps every message in an outbox until its recipient acknowledges it;
-        // a client's node only hands its blocks' messages to itself, at once and in order.
-        let keep_outboxes = self.key.is_some();
-        let recipients = match self.commit_block(chain, value, keep_outboxes).await {
+        // Every message stays in an outbox until its recipient acknowledges it, on a
+        // validator and on a client's node alike: a process killed before the delivery
+        // re-sends it after the restart, so no inbox ever misses a bundle.
+        let recipients = match self.commit_block(chain, value).await {
             Ok(recipients) => recipients,
             Err(error) => {
                 chain.rollback();
@@ -125,9 +125,7 @@ impl<S: KeyValueStore> Worker<S> {
         for (blob_id, bytes) in value.block.published_blobs() {
             Storage::<S>::write_blob(&mut batch, &blob_id, bytes.to_vec());
         }
-        let mark = keep_outboxes
-            && !recipients.is_empty()
-            && !self.marked_pending.lock().contains(&chain_id);
+        let mark = !recipients.is_empty() && !self.marked_pending.lock().contains(&chain_id);
         if mark {
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, true);
         }
@@ -138,16 +136,9 @@ impl<S: KeyValueStore> Worker<S> {
 
         let mut effects = Effects::default();
         for recipient in recipients {
-            let request = if keep_outboxes {
-                self.update_recipient_request(chain, chain_id, recipient, Some(value))
-                    .await?
-            } else {
-                Some(CrossChainRequest::UpdateRecipient {
-                    sender: chain_id,
-                    recipient,
-                    bundles: value.bundles_for(recipient, value.hash()),
-                })
-            };
+            let request = self
+                .update_recipient_request(chain, chain_id, recipient, Some(value))
+                .await?;
             effects.cross_chain_requests.extend(request);
         }
         effects.notifications.push(Notification {
@@ -170,7 +161,6 @@ impl<S: KeyValueStore> Worker<S> {
         &self,
         chain: &mut ChainGuard<S>,
         value: &Hashed<ConfirmedBlock>,
-        keep_outboxes: bool,
     ) -> Result<Vec<ChainId>, WorkerError> {
         let outcome = chain
             .execute_block(&value.block, ExecutionMode::Certificate, &self.runtime)
@@ -183,12 +173,10 @@ impl<S: KeyValueStore> Worker<S> {
             .into());
         }
         let recipients = chain.apply_confirmed_block(value.hash(), value, self.clock.now())?;
-        if keep_outboxes {
-            for recipient in &recipients {
-                chain
-                    .schedule_outgoing(*recipient, value.block.height)
-                    .await?;
-            }
+        for recipient in &recipients {
+            chain
+                .schedule_outgoing(*recipient, value.block.height)
+                .await?;
         }
         Ok(recipients)
     }

@@ -71,11 +71,27 @@ type ChainSlot<S> = Arc<tokio::sync::Mutex<Option<ChainStateView<S>>>>;
 
 /// A locked chain, loaded. Dropping it unlocks the chain; the view it holds never keeps
 /// unsaved changes past a handler.
-pub(crate) struct ChainGuard<S> {
+pub(crate) struct ChainGuard<S: KeyValueStore> {
     guard: OwnedMutexGuard<Option<ChainStateView<S>>>,
 }
 
-impl<S> std::ops::Deref for ChainGuard<S> {
+impl<S: KeyValueStore> Drop for ChainGuard<S> {
+    /// A handler that completes saves its changes or rolls them back. One whose future was
+    /// dropped midway (a client that reset its stream, a timeout) leaves changes behind,
+    /// maybe with its batch written or not: the chain is then forgotten, to be reloaded
+    /// from the store, so that the next handler neither saves nor builds on them.
+    fn drop(&mut self) {
+        if self
+            .guard
+            .as_ref()
+            .is_some_and(|view| view.has_pending_changes())
+        {
+            *self.guard = None;
+        }
+    }
+}
+
+impl<S: KeyValueStore> std::ops::Deref for ChainGuard<S> {
     type Target = ChainStateView<S>;
 
     fn deref(&self) -> &ChainStateView<S> {
@@ -85,7 +101,7 @@ impl<S> std::ops::Deref for ChainGuard<S> {
     }
 }
 
-impl<S> std::ops::DerefMut for ChainGuard<S> {
+impl<S: KeyValueStore> std::ops::DerefMut for ChainGuard<S> {
     fn deref_mut(&mut self) -> &mut ChainStateView<S> {
         self.guard
             .as_mut()

@@ -129,7 +129,7 @@ pub async fn serve(
     follower.abort();
     let _ = follower.await;
     node.client()
-        .finish_background_tasks(crate::BACKGROUND_WAIT)
+        .finish_background_tasks_before_exit(crate::BACKGROUND_WAIT)
         .await;
     Ok(())
 }
