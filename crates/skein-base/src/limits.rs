@@ -11,6 +11,11 @@ pub const REQUEST_BYTES_MAX: usize = 8 << 20;
 /// messages, small enough that a validator executes one in milliseconds.
 pub const BLOCK_BYTES_MAX: usize = 4 << 20;
 
+/// Largest encoded block with its outcome (the messages it sends) that a client signs: its
+/// certificate, with every signature a committee may have, must still fit in a request, or
+/// no validator could be given it.
+pub const CERTIFIED_BLOCK_BYTES_MAX: usize = REQUEST_BYTES_MAX - (1 << 20);
+
 /// Operations in one block. A thousand transfers per block is far beyond what amortises the
 /// signature cost.
 pub const OPERATIONS_PER_BLOCK_MAX: usize = 1_000;
@@ -66,7 +71,7 @@ pub const APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX: usize = 1 << 20;
 /// Largest blob a client may publish.
 pub const BLOB_BYTES_MAX: usize = 3 << 20;
 
-const _: () = assert!(BLOCK_BYTES_MAX < REQUEST_BYTES_MAX);
+const _: () = assert!(BLOCK_BYTES_MAX < CERTIFIED_BLOCK_BYTES_MAX);
 const _: () = assert!(BLOB_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () =
     assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);

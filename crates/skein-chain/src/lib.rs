@@ -305,11 +305,11 @@ impl ChainError {
             | ChainError::TimestampBeforePrevious { .. }
             | ChainError::BundleFromTheFuture { .. }
             | ChainError::UnrejectableBundle { .. }
-            | ChainError::Inbox { .. }
             | ChainError::TooManyMessages { .. }
             | ChainError::Arithmetic(_)
             | ChainError::OperationsOnPublicChain { .. } => true,
             ChainError::Execution { error, .. } => !error.is_node_failure(),
+            ChainError::Inbox { error, .. } => !matches!(error, InboxError::Storage(_)),
             ChainError::InactiveChain(_)
             | ChainError::UnknownEpoch(_)
             | ChainError::HeightAlreadyCertified { .. }

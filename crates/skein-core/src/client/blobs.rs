@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use skein_base::{crypto::CryptoHash, BlobId};
-use skein_chain::{ChainError, ConfirmedBlock, Hashed, ProposedBlock};
+use skein_chain::ChainError;
 use skein_execution::ExecutionError;
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore};
@@ -34,16 +34,6 @@ impl<S: KeyValueStore> Client<S> {
             }
         }
         request().await
-    }
-
-    /// Executes a block on the local node, as [`Worker::stage_block`](crate::Worker) does,
-    /// fetching the application code it needs.
-    pub(crate) async fn stage_block(
-        &self,
-        block: ProposedBlock,
-    ) -> Result<Hashed<ConfirmedBlock>, WorkerError> {
-        self.with_blobs(|| self.local.stage_block(block.clone()))
-            .await
     }
 
     /// Fetches a blob from the first validator that has it, into the local node's store.

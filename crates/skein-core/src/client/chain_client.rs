@@ -412,10 +412,23 @@ impl<S: KeyValueStore> ChainClient<S> {
                 }
             })
             .collect();
+        keep_within_block_bytes(&mut incoming);
         loop {
             let block = self.new_block(incoming.clone(), Vec::new()).await?;
             match self.client.stage_block(block).await {
                 Ok(value) => return Ok(Some(value)),
+                Err(WorkerError::Chain(ChainError::BlockTooLarge { .. })) if incoming.len() > 1 => {
+                    // What the bundles make the block send is too large to certify at once:
+                    // the later half waits for the next block.
+                    incoming.truncate(incoming.len() / 2);
+                }
+                Err(WorkerError::Chain(ChainError::BlockTooLarge { .. }))
+                    if incoming[0].action == MessageAction::Accept
+                        && incoming[0].bundle.is_rejectable() =>
+                {
+                    // Accepting this bundle alone would make a block too large to certify.
+                    incoming[0].action = MessageAction::Reject;
+                }
                 Err(WorkerError::Chain(ChainError::Execution {
                     transaction_index,
                     error,
@@ -546,20 +559,23 @@ impl<S: KeyValueStore> ChainClient<S> {
         let quorum = committee.quorum_threshold();
         let spare = committee.total_votes() - quorum;
         let client = &self.client;
+        // Only refusals for good are errors here; a vote or a failure that may pass is not.
+        // A request that times out is an error too, but not one for good, and the count
+        // below leaves it out.
         let answers = client
             .ask_until(
                 |validator| async move {
                     match client.propose_to(validator, proposal).await {
                         Err(error) if error.refuses_block_for_good() => Err(error),
-                        other => Ok(other.is_ok()),
+                        _ => Ok(()),
                     }
                 },
-                |other, refused| refused >= quorum || other > spare,
+                |other, failed| failed >= quorum || other > spare,
             )
             .await;
         let refused: u64 = answers
             .iter()
-            .filter(|(_, answer)| answer.is_err())
+            .filter(|(_, answer)| matches!(answer, Err(error) if error.refuses_block_for_good()))
             .map(|(validator, _)| committee.weight(validator))
             .sum();
         refused >= quorum
@@ -694,6 +710,24 @@ impl<S: KeyValueStore> ChainClient<S> {
             .await
             .map_err(|error| ClientError::Local(WorkerError::Storage(error.to_string())))
     }
+}
+
+/// Leaves in `incoming` the bundles that fit in one block with room to spare for the rest
+/// of the block; the others wait for the next block. The first always stays: one bundle is
+/// far smaller than a block (its messages are bounded per transaction).
+fn keep_within_block_bytes(incoming: &mut Vec<IncomingBundle>) {
+    /// Room for the block's other fields.
+    const HEADROOM: usize = 64 << 10;
+    let budget = limits::BLOCK_BYTES_MAX - HEADROOM;
+    let mut total = 0;
+    let fitting = incoming
+        .iter()
+        .take_while(|bundle| {
+            total += skein_base::encoding::encode(*bundle).len();
+            total <= budget
+        })
+        .count();
+    incoming.truncate(fitting.max(1));
 }
 
 /// Whether an application's call failed for lack of fuel.

@@ -16,6 +16,7 @@ mod fan_out;
 mod inbox;
 mod pending;
 pub(crate) mod rounds;
+mod staging;
 mod updater;
 
 use std::{collections::HashMap, sync::Arc};

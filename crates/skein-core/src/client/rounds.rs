@@ -200,7 +200,10 @@ impl<S: KeyValueStore> Client<S> {
                     .as_ref()
                     .is_none_or(|best| locked.round > best.round())
                 {
-                    status.locked = self.checked(*locked, height);
+                    // A forged higher lock must not erase a genuine lower one.
+                    if let Some(locked) = self.checked(*locked, height) {
+                        status.locked = Some(locked);
+                    }
                 }
             }
             if let Some(timeout) = manager.timeout {
@@ -209,7 +212,9 @@ impl<S: KeyValueStore> Client<S> {
                     .as_ref()
                     .is_none_or(|best| timeout.round > best.round())
                 {
-                    status.timeout = self.checked(*timeout, height);
+                    if let Some(timeout) = self.checked(*timeout, height) {
+                        status.timeout = Some(timeout);
+                    }
                 }
             }
         }

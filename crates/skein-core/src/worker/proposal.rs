@@ -1,8 +1,8 @@
 //! Handling a block proposal: check, execute on a copy, vote, remember the vote.
 
 use skein_chain::{
-    check_proposal, BlockProposal, ConfirmedBlock, ExecutionMode, Hashed, LiteVote, PendingVote,
-    ProposedBlock, ValidatedBlock, Verdict, Vote,
+    check_proposal, BlockProposal, ChainError, ConfirmedBlock, ExecutionMode, Hashed, LiteVote,
+    PendingVote, ProposedBlock, ValidatedBlock, Verdict, Vote,
 };
 use skein_views::{Batch, KeyValueStore, View};
 
@@ -35,6 +35,16 @@ impl<S: KeyValueStore> Worker<S> {
             .await;
         chain.rollback();
         let outcome = outcome?;
+        // Its certificate must fit in a request, or no validator could be given it.
+        let size = skein_base::encoding::encode(block).len()
+            + skein_base::encoding::encode(&outcome).len();
+        if size > skein_base::limits::CERTIFIED_BLOCK_BYTES_MAX {
+            return Err(ChainError::BlockTooLarge {
+                size,
+                limit: skein_base::limits::CERTIFIED_BLOCK_BYTES_MAX,
+            }
+            .into());
+        }
         let vote = if confirm {
             let value = Hashed::new(ConfirmedBlock {
                 block: block.clone(),

@@ -8,14 +8,14 @@ use super::common::*;
 
 /// A contract whose operation sends the message its input describes, and whose message
 /// handler burns `iterations` loop turns of fuel and stores the message under "k"; its
-/// service answers the value under "k".
-fn heavy(iterations: u64) -> (Vec<u8>, Vec<u8>) {
+/// service answers the value under "k". Its memory holds `pages` of 64 KiB.
+pub(super) fn heavy(iterations: u64, pages: u32) -> (Vec<u8>, Vec<u8>) {
     let contract = wat::parse_str(format!(
         r#"(module
             (import "skein" "output" (func $output (param i32 i32)))
             (import "skein" "write" (func $write (param i32 i32 i32 i32)))
             (import "skein" "send_message" (func $send (param i32 i32)))
-            (memory (export "memory") 1)
+            (memory (export "memory") {pages})
             (data (i32.const 0) "k")
             (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
             (func (export "skein_instantiate") (param i32 i32)
@@ -59,7 +59,7 @@ async fn test_bundles_past_the_blocks_fuel_wait_for_the_next_block() {
     let receiver = network.chain_client(&client, 1);
     // Each message burns over half of a block's fuel (a loop turn costs about six units).
     let iterations = limits::FUEL_PER_BLOCK_MAX / 10;
-    let (contract, service) = heavy(iterations);
+    let (contract, service) = heavy(iterations, 1);
     let (code, _) = sender.publish_bytecode(contract, service).await.unwrap();
     let (app, _) = sender
         .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())

@@ -235,3 +235,43 @@ async fn test_a_block_refused_for_a_while_is_kept() {
     assert_eq!(certificate.value().block.height, skein_base::BlockHeight(0));
     assert_eq!(sender.chain_balance().await.unwrap(), tokens(90));
 }
+
+/// Another chain's large messages cannot wedge a chain: five bundles of 900 KB each are
+/// more than one block holds, so the receiver's client spreads them over several blocks
+/// (each within the limits validators check) instead of signing one they refuse for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_large_incoming_messages_are_spread_over_blocks() {
+    let network = network(4, 1, 2).await;
+    let client = client(&network).await;
+    let sender = network.chain_client(&client, 0);
+    let receiver = network.chain_client(&client, 1);
+    let (contract, service) = super::fuel::heavy(1, 20);
+    let (code, _) = sender.publish_bytecode(contract, service).await.unwrap();
+    let (app, _) = sender
+        .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
+        .await
+        .unwrap();
+    for byte in 0..5u8 {
+        let request = skein_base::SendMessageRequest {
+            destination: receiver.chain_id(),
+            authenticated: false,
+            tracked: true,
+            message: vec![byte; 900 << 10],
+        };
+        sender
+            .execute_application_operation(app, bcs::to_bytes(&request).unwrap())
+            .await
+            .unwrap();
+    }
+    let blocks = receiver.process_inbox().await.unwrap();
+    assert!(blocks.len() >= 2, "{} blocks", blocks.len());
+    let bundles: Vec<_> = blocks
+        .iter()
+        .flat_map(|block| block.value().block.incoming_bundles.iter())
+        .collect();
+    assert_eq!(bundles.len(), 5, "every bundle, once");
+    assert!(bundles
+        .iter()
+        .all(|bundle| bundle.action == skein_chain::MessageAction::Accept));
+    assert!(!receiver.has_unfinished_work().await.unwrap());
+}

@@ -75,11 +75,12 @@ pub(super) async fn follow(node: Arc<Node>) {
                 }
             }
             Heard::Notification(notification) => {
-                if !recent.is_new(&notification) {
-                    continue;
-                }
+                // Every copy wakes the chain's task (wake-ups merge): the first may come
+                // before the others have what it announces. Subscribers hear it once.
                 let chain_id = notification.chain_id;
-                node.publish(notification);
+                if recent.is_new(&notification) {
+                    node.publish(notification);
+                }
                 keepers.signal(chain_id).await;
             }
         }
