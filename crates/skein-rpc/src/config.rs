@@ -131,8 +131,8 @@ pub struct ValidatorConfig {
     pub key_file: PathBuf,
     /// Where the proxy (or the single-process validator) listens for clients (`host:port`).
     pub public_address: String,
-    /// Where data lives: `memory`, `embedded:PATH` or a `postgres://` URL. Shards in separate
-    /// processes need a shared database.
+    /// Where data lives: `memory`, `embedded:PATH`, `lsm:PATH` or a `postgres://` URL.
+    /// Shards in separate processes need a shared database.
     pub storage: String,
     /// The shards, numbered in order.
     pub shards: Vec<ShardConfig>,
@@ -167,7 +167,9 @@ impl ValidatorConfig {
             .storage
             .parse()
             .map_err(|error: String| invalid(path, error))?;
-        if let StorageUri::Embedded { path: data, .. } = &mut storage {
+        if let StorageUri::Embedded { path: data, .. } | StorageUri::Lsm { path: data, .. } =
+            &mut storage
+        {
             if data.is_relative() {
                 *data = directory.join(&*data);
             }

@@ -7,9 +7,11 @@ use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 use crate::{log_store::LogStore, lsm::LsmStore, postgres::PostgresStore};
 
 /// Where a node keeps its data, as written on a command line or in a config file:
-/// `memory`; `embedded:PATH`, in memory and logged to a directory (add `?sync` to force every
-/// batch to disk); `lsm:PATH`, an LSM tree for data larger than memory (`?sync` too); or a
-/// `postgres://` URL (add `?table=NAME` to pick the table; the default is `skein`).
+/// `memory`; `embedded:PATH`, in memory and logged to a directory; `lsm:PATH`, an LSM tree
+/// for data larger than memory; or a `postgres://` URL (add `?table=NAME` to pick the table;
+/// the default is `skein`). Local stores force every batch to disk before acknowledging it,
+/// so a validator never votes on something a power loss could take back; `?nosync` trades
+/// that for speed where losing the last writes is acceptable (tests, throwaway networks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageUri {
     /// Nothing survives the process.
@@ -80,9 +82,10 @@ impl FromStr for StorageUri {
             let Some(rest) = text.strip_prefix(scheme) else {
                 continue;
             };
-            let (path, sync) = match rest.strip_suffix("?sync") {
-                Some(path) => (path, true),
-                None => (rest, false),
+            let (path, sync) = if let Some(path) = rest.strip_suffix("?nosync") {
+                (path, false)
+            } else {
+                (rest.strip_suffix("?sync").unwrap_or(rest), true)
             };
             if path.is_empty() {
                 return Err(format!("{scheme} storage needs a path: {scheme}PATH"));
@@ -111,8 +114,8 @@ impl fmt::Display for StorageUri {
                     "embedded"
                 };
                 write!(formatter, "{scheme}:{}", path.display())?;
-                if *sync {
-                    write!(formatter, "?sync")?;
+                if !*sync {
+                    write!(formatter, "?nosync")?;
                 }
                 Ok(())
             }

@@ -119,92 +119,6 @@ fn test_log_store_semantics_and_persistence() {
     );
 }
 
-/// A crash in the middle of writing a batch: the torn batch is dropped whole, everything
-/// before it is kept, and the store goes on from there.
-#[test]
-fn test_log_store_drops_a_torn_batch() {
-    let directory = tempfile::tempdir().unwrap();
-    {
-        let store = LogStore::open(directory.path(), false).unwrap();
-        for index in 0u8..3 {
-            let mut batch = Batch::new();
-            batch.put(vec![index], vec![index; 10]);
-            batch.put(vec![index, 1], vec![index; 10]);
-            block_on(store.write_batch(batch)).unwrap();
-        }
-    }
-    let log = directory.path().join("log");
-    let length = std::fs::metadata(&log).unwrap().len();
-    let file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
-    file.set_len(length - 5).unwrap();
-    drop(file);
-    {
-        let store = LogStore::open(directory.path(), false).unwrap();
-        assert_eq!(
-            block_on(store.read_value(&[1, 1])).unwrap(),
-            Some(vec![1; 10])
-        );
-        assert_eq!(
-            block_on(store.read_value(&[2])).unwrap(),
-            None,
-            "the torn batch is gone whole"
-        );
-        assert_eq!(block_on(store.read_value(&[2, 1])).unwrap(), None);
-        let mut batch = Batch::new();
-        batch.put(vec![9], vec![9]);
-        block_on(store.write_batch(batch)).unwrap();
-    }
-    // Garbage appended after the last batch (a torn header) is dropped too.
-    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    std::io::Write::write_all(&mut file, &[0xff, 0xff, 0xff]).unwrap();
-    drop(file);
-    let store = LogStore::open(directory.path(), false).unwrap();
-    assert_eq!(block_on(store.read_value(&[9])).unwrap(), Some(vec![9]));
-    assert_eq!(
-        block_on(store.read_value(&[0, 1])).unwrap(),
-        Some(vec![0; 10])
-    );
-}
-
-/// Compaction writes a snapshot and empties the log; reopening gives the same contents.
-#[test]
-fn test_log_store_compaction_keeps_contents() {
-    let directory = tempfile::tempdir().unwrap();
-    let mut expected = std::collections::BTreeMap::new();
-    {
-        let store = LogStore::open_with_compaction(directory.path(), false, 4_096).unwrap();
-        for round in 0u32..500 {
-            let mut batch = Batch::new();
-            let key = (round % 37).to_be_bytes().to_vec();
-            if round % 5 == 0 {
-                batch.delete(key.clone());
-                expected.remove(&key);
-            } else {
-                batch.put(key.clone(), round.to_le_bytes().to_vec());
-                expected.insert(key, round.to_le_bytes().to_vec());
-            }
-            block_on(store.write_batch(batch)).unwrap();
-        }
-        assert!(
-            directory.path().join("snapshot").exists(),
-            "the log was compacted"
-        );
-        assert!(
-            std::fs::metadata(directory.path().join("log"))
-                .unwrap()
-                .len()
-                < 8_192
-        );
-    }
-    let store = LogStore::open(directory.path(), false).unwrap();
-    let contents: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
-        block_on(store.find_key_values_by_prefix(&[]))
-            .unwrap()
-            .into_iter()
-            .collect();
-    assert_eq!(contents, expected);
-}
-
 #[test]
 fn test_any_store_from_uri() {
     let directory = tempfile::tempdir().unwrap();
@@ -238,7 +152,19 @@ fn test_any_store_from_uri() {
     let lsm: StorageUri = format!("lsm:{}", directory.path().join("lsm").display())
         .parse()
         .unwrap();
-    assert!(matches!(lsm, StorageUri::Lsm { sync: false, .. }));
+    assert!(
+        matches!(lsm, StorageUri::Lsm { sync: true, .. }),
+        "local stores are durable unless told otherwise"
+    );
+    let fast: StorageUri = format!("embedded:{}?nosync", directory.path().display())
+        .parse()
+        .unwrap();
+    assert!(matches!(fast, StorageUri::Embedded { sync: false, .. }));
+    assert_eq!(fast.to_string().parse::<StorageUri>().unwrap(), fast);
+    assert_eq!(
+        uri.to_string(),
+        format!("embedded:{}", directory.path().display())
+    );
     block_on(async {
         check_store_semantics(AnyStore::open(&lsm).await.unwrap()).await;
     });
