@@ -33,6 +33,11 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     bcs::to_bytes(value).expect("our types encode: no non-canonical maps, bounded depth")
 }
 
+/// The length of a value's BCS encoding, without building it: for size limits.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    bcs::serialized_size(value).expect("our types encode: no non-canonical maps, bounded depth")
+}
+
 /// Decodes BCS after checking the input against `limit`. `what` names the input in errors.
 pub fn decode<T: DeserializeOwned>(
     what: &'static str,

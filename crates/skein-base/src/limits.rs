@@ -16,6 +16,11 @@ pub const BLOCK_BYTES_MAX: usize = 4 << 20;
 /// no validator could be given it.
 pub const CERTIFIED_BLOCK_BYTES_MAX: usize = REQUEST_BYTES_MAX - (1 << 20);
 
+/// Bytes of certificates or bundles a validator puts in one answer: the rest of the
+/// answer and its framing fit in what is left of [`REQUEST_BYTES_MAX`]. Lists longer than
+/// this are answered a page at a time.
+pub const RESPONSE_BYTES_MAX: usize = REQUEST_BYTES_MAX - (256 << 10);
+
 /// Operations in one block. A thousand transfers per block is far beyond what amortises the
 /// signature cost.
 pub const OPERATIONS_PER_BLOCK_MAX: usize = 1_000;
@@ -72,6 +77,7 @@ pub const APPLICATION_MESSAGE_BYTES_PER_TRANSACTION_MAX: usize = 1 << 20;
 pub const BLOB_BYTES_MAX: usize = 3 << 20;
 
 const _: () = assert!(BLOCK_BYTES_MAX < CERTIFIED_BLOCK_BYTES_MAX);
+const _: () = assert!(CERTIFIED_BLOCK_BYTES_MAX < RESPONSE_BYTES_MAX);
 const _: () = assert!(BLOB_BYTES_MAX < REQUEST_BYTES_MAX);
 const _: () =
     assert!(OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX <= u32::MAX as usize);

@@ -117,7 +117,7 @@ impl ValidatorNode for FaultyNode {
                     Ok(Vote::new(Hashed::new(value), honest.round, &self.key).lite())
                 }
                 Fault::StricterLimits => Err(NodeError::Chain(ChainError::BlockTooLarge {
-                    size: skein_base::encoding::encode(&proposal.content.block).len(),
+                    size: skein_base::encoding::encoded_len(&proposal.content.block),
                     limit: 0,
                 })),
                 Fault::ForgedSignature => {

@@ -288,10 +288,11 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
         query: ChainInfoQuery,
     ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
         async move {
-            Ok(self
-                .worker(&query.chain_id)
-                .handle_chain_info_query(query)
-                .await?)
+            within_one_message(
+                self.worker(&query.chain_id)
+                    .handle_chain_info_query(query)
+                    .await?,
+            )
         }
         .boxed()
     }
@@ -306,6 +307,20 @@ impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
         hashes: Vec<CryptoHash>,
     ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
         // Certificates live in the shared store: any shard can read them.
-        async move { Ok(self.shards[0].handle_download_certificates(hashes).await?) }.boxed()
+        async move { within_one_message(self.shards[0].handle_download_certificates(hashes).await?) }
+            .boxed()
     }
+}
+
+/// Refuses an answer larger than one message may carry, as the wire does: tests in process
+/// meet the same limit as validators over the network.
+fn within_one_message<T: serde::Serialize>(answer: T) -> Result<T, NodeError> {
+    let bytes = skein_base::encoding::encoded_len(&answer);
+    if bytes > skein_base::limits::REQUEST_BYTES_MAX {
+        return Err(NodeError::Unreachable(format!(
+            "an answer of {bytes} bytes is larger than a message may be ({})",
+            skein_base::limits::REQUEST_BYTES_MAX
+        )));
+    }
+    Ok(answer)
 }

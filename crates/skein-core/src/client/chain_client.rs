@@ -354,12 +354,20 @@ impl<S: KeyValueStore> ChainClient<S> {
         let _guard = lock.lock().await;
         let (fast, finished) = self.prepare().await?;
         let mut certificates: Vec<ConfirmedBlockCertificate> = finished.into_iter().collect();
-        self.client.fetch_incoming_bundles(self.chain_id).await?;
-        // If another owner's block took the height, its bundles may be consumed: look again.
-        while let Some(value) = self.stage_pending_bundles().await? {
-            certificates.extend(self.certify_staged(value, fast).await?);
+        loop {
+            let fetched = self.client.fetch_incoming_bundles(self.chain_id).await?;
+            let mut staged = false;
+            // If another owner's block took the height, its bundles may be consumed: look
+            // again.
+            while let Some(value) = self.stage_pending_bundles().await? {
+                certificates.extend(self.certify_staged(value, fast).await?);
+                staged = true;
+            }
+            // Validators answer a page of bundles at a time: after a page, ask for the next.
+            if fetched == 0 || !staged {
+                return Ok(certificates);
+            }
         }
-        Ok(certificates)
     }
 
     /// A validator's turn on a public chain: if it leads the current round, proposes a

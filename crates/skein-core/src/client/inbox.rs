@@ -114,13 +114,27 @@ impl<S: KeyValueStore> Client<S> {
                 if wanted.is_empty() {
                     break;
                 }
-                skipped.extend(wanted.iter().copied());
                 let Ok(certificates) = self
-                    .ask(validator, validator.node.download_certificates(wanted))
+                    .ask(
+                        validator,
+                        validator.node.download_certificates(wanted.clone()),
+                    )
                     .await
                 else {
                     break;
                 };
+                // The answer leaves out what the validator lacks, and may stop early to stay
+                // within a message's bytes: what comes after its last certificate is asked
+                // again, what it passed over is not.
+                let answered = certificates
+                    .iter()
+                    .filter_map(|certificate| {
+                        let hash = certificate.value.hash();
+                        wanted.iter().position(|wanted| *wanted == hash)
+                    })
+                    .max()
+                    .map_or(wanted.len(), |last| last + 1);
+                skipped.extend(wanted[..answered].iter().copied());
                 for certificate in certificates {
                     let certificate: UncheckedCertificate<ConfirmedBlock> = certificate;
                     let hash = certificate.value.hash();

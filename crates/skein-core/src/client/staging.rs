@@ -18,7 +18,7 @@ impl<S: KeyValueStore> Client<S> {
         &self,
         block: ProposedBlock,
     ) -> Result<Hashed<ConfirmedBlock>, WorkerError> {
-        let size = skein_base::encoding::encode(&block).len();
+        let size = skein_base::encoding::encoded_len(&block);
         if size > limits::BLOCK_BYTES_MAX {
             return Err(ChainError::BlockTooLarge {
                 size,
@@ -29,7 +29,7 @@ impl<S: KeyValueStore> Client<S> {
         let value = self
             .with_blobs(|| self.local.stage_block(block.clone()))
             .await?;
-        let size = skein_base::encoding::encode(&*value).len();
+        let size = skein_base::encoding::encoded_len(&*value);
         if size > limits::CERTIFIED_BLOCK_BYTES_MAX {
             return Err(ChainError::BlockTooLarge {
                 size,

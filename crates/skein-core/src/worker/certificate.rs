@@ -3,13 +3,13 @@
 
 use skein_base::{limits, ChainId};
 use skein_chain::{
-    AnyCertificate, Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed,
+    AnyCertificate, Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed, MessageBundle,
     UncheckedCertificate,
 };
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
 
-use super::{ChainGuard, WithEffects, Worker, WorkerError};
+use super::{budget::ResponseBudget, ChainGuard, WithEffects, Worker, WorkerError};
 use crate::requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
 };
@@ -184,7 +184,8 @@ impl<S: KeyValueStore> Worker<S> {
     /// The request that delivers to `recipient` every bundle it has not acknowledged, from
     /// the first one on: never a later bundle without the earlier ones, so the recipient's
     /// inbox has no gaps. All bundles of a height go together; heights stop being added
-    /// once the request holds [`limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX`] bundles.
+    /// once the request holds [`limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX`] bundles or
+    /// would exceed [`limits::RESPONSE_BYTES_MAX`] bytes.
     /// `current` is a block in hand, to avoid reading it back.
     pub(crate) async fn update_recipient_request(
         &self,
@@ -199,12 +200,15 @@ impl<S: KeyValueStore> Worker<S> {
             .pending_heights(limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX)
             .await?;
         let mut bundles = Vec::new();
+        let mut budget = ResponseBudget::new();
         for height in heights {
             if bundles.len() >= limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX {
                 break;
             }
-            match current.filter(|value| value.block.height == height) {
-                Some(value) => bundles.extend(value.bundles_for(recipient, value.hash())),
+            let of_height: Vec<MessageBundle> = match current
+                .filter(|value| value.block.height == height)
+            {
+                Some(value) => value.bundles_for(recipient, value.hash()),
                 None => {
                     let hash = *chain
                         .block_hashes(height, 1)
@@ -217,9 +221,14 @@ impl<S: KeyValueStore> Worker<S> {
                         self.storage.read_certificate(&hash).await?.ok_or_else(|| {
                             WorkerError::Storage(format!("missing certificate {hash}"))
                         })?;
-                    bundles.extend(stored.value.bundles_for(recipient, hash));
+                    stored.value.bundles_for(recipient, hash)
                 }
+            };
+            // Whole heights only, and within one message's bytes: the rest goes next time.
+            if !budget.admits(&of_height) {
+                break;
             }
+            bundles.extend(of_height);
         }
         if bundles.is_empty() {
             return Ok(None);

@@ -36,8 +36,8 @@ impl<S: KeyValueStore> Worker<S> {
         chain.rollback();
         let outcome = outcome?;
         // Its certificate must fit in a request, or no validator could be given it.
-        let size = skein_base::encoding::encode(block).len()
-            + skein_base::encoding::encode(&outcome).len();
+        let size =
+            skein_base::encoding::encode(block).len() + skein_base::encoding::encoded_len(&outcome);
         if size > skein_base::limits::CERTIFIED_BLOCK_BYTES_MAX {
             return Err(ChainError::BlockTooLarge {
                 size,

@@ -4,7 +4,7 @@ use skein_base::{crypto::CryptoHash, limits, ApplicationId, CallContext, ChainId
 use skein_chain::{round_leader, ChainError, ConfirmedBlock, UncheckedCertificate};
 use skein_views::{KeyValueStore, View};
 
-use super::{ChainGuard, Worker, WorkerError};
+use super::{budget::ResponseBudget, ChainGuard, Worker, WorkerError};
 use crate::requests::{ChainInfo, ChainInfoQuery, ManagerInfo};
 
 /// What a service is asked.
@@ -111,7 +111,7 @@ impl<S: KeyValueStore> Worker<S> {
             )));
         }
         let certificates = self.storage.read_certificates(&hashes).await?;
-        Ok(certificates.into_iter().flatten().collect())
+        Ok(ResponseBudget::new().take(certificates.into_iter().flatten()))
     }
 
     /// This node's certificates of `chain_id` at heights `[from, to)`, as far as it has
@@ -236,15 +236,17 @@ impl<S: KeyValueStore> Worker<S> {
                 .received_log(start, limits::RECEIVED_LOG_ENTRIES_PER_QUERY_MAX as u64)
                 .await?;
         }
+        // Certificates and bundles share one answer's bytes; each list is a page.
+        let mut budget = ResponseBudget::new();
         if let Some(start) = query.request_certificates_from {
             let hashes = chain
                 .block_hashes(start, limits::CERTIFICATES_PER_QUERY_MAX as u64)
                 .await?;
             let certificates = self.storage.read_certificates(&hashes).await?;
-            info.requested_certificates = certificates.into_iter().flatten().collect();
+            info.requested_certificates = budget.take(certificates.into_iter().flatten());
         }
         if query.request_pending_bundles {
-            info.requested_pending_bundles = self.pending_bundles(chain).await?;
+            info.requested_pending_bundles = self.pending_bundles(chain, &mut budget).await?;
         }
         Ok(info)
     }
@@ -252,6 +254,7 @@ impl<S: KeyValueStore> Worker<S> {
     async fn pending_bundles(
         &self,
         chain: &mut ChainGuard<S>,
+        budget: &mut ResponseBudget,
     ) -> Result<Vec<(skein_base::ChainId, skein_chain::MessageBundle)>, WorkerError> {
         let mut pending = Vec::new();
         for origin in chain.inbox_origins().await? {
@@ -260,7 +263,13 @@ impl<S: KeyValueStore> Worker<S> {
                 break;
             }
             let bundles = chain.inbox_bundles(&origin, remaining).await?;
-            pending.extend(bundles.into_iter().map(|bundle| (origin, bundle)));
+            let offered = bundles.len();
+            let kept = budget.take(bundles.into_iter().map(|bundle| (origin, bundle)));
+            let cut = kept.len() < offered;
+            pending.extend(kept);
+            if cut {
+                break;
+            }
         }
         Ok(pending)
     }
