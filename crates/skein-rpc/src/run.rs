@@ -62,10 +62,41 @@ async fn resolve(address: &str) -> Result<SocketAddr, ServerError> {
 /// longer need, yet bounded, against floods of resets.
 const RESET_STREAMS_MAX: usize = 1_000;
 
+/// Requests one connection may have open at once (subscriptions included): past this, its
+/// new requests wait for a free stream, so a client flooding its connection slows itself.
+const STREAMS_PER_CONNECTION_MAX: u32 = 256;
+
+/// Requests of one connection handled at once; the rest of its streams queue.
+const REQUESTS_PER_CONNECTION_AT_ONCE: usize = 64;
+
+/// Longest a request may take to be answered (a subscription: to be opened), so that
+/// nothing a peer sends holds a handler forever. Handlers leave their chain as they found
+/// it when dropped.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often an idle connection is pinged, and how long its peer has to answer: a peer
+/// that hung (its machine stopped, not its socket closed) is let go, and its subscriptions
+/// with it.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server for the validator's own processes (shards): its connections carry the
+/// traffic of every client at once, so they are not limited per connection.
 fn server_builder() -> tonic::transport::Server {
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_max_pending_accept_reset_streams(Some(RESET_STREAMS_MAX))
+        .timeout(REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+}
+
+/// A server for the public: each connection is one client, bounded in what it may ask at
+/// once.
+fn public_server_builder() -> tonic::transport::Server {
+    server_builder()
+        .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
+        .concurrency_limit_per_connection(REQUESTS_PER_CONNECTION_AT_ONCE)
 }
 
 /// Runs a whole validator — proxy and every shard — in this process, on `config`'s storage.
@@ -110,7 +141,7 @@ pub async fn run_validator(
         Arc::new(move || notifications.subscribe()),
     );
     tracing::info!(name = %config.config.name, %address, "validator listening");
-    let result = server_builder()
+    let result = public_server_builder()
         .add_service(public_server(service))
         .serve_with_shutdown(address, shutdown)
         .await;
@@ -222,7 +253,7 @@ pub async fn run_proxy(
         Arc::new(move || notifications.subscribe()),
     );
     tracing::info!(name = %config.config.name, %address, "proxy listening");
-    let result = server_builder()
+    let result = public_server_builder()
         .add_service(public_server(service))
         .serve_with_shutdown(address, shutdown)
         .await;

@@ -2,7 +2,14 @@
 //! validator in this process, or a proxy in front of shard processes), and the internal
 //! `Shard` service of one shard.
 
-use std::{collections::BTreeSet, pin::Pin, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 use futures::Stream;
 use skein_base::ChainId;
@@ -28,10 +35,63 @@ pub type NotificationSource = Arc<dyn Fn() -> broadcast::Receiver<Notification> 
 /// A stream of notifications for one subscriber.
 pub type NotificationStream = Pin<Box<dyn Stream<Item = Result<Notification, Status>> + Send>>;
 
-/// The notifications of `receiver` about `chain_ids` (all chains if empty). A subscriber too
-/// slow to keep up misses some, and is told nothing more: notifications are hints to go and
-/// look, never the only record of anything.
+/// Subscriptions one server holds open at once, over all connections: each costs a task
+/// and a queue, so a client opening them by the thousand is refused, not served at the
+/// expense of everyone. (HTTP/2 bounds the streams of one connection.)
+const SUBSCRIPTIONS_MAX: usize = 10_000;
+
+/// The subscriptions a server has open, counted so that there are never more than a limit.
+#[derive(Clone)]
+struct SubscriptionSlots {
+    open: Arc<AtomicUsize>,
+    max: usize,
+}
+
+/// One open subscription's place; dropping it (the subscriber left) frees it.
+struct SubscriptionSlot(Arc<AtomicUsize>);
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl SubscriptionSlots {
+    /// Room for `max` subscriptions at once.
+    fn new(max: usize) -> Self {
+        Self {
+            open: Arc::new(AtomicUsize::new(0)),
+            max,
+        }
+    }
+
+    fn take(&self) -> Result<SubscriptionSlot, Status> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| {
+                (open < self.max).then_some(open + 1)
+            });
+        match taken {
+            Ok(_) => Ok(SubscriptionSlot(self.open.clone())),
+            Err(_) => Err(Status::resource_exhausted(format!(
+                "this server already serves {} subscriptions: try again later",
+                self.max
+            ))),
+        }
+    }
+}
+
+impl Default for SubscriptionSlots {
+    fn default() -> Self {
+        Self::new(SUBSCRIPTIONS_MAX)
+    }
+}
+
+/// The notifications of `receiver` about `chain_ids` (all chains if empty), in a slot of
+/// `slots`. A subscriber too slow to keep up misses some, and is told nothing more:
+/// notifications are hints to go and look, never the only record of anything.
 fn notification_stream(
+    slots: &SubscriptionSlots,
     receiver: broadcast::Receiver<Notification>,
     chain_ids: Vec<ChainId>,
 ) -> Result<NotificationStream, Status> {
@@ -40,13 +100,15 @@ fn notification_stream(
             "at most {SUBSCRIBED_CHAINS_MAX} chains per subscription"
         )));
     }
+    let slot = slots.take()?;
     let filter: BTreeSet<ChainId> = chain_ids.into_iter().collect();
-    let stream = futures::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+    let state = (receiver, filter, slot);
+    let stream = futures::stream::unfold(state, |(mut receiver, filter, slot)| async move {
         loop {
             match receiver.recv().await {
                 Ok(notification) => {
                     if filter.is_empty() || filter.contains(&notification.chain_id) {
-                        return Some((Ok(notification), (receiver, filter)));
+                        return Some((Ok(notification), (receiver, filter, slot)));
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -63,6 +125,7 @@ fn notification_stream(
 pub struct PublicService {
     node: Arc<dyn ValidatorNode>,
     notifications: NotificationSource,
+    slots: SubscriptionSlots,
 }
 
 impl PublicService {
@@ -71,6 +134,7 @@ impl PublicService {
         Self {
             node,
             notifications,
+            slots: SubscriptionSlots::default(),
         }
     }
 }
@@ -138,7 +202,11 @@ node_service!(impl [] Validator for PublicService, node, {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let stream = notification_stream((self.notifications)(), request.into_inner().chain_ids)?;
+        let stream = notification_stream(
+            &self.slots,
+            (self.notifications)(),
+            request.into_inner().chain_ids,
+        )?;
         Ok(Response::new(stream))
     }
 });
@@ -146,12 +214,16 @@ node_service!(impl [] Validator for PublicService, node, {
 /// The internal service of one shard.
 pub struct ShardService<S> {
     shard: Arc<ShardNode<S>>,
+    slots: SubscriptionSlots,
 }
 
 impl<S> ShardService<S> {
     /// Serves `shard`.
     pub fn new(shard: Arc<ShardNode<S>>) -> Self {
-        Self { shard }
+        Self {
+            shard,
+            slots: SubscriptionSlots::default(),
+        }
     }
 }
 
@@ -169,7 +241,56 @@ node_service!(impl [S: KeyValueStore] Shard for ShardService<S>, shard, {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::NotificationsStream>, Status> {
-        let stream = notification_stream(self.shard.subscribe(), request.into_inner().chain_ids)?;
+        let stream = notification_stream(
+            &self.slots,
+            self.shard.subscribe(),
+            request.into_inner().chain_ids,
+        )?;
         Ok(Response::new(stream))
     }
 });
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+
+    fn notification(height: u64) -> Notification {
+        Notification {
+            chain_id: ChainId::root(0),
+            reason: skein_core::NotificationReason::NewBlock {
+                height: skein_base::BlockHeight(height),
+                hash: skein_base::crypto::CryptoHash::of_bytes(b"block"),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn test_subscriptions_past_the_limit_are_refused_until_one_leaves() {
+        let (sender, _) = broadcast::channel(16);
+        let slots = SubscriptionSlots::new(2);
+        let mut first = notification_stream(&slots, sender.subscribe(), Vec::new()).unwrap();
+        let second = notification_stream(&slots, sender.subscribe(), Vec::new()).unwrap();
+        let refused = notification_stream(&slots, sender.subscribe(), Vec::new())
+            .err()
+            .expect("a third subscription is refused");
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        sender.send(notification(1)).unwrap();
+        assert_eq!(first.next().await.unwrap().unwrap(), notification(1));
+        drop(second);
+        let mut third = notification_stream(&slots, sender.subscribe(), Vec::new())
+            .expect("a subscriber that left frees its slot");
+        sender.send(notification(2)).unwrap();
+        assert_eq!(third.next().await.unwrap().unwrap(), notification(2));
+        let too_many = vec![ChainId::root(0); SUBSCRIBED_CHAINS_MAX + 1];
+        drop(first);
+        assert_eq!(
+            notification_stream(&slots, sender.subscribe(), too_many)
+                .err()
+                .unwrap()
+                .code(),
+            tonic::Code::InvalidArgument
+        );
+    }
+}
