@@ -448,9 +448,13 @@ fn damaged(path: &Path, at: u64, why: &str) -> StoreError {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The next process to open the directory finds the compaction finished.
+        // The next process to open the directory finds the compaction finished. (The
+        // compaction thread itself may hold the last reference for a moment; it does not
+        // wait for itself.)
         if let Some(thread) = self.compaction.get_mut().take() {
-            let _ = thread.join();
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }
