@@ -39,8 +39,8 @@ impl<S: KeyValueStore> Client<S> {
     /// Fetches a blob from the first validator that has it, into the local node's store.
     /// Returns whether one had it.
     async fn fetch_blob(&self, blob_id: BlobId) -> Result<bool, WorkerError> {
-        for validator in &self.validators {
-            let download = self.with_timeout(validator.node.download_blob(blob_id));
+        for validator in &self.validators_by_preference() {
+            let download = self.ask(validator, validator.node.download_blob(blob_id));
             let Ok(Some(bytes)) = download.await else {
                 continue;
             };

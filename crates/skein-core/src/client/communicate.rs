@@ -194,7 +194,10 @@ impl<S: KeyValueStore> Client<S> {
         let mut attempts = 0;
         loop {
             let error = match self
-                .with_timeout(validator.node.handle_block_proposal(proposal.clone()))
+                .ask(
+                    validator,
+                    validator.node.handle_block_proposal(proposal.clone()),
+                )
                 .await
             {
                 Ok(vote) => return Ok(vote),
@@ -234,7 +237,10 @@ impl<S: KeyValueStore> Client<S> {
         let mut attempts = 0;
         loop {
             let error = match self
-                .with_timeout(validator.node.handle_certificate(certificate.clone()))
+                .ask(
+                    validator,
+                    validator.node.handle_certificate(certificate.clone()),
+                )
                 .await
             {
                 Ok(info) => return Ok(info),

@@ -406,7 +406,10 @@ impl<S: KeyValueStore> Client<S> {
         let mut attempts = 0;
         loop {
             let error = match self
-                .with_timeout(validator.node.handle_timeout_request(request.clone()))
+                .ask(
+                    validator,
+                    validator.node.handle_timeout_request(request.clone()),
+                )
                 .await
             {
                 Ok(vote) => return Ok(vote),
@@ -470,7 +473,7 @@ impl<S: KeyValueStore> Client<S> {
             .validators
             .iter()
             .map(|validator| {
-                let answer = self.with_timeout(ask(validator));
+                let answer = self.ask(validator, ask(validator));
                 async move { (validator.public_key, answer.await) }
             })
             .collect();

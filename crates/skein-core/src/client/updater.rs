@@ -24,7 +24,8 @@ impl<S: KeyValueStore> Client<S> {
     ) -> BoxFuture<'a, Result<(), NodeError>> {
         async move {
             let mut info = self
-                .with_timeout(
+                .ask(
+                    validator,
                     validator
                         .node
                         .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
@@ -41,7 +42,8 @@ impl<S: KeyValueStore> Client<S> {
                 // The opening message travels between the validator's shards.
                 for _ in 0..self.config.sync_attempts {
                     info = self
-                        .with_timeout(
+                        .ask(
+                            validator,
                             validator
                                 .node
                                 .handle_chain_info_query(ChainInfoQuery::new(chain_id)),
@@ -63,8 +65,11 @@ impl<S: KeyValueStore> Client<S> {
                 .certificates(chain_id, info.next_block_height, target)
                 .await?;
             for certificate in certificates {
-                self.with_timeout(validator.node.handle_certificate(certificate.into()))
-                    .await?;
+                self.ask(
+                    validator,
+                    validator.node.handle_certificate(certificate.into()),
+                )
+                .await?;
             }
             Ok(())
         }

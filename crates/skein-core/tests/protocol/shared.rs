@@ -325,7 +325,7 @@ async fn test_pending_operations_are_completed_by_the_next_request() {
     let second_key = second_owner_key();
     let second = AccountOwner::from(second_key.public());
     let chain_id = open_shared(&network, shared_ownership(&[network.owner(0), second], 1)).await;
-    let (_client, chain) = owner_client(&network, chain_id, second_key).await;
+    let (client, chain) = owner_client(&network, chain_id, second_key).await;
     let height = next_height(&network, chain_id).await;
 
     network.nodes[0].set_fault(skein_core::Fault::Offline);
@@ -348,6 +348,12 @@ async fn test_pending_operations_are_completed_by_the_next_request() {
             recipient: to,
             amount: tokens(2),
         })]
+    );
+    // Validator 0 was offline: it gets the blocks in the background, after the quorum.
+    assert!(
+        client
+            .finish_background_tasks(skein_base::TimeDelta::from_secs(10))
+            .await
     );
     assert_eq!(total_at(&network, 0, chain_id).await, tokens(45));
     // Nothing is left to complete: processing the inbox runs no operation again.
