@@ -9,6 +9,7 @@
 //! - [`PublicChainProposer`]: a validator's turns on public chains.
 //! - [`simulation`]: the whole protocol under a seeded scheduler, with invariant checks.
 
+mod budget;
 pub mod client;
 mod clock;
 mod faults;

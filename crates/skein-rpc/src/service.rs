@@ -41,7 +41,6 @@ pub type NotificationStream = Pin<Box<dyn Stream<Item = Result<Notification, Sta
 const SUBSCRIPTIONS_MAX: usize = 10_000;
 
 /// The subscriptions a server has open, counted so that there are never more than a limit.
-#[derive(Clone)]
 struct SubscriptionSlots {
     open: Arc<AtomicUsize>,
     max: usize,

@@ -15,6 +15,7 @@ use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{rounds::Patience, Client, ClientError};
 use crate::{
+    budget::ByteBudget,
     requests::{ChainInfo, ChainInfoQuery},
     worker::WorkerError,
 };
@@ -403,7 +404,9 @@ impl<S: KeyValueStore> ChainClient<S> {
         if info.requested_pending_bundles.is_empty() {
             return Ok(None);
         }
-        let mut incoming: Vec<IncomingBundle> = info
+        // The bundles that fit in one block, with room to spare for its other fields; the
+        // others wait for the next block.
+        let bundles = info
             .requested_pending_bundles
             .into_iter()
             .take(limits::INCOMING_BUNDLES_PER_BLOCK_MAX)
@@ -418,9 +421,9 @@ impl<S: KeyValueStore> ChainClient<S> {
                     bundle,
                     action,
                 }
-            })
-            .collect();
-        keep_within_block_bytes(&mut incoming);
+            });
+        let mut incoming: Vec<IncomingBundle> =
+            ByteBudget::new(limits::BLOCK_BYTES_MAX - BLOCK_HEADROOM_BYTES).take(bundles);
         loop {
             let block = self.new_block(incoming.clone(), Vec::new()).await?;
             match self.client.stage_block(block).await {
@@ -720,23 +723,9 @@ impl<S: KeyValueStore> ChainClient<S> {
     }
 }
 
-/// Leaves in `incoming` the bundles that fit in one block with room to spare for the rest
-/// of the block; the others wait for the next block. The first always stays: one bundle is
-/// far smaller than a block (its messages are bounded per transaction).
-fn keep_within_block_bytes(incoming: &mut Vec<IncomingBundle>) {
-    /// Room for the block's other fields.
-    const HEADROOM: usize = 64 << 10;
-    let budget = limits::BLOCK_BYTES_MAX - HEADROOM;
-    let mut total = 0;
-    let fitting = incoming
-        .iter()
-        .take_while(|bundle| {
-            total += skein_base::encoding::encode(*bundle).len();
-            total <= budget
-        })
-        .count();
-    incoming.truncate(fitting.max(1));
-}
+/// Room in a block for its fields other than incoming bundles. The first bundle always
+/// goes: one bundle is far smaller than a block (its messages are bounded per transaction).
+const BLOCK_HEADROOM_BYTES: usize = 64 << 10;
 
 /// Whether an application's call failed for lack of fuel.
 fn ran_out_of_fuel(error: &skein_execution::ExecutionError) -> bool {

@@ -9,7 +9,8 @@ use skein_chain::{
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
 
-use super::{budget::ResponseBudget, ChainGuard, WithEffects, Worker, WorkerError};
+use super::{ChainGuard, WithEffects, Worker, WorkerError};
+use crate::budget::ByteBudget;
 use crate::requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, NotificationReason,
 };
@@ -200,7 +201,7 @@ impl<S: KeyValueStore> Worker<S> {
             .pending_heights(limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX)
             .await?;
         let mut bundles = Vec::new();
-        let mut budget = ResponseBudget::new();
+        let mut budget = ByteBudget::for_answer();
         for height in heights {
             if bundles.len() >= limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX {
                 break;

@@ -6,7 +6,6 @@
 //! Handlers are idempotent: a proposal, certificate or cross-chain request delivered twice
 //! gets the same answer and has no second effect.
 
-mod budget;
 mod certificate;
 mod cross_chain;
 mod proposal;

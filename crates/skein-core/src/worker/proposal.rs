@@ -37,7 +37,7 @@ impl<S: KeyValueStore> Worker<S> {
         let outcome = outcome?;
         // Its certificate must fit in a request, or no validator could be given it.
         let size =
-            skein_base::encoding::encode(block).len() + skein_base::encoding::encoded_len(&outcome);
+            skein_base::encoding::encoded_len(block) + skein_base::encoding::encoded_len(&outcome);
         if size > skein_base::limits::CERTIFIED_BLOCK_BYTES_MAX {
             return Err(ChainError::BlockTooLarge {
                 size,

@@ -4,7 +4,8 @@ use skein_base::{crypto::CryptoHash, limits, ApplicationId, CallContext, ChainId
 use skein_chain::{round_leader, ChainError, ConfirmedBlock, UncheckedCertificate};
 use skein_views::{KeyValueStore, View};
 
-use super::{budget::ResponseBudget, ChainGuard, Worker, WorkerError};
+use super::{ChainGuard, Worker, WorkerError};
+use crate::budget::ByteBudget;
 use crate::requests::{ChainInfo, ChainInfoQuery, ManagerInfo};
 
 /// What a service is asked.
@@ -110,8 +111,27 @@ impl<S: KeyValueStore> Worker<S> {
                 limits::CERTIFICATES_PER_QUERY_MAX
             )));
         }
-        let certificates = self.storage.read_certificates(&hashes).await?;
-        Ok(ResponseBudget::new().take(certificates.into_iter().flatten()))
+        self.certificates_within(&hashes, &mut ByteBudget::for_answer())
+            .await
+    }
+
+    /// The certificates with these hashes that this node has, in order, as many as
+    /// `budget` admits. They are read a few at a time, so a long list of large ones is
+    /// never all in memory to answer with a page of it.
+    async fn certificates_within(
+        &self,
+        hashes: &[CryptoHash],
+        budget: &mut ByteBudget,
+    ) -> Result<Vec<UncheckedCertificate<ConfirmedBlock>>, WorkerError> {
+        const READ_AT_ONCE: usize = 8;
+        let mut certificates = Vec::new();
+        for chunk in hashes.chunks(READ_AT_ONCE) {
+            let read = self.storage.read_certificates(chunk).await?;
+            if !budget.take_into(read.into_iter().flatten().collect(), &mut certificates) {
+                break;
+            }
+        }
+        Ok(certificates)
     }
 
     /// This node's certificates of `chain_id` at heights `[from, to)`, as far as it has
@@ -237,13 +257,12 @@ impl<S: KeyValueStore> Worker<S> {
                 .await?;
         }
         // Certificates and bundles share one answer's bytes; each list is a page.
-        let mut budget = ResponseBudget::new();
+        let mut budget = ByteBudget::for_answer();
         if let Some(start) = query.request_certificates_from {
             let hashes = chain
                 .block_hashes(start, limits::CERTIFICATES_PER_QUERY_MAX as u64)
                 .await?;
-            let certificates = self.storage.read_certificates(&hashes).await?;
-            info.requested_certificates = budget.take(certificates.into_iter().flatten());
+            info.requested_certificates = self.certificates_within(&hashes, &mut budget).await?;
         }
         if query.request_pending_bundles {
             info.requested_pending_bundles = self.pending_bundles(chain, &mut budget).await?;
@@ -254,7 +273,7 @@ impl<S: KeyValueStore> Worker<S> {
     async fn pending_bundles(
         &self,
         chain: &mut ChainGuard<S>,
-        budget: &mut ResponseBudget,
+        budget: &mut ByteBudget,
     ) -> Result<Vec<(skein_base::ChainId, skein_chain::MessageBundle)>, WorkerError> {
         let mut pending = Vec::new();
         for origin in chain.inbox_origins().await? {
@@ -263,11 +282,8 @@ impl<S: KeyValueStore> Worker<S> {
                 break;
             }
             let bundles = chain.inbox_bundles(&origin, remaining).await?;
-            let offered = bundles.len();
-            let kept = budget.take(bundles.into_iter().map(|bundle| (origin, bundle)));
-            let cut = kept.len() < offered;
-            pending.extend(kept);
-            if cut {
+            let bundles = bundles.into_iter().map(|bundle| (origin, bundle)).collect();
+            if !budget.take_into(bundles, &mut pending) {
                 break;
             }
         }

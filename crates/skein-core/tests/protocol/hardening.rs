@@ -244,24 +244,22 @@ async fn test_a_block_refused_for_a_while_is_kept() {
     assert_eq!(sender.chain_balance().await.unwrap(), tokens(90));
 }
 
-/// Another chain's large messages cannot wedge a chain: five bundles of 900 KB each are
-/// more than one block holds, so the receiver's client spreads them over several blocks
-/// (each within the limits validators check) instead of signing one they refuse for good.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_large_incoming_messages_are_spread_over_blocks() {
-    let network = network(4, 1, 2).await;
-    let client = client(&network).await;
-    let sender = network.chain_client(&client, 0);
-    let receiver = network.chain_client(&client, 1);
+/// Sends `count` tracked messages of 900 KB from `sender` to `destination`, one block each,
+/// through an application that sends what its operation says.
+async fn send_large_messages(
+    sender: &skein_core::ChainClient<MemoryStore>,
+    destination: skein_base::ChainId,
+    count: u8,
+) {
     let (contract, service) = super::fuel::heavy(1, 20);
     let (code, _) = sender.publish_bytecode(contract, service).await.unwrap();
     let (app, _) = sender
         .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
         .await
         .unwrap();
-    for byte in 0..5u8 {
+    for byte in 0..count {
         let request = skein_base::SendMessageRequest {
-            destination: receiver.chain_id(),
+            destination,
             authenticated: false,
             tracked: true,
             message: vec![byte; 900 << 10],
@@ -271,6 +269,18 @@ async fn test_large_incoming_messages_are_spread_over_blocks() {
             .await
             .unwrap();
     }
+}
+
+/// Another chain's large messages cannot wedge a chain: five bundles of 900 KB each are
+/// more than one block holds, so the receiver's client spreads them over several blocks
+/// (each within the limits validators check) instead of signing one they refuse for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_large_incoming_messages_are_spread_over_blocks() {
+    let network = network(4, 1, 2).await;
+    let client = client(&network).await;
+    let sender = network.chain_client(&client, 0);
+    let receiver = network.chain_client(&client, 1);
+    send_large_messages(&sender, receiver.chain_id(), 5).await;
     let blocks = receiver.process_inbox().await.unwrap();
     assert!(blocks.len() >= 2, "{} blocks", blocks.len());
     let bundles: Vec<_> = blocks
@@ -293,24 +303,7 @@ async fn test_a_chain_of_large_blocks_syncs_page_by_page() {
     let client = client(&network).await;
     let sender = network.chain_client(&client, 0);
     let receiver_id = network.chain_id(1);
-    let (contract, service) = super::fuel::heavy(1, 20);
-    let (code, _) = sender.publish_bytecode(contract, service).await.unwrap();
-    let (app, _) = sender
-        .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
-        .await
-        .unwrap();
-    for byte in 0..10u8 {
-        let request = skein_base::SendMessageRequest {
-            destination: receiver_id,
-            authenticated: false,
-            tracked: true,
-            message: vec![byte; 900 << 10],
-        };
-        sender
-            .execute_application_operation(app, bcs::to_bytes(&request).unwrap())
-            .await
-            .unwrap();
-    }
+    send_large_messages(&sender, receiver_id, 10).await;
     let tip = sender.chain_info().await.unwrap().next_block_height;
 
     let fresh = super::common::client(&network).await;
