@@ -9,11 +9,12 @@ use skein_core::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, Notification, TimeoutRequest,
     ValidatorEntry, ValidatorNode,
 };
-use tonic::{transport::Channel, Code, Status};
+use tonic::{service::interceptor::InterceptedService, transport::Channel, Code, Status};
 
 use crate::{
     generated::{shard_client::ShardClient, validator_client::ValidatorClient},
     wire::{DownloadBlobRequest, DownloadCertificatesRequest, SubscribeRequest},
+    PresentShardKey, ShardKey,
 };
 
 /// How long a client waits to connect.
@@ -22,9 +23,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Maps a transport failure to the error clients handle.
 pub fn status_to_error(status: Status) -> NodeError {
     match status.code() {
-        Code::InvalidArgument | Code::ResourceExhausted | Code::OutOfRange => {
-            NodeError::InvalidRequest(status.message().to_string())
-        }
+        Code::InvalidArgument
+        | Code::ResourceExhausted
+        | Code::OutOfRange
+        | Code::Unauthenticated => NodeError::InvalidRequest(status.message().to_string()),
         Code::DeadlineExceeded => NodeError::Timeout,
         _ => NodeError::Unreachable(format!("{}: {}", status.code(), status.message())),
     }
@@ -201,13 +203,14 @@ impl GrpcValidatorNode {
 /// One shard of a validator, as the proxy and the other shards reach it.
 #[derive(Clone)]
 pub struct GrpcShard {
-    client: ShardClient<Channel>,
+    client: ShardClient<InterceptedService<Channel, PresentShardKey>>,
 }
 
 impl GrpcShard {
-    /// A shard at `address`; nothing is sent until the first request.
-    pub fn new(address: &str) -> Result<Self, NodeError> {
-        let client = ShardClient::new(channel(address)?)
+    /// A shard at `address`, asked with the validator's `key`; nothing is sent until the
+    /// first request.
+    pub fn new(address: &str, key: &ShardKey) -> Result<Self, NodeError> {
+        let client = ShardClient::with_interceptor(channel(address)?, key.presenter())
             .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
             .max_encoding_message_size(limits::REQUEST_BYTES_MAX);
         Ok(Self { client })

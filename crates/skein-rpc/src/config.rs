@@ -8,6 +8,8 @@ use skein_base::{crypto::SecretKey, ValidatorPublicKey};
 use skein_core::GenesisConfig;
 use skein_storage::StorageUri;
 
+use crate::ShardKey;
+
 /// Why a configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +49,18 @@ fn invalid(path: &Path, reason: impl std::fmt::Display) -> ConfigError {
 /// and the directory synced, so a crash (of the process or of the machine) never leaves half
 /// a file, nor loses the rename.
 pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
+    write_file(path, content, false)
+}
+
+/// Writes a file atomically (as [`write_atomically`]), readable by its owner only from the
+/// moment it exists, where the system allows: for secrets.
+pub fn write_private(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
+    write_file(path, content, true)
+}
+
+fn write_file(path: &Path, content: &[u8], private: bool) -> Result<(), ConfigError> {
+    use std::io::Write;
+
     let io = |error| ConfigError::Io {
         path: path.to_path_buf(),
         error,
@@ -61,9 +75,19 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<(), ConfigError> 
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, content).map_err(io)?;
-    let file = std::fs::File::open(&temporary).map_err(io)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(&temporary).map_err(io)?;
+    file.write_all(content).map_err(io)?;
     file.sync_all().map_err(io)?;
+    drop(file);
     std::fs::rename(&temporary, path).map_err(io)?;
     std::fs::File::open(directory)
         .and_then(|directory| directory.sync_all())
@@ -105,13 +129,7 @@ impl KeyFile {
     /// Writes the key file (readable by its owner only, where the system allows).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let text = serde_json::to_string_pretty(self).map_err(|error| invalid(path, error))?;
-        write_atomically(path, text.as_bytes())?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(())
+        write_private(path, text.as_bytes())
     }
 }
 
@@ -138,6 +156,10 @@ pub struct ValidatorConfig {
     pub shards: Vec<ShardConfig>,
     /// The genesis file, relative to this file's directory.
     pub genesis_file: PathBuf,
+    /// The secret the proxy and the shards share (see [`ShardKey`]), relative to this file's
+    /// directory: needed when shards run as processes of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_key_file: Option<PathBuf>,
 }
 
 /// A validator configuration with its files read.
@@ -150,6 +172,22 @@ pub struct LoadedValidatorConfig {
     pub genesis: GenesisConfig,
     /// Where data lives, relative paths resolved.
     pub storage: StorageUri,
+    /// The shard key, if the configuration names one.
+    pub shard_key: Option<ShardKey>,
+}
+
+impl LoadedValidatorConfig {
+    /// The shard key, which a validator split into processes cannot run without.
+    pub fn require_shard_key(&self) -> Result<&ShardKey, String> {
+        self.shard_key.as_ref().ok_or_else(|| {
+            format!(
+                "validator {}: shards in processes of their own need a shared secret: \
+                 set shard_key_file in its configuration (`skein keygen --shard-key \
+                 --output FILE` writes one)",
+                self.config.name
+            )
+        })
+    }
 }
 
 impl ValidatorConfig {
@@ -181,11 +219,17 @@ impl ValidatorConfig {
                 format!("validator {public} is not in the genesis committee"),
             ));
         }
+        let shard_key = config
+            .shard_key_file
+            .as_ref()
+            .map(|file| ShardKey::load(&directory.join(file)))
+            .transpose()?;
         Ok(LoadedValidatorConfig {
             config,
             key,
             genesis,
             storage,
+            shard_key,
         })
     }
 

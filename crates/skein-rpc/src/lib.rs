@@ -22,9 +22,11 @@ mod proxy;
 mod run;
 mod service;
 mod shard;
+mod shard_key;
 
 pub use client::{channel, status_to_error, validator_entries, GrpcShard, GrpcValidatorNode};
 pub use proxy::ProxyNode;
 pub use run::{run_proxy, run_shard, run_validator, ServerError};
 pub use service::{NotificationSource, NotificationStream, PublicService, ShardService};
 pub use shard::{CrossChainQueue, ShardNode};
+pub use shard_key::{PresentShardKey, RequireShardKey, ShardKey};

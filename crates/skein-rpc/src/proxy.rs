@@ -12,7 +12,7 @@ use skein_core::{
 };
 use tokio::sync::broadcast;
 
-use crate::client::GrpcShard;
+use crate::{client::GrpcShard, ShardKey};
 
 /// The proxy's view of its shards.
 pub struct ProxyNode {
@@ -21,12 +21,12 @@ pub struct ProxyNode {
 }
 
 impl ProxyNode {
-    /// A proxy for the shards at `addresses` (in shard order). Starts following each shard's
-    /// notifications, reconnecting when a shard restarts.
-    pub fn new(addresses: &[String]) -> Result<Arc<Self>, NodeError> {
+    /// A proxy for the shards at `addresses` (in shard order), which share `key`. Starts
+    /// following each shard's notifications, reconnecting when a shard restarts.
+    pub fn new(addresses: &[String], key: &ShardKey) -> Result<Arc<Self>, NodeError> {
         let shards = addresses
             .iter()
-            .map(|address| GrpcShard::new(address))
+            .map(|address| GrpcShard::new(address, key))
             .collect::<Result<Vec<_>, _>>()?;
         let (notifications, _) = broadcast::channel(4096);
         let proxy = Arc::new(Self {

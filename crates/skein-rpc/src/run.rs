@@ -11,6 +11,7 @@ use skein_core::{
 use skein_storage::{AnyStore, Storage};
 use skein_views::MemoryStore;
 use tokio::sync::broadcast;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::{
     config::LoadedValidatorConfig,
@@ -37,6 +38,9 @@ pub enum ServerError {
     /// The store could not be opened or initialised.
     #[error("storage: {0}")]
     Storage(String),
+    /// The configuration cannot run this way.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The public-chain proposer could not start.
     #[error("public-chain proposer: {0}")]
     Proposer(String),
@@ -176,6 +180,10 @@ pub async fn run_shard(
         .address
         .clone();
     let address = resolve(&shard_address).await?;
+    let key = config
+        .require_shard_key()
+        .map_err(ServerError::Config)?
+        .clone();
     let store = AnyStore::open(&config.storage)
         .await
         .map_err(|error| ServerError::Storage(error.to_string()))?;
@@ -190,10 +198,11 @@ pub async fn run_shard(
         .iter()
         .map(|shard| shard.address.clone())
         .collect();
-    let shard = ShardNode::new(worker, index, &peers).map_err(|error| ServerError::Address {
-        address: shard_address.clone(),
-        reason: error.to_string(),
-    })?;
+    let shard =
+        ShardNode::new(worker, index, &peers, &key).map_err(|error| ServerError::Address {
+            address: shard_address.clone(),
+            reason: error.to_string(),
+        })?;
     for chain in config.genesis.chain_configs() {
         if shard.owns(&chain.description.id()) {
             shard
@@ -214,11 +223,12 @@ pub async fn run_shard(
     });
     tracing::info!(name = %config.config.name, index, %address, "shard listening");
     let result = server_builder()
-        .add_service(
+        .add_service(InterceptedService::new(
             ShardServer::new(ShardService::new(shard))
                 .max_decoding_message_size(limits::REQUEST_BYTES_MAX)
                 .max_encoding_message_size(limits::REQUEST_BYTES_MAX),
-        )
+            key.guard(),
+        ))
         .serve_with_shutdown(address, shutdown)
         .await;
     retries.abort();
@@ -231,13 +241,14 @@ pub async fn run_proxy(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let address = resolve(&config.config.public_address).await?;
+    let key = config.require_shard_key().map_err(ServerError::Config)?;
     let shards: Vec<String> = config
         .config
         .shards
         .iter()
         .map(|shard| shard.address.clone())
         .collect();
-    let proxy = ProxyNode::new(&shards).map_err(|error| ServerError::Address {
+    let proxy = ProxyNode::new(&shards, key).map_err(|error| ServerError::Address {
         address: config.config.public_address.clone(),
         reason: error.to_string(),
     })?;

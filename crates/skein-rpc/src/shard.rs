@@ -16,7 +16,7 @@ use skein_core::{
 use skein_views::KeyValueStore;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::client::GrpcShard;
+use crate::{client::GrpcShard, ShardKey};
 
 /// Requests waiting for one peer at most; beyond that they are dropped, and the periodic
 /// re-sending of unacknowledged messages brings them back.
@@ -81,18 +81,19 @@ pub struct ShardNode<S> {
 
 impl<S: KeyValueStore> ShardNode<S> {
     /// Shard `index` running `worker`, its peers at `peer_addresses` (all shards, itself
-    /// included, in order).
+    /// included, in order), reached with the validator's `key`.
     pub fn new(
         worker: Worker<S>,
         index: usize,
         peer_addresses: &[String],
+        key: &ShardKey,
     ) -> Result<Arc<Self>, NodeError> {
         let mut peers = Vec::new();
         for (position, address) in peer_addresses.iter().enumerate() {
             if position == index {
                 peers.push(None);
             } else {
-                peers.push(Some(CrossChainQueue::spawn(GrpcShard::new(address)?)));
+                peers.push(Some(CrossChainQueue::spawn(GrpcShard::new(address, key)?)));
             }
         }
         let (notifications, _) = broadcast::channel(4096);

@@ -1,5 +1,5 @@
 //! A validator's gRPC endpoint refuses malformed, oversized and invalid requests cleanly,
-//! and keeps serving.
+//! and keeps serving; its internal shard service serves only the validator's own processes.
 
 use std::{collections::BTreeMap, net::TcpListener, time::Duration};
 
@@ -9,11 +9,14 @@ use skein_base::{
     Timestamp, ValidatorPublicKey, ValidatorState,
 };
 use skein_chain::{BlockProposal, ChainError, ProposalContent, ProposedBlock};
-use skein_core::{ChainInfoQuery, GenesisChain, GenesisConfig, NodeError, ValidatorNode};
-use skein_execution::{Operation, SystemOperation};
+use skein_chain::{MessageBundle, PostedMessage};
+use skein_core::{
+    ChainInfoQuery, CrossChainRequest, GenesisChain, GenesisConfig, NodeError, ValidatorNode,
+};
+use skein_execution::{Message, MessageKind, Operation, SystemMessage, SystemOperation};
 use skein_rpc::{
     config::{LoadedValidatorConfig, ShardConfig, ValidatorConfig},
-    GrpcValidatorNode,
+    GrpcShard, GrpcValidatorNode, ShardKey,
 };
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -86,10 +89,10 @@ fn free_address() -> String {
     format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
+/// A one-validator network in memory with `shards` shards and one genesis chain of 5
+/// tokens owned by `owner_key`.
+fn one_validator(owner_key: &SecretKey, shards: usize) -> LoadedValidatorConfig {
     let key = SecretKey::from_test_seed(1);
-    let owner_key = SecretKey::from_test_seed(2);
     let address = free_address();
     let genesis = GenesisConfig {
         committee: Committee::new(BTreeMap::from([(
@@ -106,45 +109,54 @@ async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
         }],
         timestamp: Timestamp::default(),
     };
-    let config = LoadedValidatorConfig {
+    LoadedValidatorConfig {
         config: ValidatorConfig {
             name: "robust".into(),
             key_file: "unused".into(),
-            public_address: address.clone(),
+            public_address: address,
             storage: "memory".into(),
-            shards: vec![
-                ShardConfig {
+            shards: (0..shards)
+                .map(|_| ShardConfig {
                     address: free_address(),
-                },
-                ShardConfig {
-                    address: free_address(),
-                },
-            ],
+                })
+                .collect(),
             genesis_file: "unused".into(),
+            shard_key_file: None,
         },
         key,
         genesis,
         storage: "memory".parse().unwrap(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(skein_rpc::run_validator(config, async {
-        let _ = stopped.await;
-    }));
-    let node = GrpcValidatorNode::new(&address).unwrap();
-    let chain = GenesisConfig::chain_id(0);
-    let mut ready = false;
+        shard_key: None,
+    }
+}
+
+/// Asks `node` about `chain` until it answers.
+async fn wait_until_serving(node: &impl ValidatorNode, chain: ChainId) {
     for _ in 0..100 {
         if node
             .handle_chain_info_query(ChainInfoQuery::new(chain))
             .await
             .is_ok()
         {
-            ready = true;
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(ready, "the validator answers");
+    panic!("the server does not answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
+    let owner_key = SecretKey::from_test_seed(2);
+    let config = one_validator(&owner_key, 2);
+    let address = config.config.public_address.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(skein_rpc::run_validator(config, async {
+        let _ = stopped.await;
+    }));
+    let node = GrpcValidatorNode::new(&address).unwrap();
+    let chain = GenesisConfig::chain_id(0);
+    wait_until_serving(&node, chain).await;
 
     // Bytes that are not a proposal.
     let status = raw_call(
@@ -239,6 +251,95 @@ async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
         .await
         .unwrap();
     assert_eq!(info.chain_balance, Amount::from_tokens(5));
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+/// Cross-chain requests a shard takes without other proof: one that credits a chain with
+/// tokens nobody sent.
+fn forged_credit(recipient: ChainId) -> CrossChainRequest {
+    CrossChainRequest::UpdateRecipient {
+        sender: ChainId::root(7),
+        recipient,
+        bundles: vec![MessageBundle {
+            height: BlockHeight(0),
+            timestamp: Timestamp::default(),
+            block_hash: skein_base::crypto::CryptoHash::of_bytes(b"no such block"),
+            transaction_index: 0,
+            messages: vec![PostedMessage {
+                authenticated_signer: None,
+                kind: MessageKind::Tracked,
+                message: Message::System(SystemMessage::Credit {
+                    source: None,
+                    target: None,
+                    amount: Amount::from_tokens(1_000_000),
+                }),
+            }],
+        }],
+    }
+}
+
+async fn pending_bundles(shard: &GrpcShard, chain: ChainId) -> usize {
+    let mut query = ChainInfoQuery::new(chain);
+    query.request_pending_bundles = true;
+    let info = shard.handle_chain_info_query(query).await.unwrap();
+    info.requested_pending_bundles.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_the_shard_service_refuses_whoever_lacks_the_shard_key() {
+    let owner_key = SecretKey::from_test_seed(2);
+    let mut config = one_validator(&owner_key, 1);
+    let shard_address = config.config.shards[0].address.clone();
+
+    // Without a key, a shard does not start: it would serve anyone.
+    let error = skein_rpc::run_shard(one_validator(&owner_key, 1), 0, async {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("shard_key_file"), "{error}");
+
+    let key = ShardKey::generate();
+    config.shard_key = Some(key.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(skein_rpc::run_shard(config, 0, async {
+        let _ = stopped.await;
+    }));
+    let chain = GenesisConfig::chain_id(0);
+    let own = GrpcShard::new(&shard_address, &key).unwrap();
+    wait_until_serving(&own, chain).await;
+
+    // A stranger with another key, and one with none, are refused: nothing reaches the inbox.
+    let stranger = GrpcShard::new(&shard_address, &ShardKey::generate()).unwrap();
+    let error = stranger
+        .handle_cross_chain_request(forged_credit(chain))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, NodeError::InvalidRequest(reason) if reason.contains("shard key")),
+        "{error:?}"
+    );
+    let error = stranger
+        .handle_chain_info_query(ChainInfoQuery::new(chain))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, NodeError::InvalidRequest(_)), "{error:?}");
+    let status = raw_call(
+        &shard_address,
+        "/skein.rpc.Shard/HandleCrossChainRequest",
+        bcs::to_bytes(&forged_credit(chain)).unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status}");
+    assert_eq!(pending_bundles(&own, chain).await, 0);
+
+    // The validator's own processes are trusted with the same request, which is why the
+    // key matters.
+    own.handle_cross_chain_request(forged_credit(chain))
+        .await
+        .unwrap();
+    assert_eq!(pending_bundles(&own, chain).await, 1);
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

@@ -36,13 +36,17 @@ pub enum Command {
     Wallet(WalletCommand),
 
     /// Generate a key pair, add it to the wallet and print the public key (or write a
-    /// validator key file with --output).
+    /// validator key file with --output, or a shard key with --shard-key --output).
     ///
     /// Example: skein keygen
     Keygen {
         /// Write a validator key file here instead of adding a key to the wallet.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Write a shard key instead: the secret a validator's proxy and shards share
+        /// (`shard_key_file` in its configuration).
+        #[arg(long, requires = "output")]
+        shard_key: bool,
     },
 
     /// Show the balance of an account (`owner@chain`) or of a chain (the default chain if

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
         Command::Wallet(WalletCommand::Owner { chain }) => commands::wallet_owner(wallet, chain),
-        Command::Keygen { output } => commands::keygen(wallet, output),
+        Command::Keygen { output, shard_key } => commands::keygen(wallet, output, shard_key),
         // Watching runs for long: it reads the wallet once and holds no lock.
         Command::Watch { chain } => commands::watch(wallet, chain).await,
         Command::Server(options) => {

@@ -16,7 +16,7 @@ use skein_base::{
 use skein_core::{ChainInfoQuery, Clock, GenesisChain, GenesisConfig, SystemClock, ValidatorNode};
 use skein_rpc::{
     config::{save_genesis, KeyFile, ShardConfig, ValidatorConfig},
-    GrpcValidatorNode,
+    GrpcValidatorNode, ShardKey,
 };
 use tokio::process::{Child, Command};
 
@@ -186,6 +186,8 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         let key = KeyFile::generate();
         let key_file = format!("validator-{index}.key.json");
         key.save(&directory.join(&key_file))?;
+        let shard_key_file = format!("validator-{index}.shard-key");
+        ShardKey::generate().save(&directory.join(&shard_key_file))?;
         let base = index * (1 + options.shards);
         let public_address = format!("127.0.0.1:{}", ports[base]);
         members.insert(
@@ -211,6 +213,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
                 })
                 .collect(),
             genesis_file: "genesis.json".into(),
+            shard_key_file: Some(shard_key_file.into()),
         });
     }
     let owner_keys: Vec<SecretKey> = (0..options.initial_chains)

@@ -21,11 +21,20 @@ use crate::{
     wallet::Wallet,
 };
 
-/// `skein keygen [--output FILE]`
-pub fn keygen(wallet: Option<PathBuf>, output: Option<PathBuf>) -> anyhow::Result<()> {
+/// `skein keygen [[--shard-key] --output FILE]`
+pub fn keygen(
+    wallet: Option<PathBuf>,
+    output: Option<PathBuf>,
+    shard_key: bool,
+) -> anyhow::Result<()> {
     if let Some(output) = output {
         if output.exists() {
             bail!("{} exists already", output.display());
+        }
+        if shard_key {
+            skein_rpc::ShardKey::generate().save(&output)?;
+            println!("wrote a shard key to {}", output.display());
+            return Ok(());
         }
         let key = KeyFile::generate();
         key.save(&output)?;
