@@ -491,6 +491,11 @@ pub struct BenchmarkOptions {
     /// build --release --target wasm32-unknown-unknown -p fungible`).
     #[arg(long, value_name = "MODULES_DIR")]
     pub fungible: Option<PathBuf>,
+    /// Afterwards, check the network: every chain receives its transfers, the tokens
+    /// funded are all there, and every validator agrees on each chain's tip and state
+    /// (native tokens only). Exits with an error naming what differs.
+    #[arg(long, conflicts_with = "fungible")]
+    pub verify: bool,
 }
 
 /// The height argument as a [`BlockHeight`].

@@ -146,6 +146,12 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
                 report.latency_ms(0.9),
                 report.latency_ms(0.99)
             );
+            if let Some(verification) = report.verification {
+                println!(
+                    "verified: {} validators agree on the tips of {} chains, which hold the {} tokens they were funded with",
+                    verification.validators, verification.chains, verification.total
+                );
+            }
             Ok(())
         }
         Command::Net(_)

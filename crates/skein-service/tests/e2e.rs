@@ -3,6 +3,7 @@
 
 mod e2e {
     pub mod common;
+    mod crashes;
     mod errors;
     mod examples;
     mod hardening;

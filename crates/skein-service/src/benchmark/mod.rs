@@ -2,6 +2,7 @@
 //! throughput and latency; native tokens, or a fungible token's (`--fungible`).
 
 mod fungible;
+mod verify;
 
 use std::{
     sync::{
@@ -35,6 +36,8 @@ pub struct BenchmarkReport {
     pub elapsed: Duration,
     /// Block latencies in microseconds.
     pub latencies: Histogram<u64>,
+    /// What `--verify` found, if asked.
+    pub verification: Option<verify::Verification>,
 }
 
 impl BenchmarkReport {
@@ -213,11 +216,18 @@ pub async fn benchmark(
     let elapsed = started.elapsed();
     progress.finish_and_clear();
     let latencies = latencies.lock().clone();
+    let verification = if options.verify && token.is_none() {
+        let funded = Amount::from_attos(funding.to_attos() * chains.len() as u128);
+        Some(verify::verify(&client, &chains, funded).await?)
+    } else {
+        None
+    };
     Ok(BenchmarkReport {
         transfers: transfers.load(Ordering::SeqCst),
         errors: errors.load(Ordering::SeqCst),
         elapsed,
         latencies,
+        verification,
     })
 }
 

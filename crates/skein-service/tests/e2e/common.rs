@@ -173,6 +173,15 @@ pub fn fails(output: Output, code: i32) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_string()
 }
 
+/// Sends `signal` (`-KILL`, `-STOP`, …) to `pid`.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
 /// The id of genesis chain `index`, as text.
 pub fn chain(index: usize) -> String {
     GenesisConfig::chain_id(index).to_string()

@@ -10,15 +10,6 @@ use skein_rpc::config::load_genesis;
 
 use super::common::*;
 
-/// Sends `signal` to `pid`.
-fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill {signal} {pid}");
-}
-
 /// Resumes a stopped process on drop, so a failing test does not leave it stopped.
 struct Resume(u32);
 
