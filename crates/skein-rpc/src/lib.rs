@@ -18,6 +18,7 @@ pub mod generated {
 
 mod client;
 pub mod config;
+mod cross_chain_queue;
 mod proxy;
 mod run;
 mod service;
@@ -25,8 +26,9 @@ mod shard;
 mod shard_key;
 
 pub use client::{channel, status_to_error, validator_entries, GrpcShard, GrpcValidatorNode};
+pub use cross_chain_queue::{CrossChainQueue, SendToPeer};
 pub use proxy::ProxyNode;
 pub use run::{run_proxy, run_shard, run_validator, ServerError};
 pub use service::{NotificationSource, NotificationStream, PublicService, ShardService};
-pub use shard::{CrossChainQueue, ShardNode};
+pub use shard::ShardNode;
 pub use shard_key::{PresentShardKey, RequireShardKey, ShardKey};

@@ -1,10 +1,7 @@
 //! [`ShardNode`]: one shard of a validator running in its own process, sending cross-chain
-//! requests to its peers over the internal network with retries.
+//! requests to its peers over the internal network, through a [`CrossChainQueue`] each.
 
-use std::{
-    sync::{Arc, Weak},
-    time::Duration,
-};
+use std::sync::{Arc, Weak};
 
 use futures::{future::BoxFuture, FutureExt};
 use skein_base::{crypto::CryptoHash, ChainId};
@@ -14,59 +11,9 @@ use skein_core::{
     TimeoutRequest, ValidatorNode, Worker,
 };
 use skein_views::KeyValueStore;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
-use crate::{client::GrpcShard, ShardKey};
-
-/// Requests waiting for one peer at most; beyond that they are dropped, and the periodic
-/// re-sending of unacknowledged messages brings them back.
-const QUEUE_CAPACITY: usize = 10_000;
-
-/// The first and the longest pause between attempts to reach a peer.
-const BACKOFF_FIRST: Duration = Duration::from_millis(10);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// Sends cross-chain requests to one peer shard, in order, retrying each with exponential
-/// backoff until the peer has taken it.
-pub struct CrossChainQueue {
-    sender: mpsc::Sender<CrossChainRequest>,
-}
-
-impl CrossChainQueue {
-    /// Starts the queue's task.
-    pub fn spawn(peer: GrpcShard) -> Self {
-        let (sender, mut receiver) = mpsc::channel::<CrossChainRequest>(QUEUE_CAPACITY);
-        tokio::spawn(async move {
-            while let Some(request) = receiver.recv().await {
-                let mut pause = BACKOFF_FIRST;
-                loop {
-                    match peer.handle_cross_chain_request(request.clone()).await {
-                        Ok(()) => break,
-                        // A refusal will not change with retries; the periodic re-sending
-                        // covers requests that failed for a reason that passes.
-                        Err(error @ (NodeError::InvalidRequest(_) | NodeError::Chain(_))) => {
-                            tracing::warn!(%error, "a peer refused a cross-chain request");
-                            break;
-                        }
-                        Err(error) => {
-                            tracing::debug!(%error, "cross-chain request not delivered; retrying");
-                            tokio::time::sleep(pause).await;
-                            pause = (pause * 2).min(BACKOFF_MAX);
-                        }
-                    }
-                }
-            }
-        });
-        Self { sender }
-    }
-
-    /// Queues a request (dropping it if the queue is full).
-    pub fn push(&self, request: CrossChainRequest) {
-        if self.sender.try_send(request).is_err() {
-            tracing::warn!("cross-chain queue full; the request will be re-sent later");
-        }
-    }
-}
+use crate::{client::GrpcShard, cross_chain_queue::CrossChainQueue, ShardKey};
 
 /// One shard in this process, its peers over the network.
 pub struct ShardNode<S> {
@@ -93,7 +40,11 @@ impl<S: KeyValueStore> ShardNode<S> {
             if position == index {
                 peers.push(None);
             } else {
-                peers.push(Some(CrossChainQueue::spawn(GrpcShard::new(address, key)?)));
+                let peer = GrpcShard::new(address, key)?;
+                peers.push(Some(CrossChainQueue::spawn(Arc::new(move |request| {
+                    let peer = peer.clone();
+                    async move { peer.handle_cross_chain_request(request).await }.boxed()
+                }))));
             }
         }
         let (notifications, _) = broadcast::channel(4096);
