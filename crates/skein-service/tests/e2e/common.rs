@@ -9,6 +9,7 @@ use std::{
 };
 
 use skein_core::GenesisConfig;
+use skein_storage::test_postgres::TestPostgres;
 
 /// Networks (and builds) use every core: one test at a time.
 static NETWORKS: Mutex<()> = Mutex::new(());
@@ -42,6 +43,25 @@ impl Net {
             "--initial-chains",
             &chains,
         ])
+    }
+
+    /// Four validators of two shards, each shard a process of its own, on a PostgreSQL
+    /// server started for the test (which runs while the server returned lives), with two
+    /// genesis chains.
+    pub fn on_postgres() -> (TestPostgres, Self) {
+        let server = TestPostgres::start().expect("a PostgreSQL server for the test");
+        let url = server.url();
+        let net = Self::up(&[
+            "--validators",
+            "4",
+            "--shards",
+            "2",
+            "--initial-chains",
+            "2",
+            "--storage",
+            &url,
+        ]);
+        (server, net)
     }
 
     /// Runs `skein net up ARGS` and waits until it says the network is up.

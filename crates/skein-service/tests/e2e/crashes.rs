@@ -13,7 +13,6 @@ use std::{
 };
 
 use skein_rpc::config::ValidatorConfig;
-use skein_storage::test_postgres::TestPostgres;
 
 use super::common::*;
 
@@ -235,18 +234,7 @@ fn test_validators_killed_during_a_benchmark_come_back_and_agree() {
 /// during the load.
 #[test]
 fn test_shards_and_proxies_killed_during_a_benchmark_come_back_and_agree() {
-    let server = TestPostgres::start().expect("a PostgreSQL server for the test");
-    let url = server.url();
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-        "--storage",
-        &url,
-    ]);
+    let (_server, net) = Net::on_postgres();
     let restarted = crash_during_benchmark(
         &net,
         &[

@@ -1,23 +1,10 @@
 //! A network whose validators keep their data in PostgreSQL, each shard its own process.
 
-use skein_storage::test_postgres::TestPostgres;
-
 use super::common::*;
 
 #[test]
 fn test_net_up_on_postgres_with_shard_processes() {
-    let server = TestPostgres::start().expect("a PostgreSQL server for the test");
-    let url = server.url();
-    let net = Net::up(&[
-        "--validators",
-        "4",
-        "--shards",
-        "2",
-        "--initial-chains",
-        "2",
-        "--storage",
-        &url,
-    ]);
+    let (_server, net) = Net::on_postgres();
     let (a, b) = (chain(0), chain(1));
     for validator in 0..4 {
         net.process(&format!("validator-{validator}-proxy"));
