@@ -100,7 +100,7 @@ fn crash_during_benchmark(net: &Net, victims: &[&str]) -> Restarted {
         .arg("--wallet")
         .arg(&net.wallet)
         .args(["benchmark", "--chains", &chains.to_string()])
-        .args(["--transfers", "600", "--target-tps", "60", "--verify"])
+        .args(["--transfers", "1200", "--target-tps", "60", "--verify"])
         .args(["--from", &chain(0)])
         .env_remove("SKEIN_WALLET")
         .stdout(Stdio::piped())
