@@ -12,8 +12,19 @@ use crate::{
     ExecutionError,
 };
 
-/// Loaded modules kept: loading means reading a blob and hashing it.
-const BYTECODES_CACHED_MAX: usize = 64;
+/// Bytes of loaded modules kept (loading means reading a blob and hashing it): room for
+/// the modules of well over a hundred applications of the largest size.
+const BYTECODE_BYTES_CACHED_MAX: usize = 256 << 20;
+
+/// Fuel a publication costs per byte of its modules, from the block's budget: checking
+/// and compiling them is work every validator does. Two modules of the largest size
+/// still fit in one block.
+pub const PUBLICATION_FUEL_PER_BYTE: u64 = 30;
+
+const _: () = assert!(
+    2 * skein_base::limits::BYTECODE_BYTES_MAX as u64 * PUBLICATION_FUEL_PER_BYTE
+        <= skein_base::limits::FUEL_PER_BLOCK_MAX
+);
 
 /// Where a node keeps published blobs.
 pub trait BlobSource: Send + Sync + 'static {
@@ -75,8 +86,45 @@ impl ExecutionRuntime {
         let mut cache = self.bytecodes.lock();
         cache.retain(|(key, _)| *key != id);
         cache.push_front((id, bytecode.clone()));
-        cache.truncate(BYTECODES_CACHED_MAX);
+        let mut kept = 0;
+        cache.retain(|(_, bytecode)| {
+            kept += bytecode.bytes().len();
+            kept <= BYTECODE_BYTES_CACHED_MAX
+        });
         Ok(bytecode)
+    }
+
+    /// Admits the modules of a publication, paid from the block's `fuel`: each must be a
+    /// module Skein can run ([`WasmRuntime::admit`], no compiling on the way to a vote), or
+    /// the publication is refused, so that no chain registers code that cannot run. Both
+    /// then start compiling in the background, ready for their first calls.
+    pub fn admit_publication(
+        &self,
+        contract: &[u8],
+        service: &[u8],
+        fuel: &mut u64,
+    ) -> Result<(), ExecutionError> {
+        let bytes = (contract.len() + service.len()) as u64;
+        let cost = bytes.saturating_mul(PUBLICATION_FUEL_PER_BYTE);
+        *fuel = fuel.checked_sub(cost).ok_or_else(|| {
+            ExecutionError::LimitExceeded(format!(
+                "publishing {bytes} bytes of modules costs {cost} fuel, the block has {fuel} left"
+            ))
+        })?;
+        let wasm = self.wasm()?;
+        let modules = [
+            ("contract", Bytecode::new(contract.to_vec())),
+            ("service", Bytecode::new(service.to_vec())),
+        ];
+        for (part, bytecode) in &modules {
+            wasm.admit(bytecode).map_err(|error| {
+                ExecutionError::InvalidBytecode(format!("the {part} module cannot run: {error}"))
+            })?;
+        }
+        for (_, bytecode) in &modules {
+            wasm.warm(bytecode);
+        }
+        Ok(())
     }
 
     fn cached(&self, id: &BlobId) -> Option<Bytecode> {

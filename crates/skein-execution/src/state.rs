@@ -53,6 +53,9 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     .system
                     .execute_operation(context, system_operation)
                     .await?;
+                if let SystemOperation::PublishBytecode { contract, service } = system_operation {
+                    runtime.admit_publication(contract, service, fuel)?;
+                }
                 if let SystemOperation::CreateApplication {
                     instantiation_argument,
                     ..

@@ -1,5 +1,6 @@
 //! Publishing application code: the modules travel in a block and every validator stores
-//! them as blobs when it commits it; what is not Wasm is refused before it is signed.
+//! them as blobs when it commits it; what is not Wasm, or not a module Skein can run, is
+//! refused before it is signed.
 
 use skein_base::TimeDelta;
 use skein_core::{ClientError, ValidatorNode};
@@ -64,6 +65,25 @@ async fn test_what_is_not_wasm_is_refused_before_signing() {
         matches!(&refused, Err(ClientError::Local(error)) if error.to_string().contains("not Wasm")),
         "{refused:?}"
     );
+    // Wasm, but not a module Skein can run: refused when executed, so never signed.
+    let no_alloc = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+    let refused = chain.publish_bytecode(module(""), no_alloc).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Local(error))
+            if error.to_string().contains("the service module cannot run")),
+        "{refused:?}"
+    );
+    let imports = wat::parse_str(
+        r#"(module (import "env" "abort" (func)) (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 0)))"#,
+    )
+    .unwrap();
+    let refused = chain.publish_bytecode(imports, module("")).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Local(error))
+            if error.to_string().contains("the contract module cannot run")),
+        "{refused:?}"
+    );
     let huge = vec![0; skein_base::limits::BYTECODE_BYTES_MAX + 1];
     assert!(chain.publish_bytecode(module(""), huge).await.is_err());
     // Nothing was signed: the chain is where it was.
@@ -71,4 +91,41 @@ async fn test_what_is_not_wasm_is_refused_before_signing() {
         state_at(&network, 0, network.chain_id(0)).await.0,
         skein_base::BlockHeight(0)
     );
+}
+
+/// A client that skips its own execution and signs a publication of a module that cannot
+/// run gets no vote: every validator compiles the modules when it executes the block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_validators_refuse_to_vote_for_a_module_that_cannot_run() {
+    let network = network(4, 1, 1).await;
+    let no_alloc = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+    let block = skein_chain::ProposedBlock {
+        chain_id: network.chain_id(0),
+        epoch: skein_base::Epoch::ZERO,
+        height: skein_base::BlockHeight(0),
+        timestamp: skein_base::Timestamp::default(),
+        authenticated_signer: Some(network.owner(0)),
+        previous_block_hash: None,
+        incoming_bundles: Vec::new(),
+        operations: vec![skein_execution::Operation::System(
+            skein_execution::SystemOperation::PublishBytecode {
+                contract: module(""),
+                service: no_alloc,
+            },
+        )],
+    };
+    let proposal = skein_chain::BlockProposal::new(
+        skein_chain::ProposalContent {
+            block,
+            round: skein_base::Round::Fast,
+        },
+        &network.owner_keys[0],
+    );
+    for node in &network.nodes {
+        let refused = node.handle_block_proposal(proposal.clone()).await;
+        assert!(
+            matches!(&refused, Err(error) if error.to_string().contains("the service module cannot run")),
+            "{refused:?}"
+        );
+    }
 }

@@ -380,3 +380,311 @@ fn test_a_service_reads_but_cannot_write() {
     );
     assert_eq!(host.get(b"n").unwrap(), 5u64.to_le_bytes());
 }
+
+/// A module importing each host function with the signature admission expects links to
+/// the host functions `define` registers; one with another signature is refused.
+#[test]
+fn test_admission_knows_the_host_functions_signatures() {
+    let runtime = WasmRuntime::new().unwrap();
+    let i32s = |count: usize| vec!["i32"; count].join(" ");
+    for (name, params, results) in host::SIGNATURES {
+        let with = |params: usize| {
+            Bytecode::new(
+                wat::parse_str(format!(
+                    r#"(module (import "skein" "{name}" (func (param {}) (result {})))
+                        (memory (export "memory") 1)
+                        (func (export "skein_alloc") (param i32) (result i32) (i32.const 0)))"#,
+                    i32s(params),
+                    i32s(results)
+                ))
+                .unwrap(),
+            )
+        };
+        assert_eq!(runtime.prepare(&with(params)), Ok(()), "{name}");
+        assert!(
+            matches!(runtime.admit(&with(params + 1)), Err(WasmError::InvalidModule(error)) if error.contains(name)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn test_admission_refuses_what_an_instance_could_not_hold() {
+    let runtime = WasmRuntime::new().unwrap();
+    let refused = |text: &str| runtime.admit(&Bytecode::new(wat::parse_str(text).unwrap()));
+    let alloc = r#"(func (export "skein_alloc") (param i32) (result i32) (i32.const 0))"#;
+    assert!(matches!(
+        refused(&format!(
+            r#"(module (import "skein" "memory" (memory 1)) (export "memory" (memory 0)) {alloc})"#
+        )),
+        Err(WasmError::MissingImport { .. })
+    ));
+    assert!(matches!(
+        refused(&format!(
+            r#"(module (memory (export "memory") 1) (memory 1) {alloc})"#
+        )),
+        Err(WasmError::InvalidModule(_))
+    ));
+    assert!(matches!(
+        refused(&format!(
+            r#"(module (memory (export "memory") 1) (table 100001 funcref) {alloc})"#
+        )),
+        Err(WasmError::InvalidModule(_))
+    ));
+    assert!(matches!(
+        refused(&format!(
+            r#"(module (global (export "memory") i32 (i32.const 0)) {alloc})"#
+        )),
+        Err(WasmError::InvalidModule(_))
+    ));
+    assert_eq!(runtime.admit(&counter()), Ok(()));
+    assert_eq!(runtime.compilations(), 0, "admission compiles nothing");
+}
+
+#[test]
+fn test_a_module_is_compiled_once_whether_it_runs_or_not() {
+    let runtime = WasmRuntime::new().unwrap();
+    // Refused by admission (no `skein_alloc`): the refusal is remembered, never compiled.
+    let no_alloc =
+        Bytecode::new(wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap());
+    let refusal = runtime.prepare(&no_alloc).unwrap_err();
+    for _ in 0..5 {
+        assert_eq!(runtime.admit(&no_alloc), Err(refusal.clone()));
+        let (result, fuel) = call(&runtime, &no_alloc, &MemoryHost::default(), FUEL);
+        assert_eq!(result, Err(refusal.clone()));
+        assert_eq!(fuel, 0);
+    }
+    assert_eq!(
+        runtime.compilations(),
+        0,
+        "a refused module is never compiled"
+    );
+    let counter = counter();
+    for _ in 0..5 {
+        runtime.prepare(&counter).unwrap();
+        call(&runtime, &counter, &MemoryHost::default(), FUEL)
+            .0
+            .unwrap();
+    }
+    assert_eq!(runtime.compilations(), 1);
+}
+
+/// Many applications in use (more than the 64 modules once kept) are each compiled once.
+#[test]
+fn test_a_hundred_applications_in_turn_are_compiled_once_each() {
+    let runtime = WasmRuntime::new().unwrap();
+    let modules: Vec<Bytecode> = (0..100)
+        .map(|index| {
+            module(
+                "",
+                &format!("(call $output (i32.const 0) (i32.const {index}))"),
+            )
+        })
+        .collect();
+    for _ in 0..3 {
+        for bytecode in &modules {
+            call(&runtime, bytecode, &MemoryHost::default(), FUEL)
+                .0
+                .unwrap();
+        }
+    }
+    assert_eq!(runtime.compilations(), 100);
+}
+
+/// Calls that find a module not compiled yet wait for one compilation, off their thread.
+#[test]
+fn test_first_calls_at_once_share_one_compilation() {
+    let runtime = WasmRuntime::new().unwrap();
+    let counter = counter();
+    let calls = (0..8).map(|_| {
+        runtime.call(
+            &counter,
+            Entry::ExecuteOperation,
+            &[1],
+            Box::new(MemoryHost::default()),
+            FUEL,
+        )
+    });
+    for outcome in block_on(futures::future::join_all(calls)) {
+        outcome.result.unwrap();
+    }
+    assert_eq!(runtime.compilations(), 1);
+    // Warming a module compiled, or refused, does nothing.
+    runtime.warm(&counter);
+    assert_eq!(runtime.compilations(), 1);
+}
+
+#[test]
+fn test_warming_compiles_in_the_background() {
+    let runtime = WasmRuntime::new().unwrap();
+    let counter = counter();
+    runtime.warm(&counter);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while runtime.compilations() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never compiled");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    call(&runtime, &counter, &MemoryHost::default(), FUEL)
+        .0
+        .unwrap();
+    assert_eq!(runtime.compilations(), 1);
+}
+
+/// Instantiation is paid: one unit per byte of data segments on top of a fixed cost, and
+/// a call with less fuel than that runs out before the guest starts.
+#[test]
+fn test_instantiation_is_metered() {
+    let runtime = WasmRuntime::new().unwrap();
+    let with_data = |bytes: usize| {
+        Bytecode::new(
+            wat::parse_str(format!(
+                r#"(module (memory (export "memory") 2)
+                    (data (i32.const 0) "{}")
+                    (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+                    (func (export "skein_execute_operation") (param i32 i32)))"#,
+                "x".repeat(bytes)
+            ))
+            .unwrap(),
+        )
+    };
+    let fuel_of = |bytecode: &Bytecode, fuel: u64| {
+        let outcome = block_on(runtime.call(
+            bytecode,
+            Entry::ExecuteOperation,
+            &[],
+            Box::new(MemoryHost::default()),
+            fuel,
+        ));
+        (outcome.result, outcome.fuel_used)
+    };
+    let (_, small) = fuel_of(&with_data(1), FUEL);
+    let (_, large) = fuel_of(&with_data(100_001), FUEL);
+    assert_eq!(large - small, 100_000);
+    assert!(small > INSTANTIATION_FUEL);
+    let (result, used) = fuel_of(&with_data(100_001), 50_000);
+    assert_eq!(result, Err(WasmError::OutOfFuel { limit: 50_000 }));
+    assert_eq!(used, 50_000);
+}
+
+/// `memory.fill` and `memory.copy` cost by the byte, not one unit each: a guest cannot
+/// clear megabytes for the price of an instruction.
+#[test]
+fn test_bulk_memory_costs_by_the_byte() {
+    let runtime = WasmRuntime::new().unwrap();
+    let bulk = |body: &str| {
+        Bytecode::new(
+            wat::parse_str(format!(
+                r#"(module (memory (export "memory") 64)
+                    (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+                    (func (export "skein_execute_operation") (param i32 i32) {body}))"#
+            ))
+            .unwrap(),
+        )
+    };
+    let fuel_of = |bytecode: &Bytecode| {
+        block_on(runtime.call(
+            bytecode,
+            Entry::ExecuteOperation,
+            &[],
+            Box::new(MemoryHost::default()),
+            FUEL * 10,
+        ))
+        .fuel_used
+    };
+    let nothing = fuel_of(&bulk(""));
+    let fill = fuel_of(&bulk(
+        "(memory.fill (i32.const 0) (i32.const 7) (i32.const 1000000))",
+    ));
+    let copy = fuel_of(&bulk(
+        "(memory.copy (i32.const 0) (i32.const 2000000) (i32.const 1000000))",
+    ));
+    assert!(fill - nothing >= 1_000_000, "{fill} - {nothing}");
+    assert!(copy - nothing >= 1_000_000, "{copy} - {nothing}");
+}
+
+/// A host whose reads wait until released: calls hold their instances meanwhile.
+struct WaitingHost(futures::future::Shared<futures::channel::oneshot::Receiver<()>>);
+
+impl Host for WaitingHost {
+    fn read(&mut self, _key: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>, HostError>> {
+        let released = self.0.clone();
+        Box::pin(async move {
+            let _ = released.await;
+            Ok(None)
+        })
+    }
+
+    fn find_keys(&mut self, _prefix: Vec<u8>) -> BoxFuture<'_, Result<Vec<Vec<u8>>, HostError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn write(&mut self, _key: Vec<u8>, _value: Vec<u8>) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn remove(&mut self, _key: Vec<u8>) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn context(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn parameters(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn send_message(&mut self, _request: skein_base::SendMessageRequest) -> Result<(), HostError> {
+        Ok(())
+    }
+}
+
+/// With every instance slot taken, a call fails as this node's failure (`Host`, which the
+/// chain retries and never records, so validators with free slots do not disagree), not
+/// as the application's; once slots free up, calls run again.
+#[test]
+fn test_a_full_instance_pool_is_the_nodes_failure_not_the_applications() {
+    use futures::FutureExt;
+    let runtime = WasmRuntime::new().unwrap();
+    let counter = counter();
+    runtime.prepare(&counter).unwrap();
+    let (release, released) = futures::channel::oneshot::channel::<()>();
+    let released = released.shared();
+    block_on(async {
+        let mut waiting: Vec<_> = (0..128)
+            .map(|_| {
+                Box::pin(runtime.call(
+                    &counter,
+                    Entry::ExecuteOperation,
+                    &[1],
+                    Box::new(WaitingHost(released.clone())),
+                    FUEL,
+                ))
+            })
+            .collect();
+        for call in &mut waiting {
+            assert!(futures::poll!(call.as_mut()).is_pending());
+        }
+        let outcome = runtime
+            .call(
+                &counter,
+                Entry::ExecuteOperation,
+                &[1],
+                Box::new(MemoryHost::default()),
+                FUEL,
+            )
+            .await;
+        assert!(
+            matches!(outcome.result, Err(WasmError::Host(_))),
+            "{:?}",
+            outcome.result
+        );
+        release.send(()).unwrap();
+        for call in waiting {
+            call.await.result.unwrap();
+        }
+    });
+    call(&runtime, &counter, &MemoryHost::default(), FUEL)
+        .0
+        .unwrap();
+}

@@ -1,16 +1,22 @@
 //! [`WasmRuntime`]: one wasmtime engine, its compiled modules, and calls into them.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
 
+use futures::channel::oneshot;
 use parking_lot::Mutex;
-use skein_base::{crypto::CryptoHash, limits};
+use skein_base::limits;
 use wasmtime::{
-    Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+    Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig,
+    ResourceLimiter, Store, Trap,
 };
 
 use super::{
+    admission::{self, TABLE_ELEMENTS_MAX},
     host::{self, Host, HostError},
+    module_cache::{Compiled, ModuleCache, Verdict},
     Bytecode, WasmError,
 };
 
@@ -18,8 +24,8 @@ use super::{
 /// chains execute at once.
 const INSTANCES_MAX: u32 = 128;
 
-/// Compiled modules kept; compiling is the cost that must not recur per call.
-const MODULES_CACHED_MAX: usize = 64;
+/// Native stack a guest's calls may use before they trap with a stack overflow.
+const WASM_STACK_BYTES: usize = 512 << 10;
 
 /// Fuel a call burns between two yields to its executor.
 const FUEL_BETWEEN_YIELDS: u64 = 10_000_000;
@@ -30,8 +36,9 @@ const FUEL_BETWEEN_YIELDS: u64 = 10_000_000;
 /// (`bench_wasm`: 20.4 µs per counter operation with 64 KiB kept, 13.7 µs with 1 MiB).
 const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
-/// Table elements a module may have (function pointers).
-const TABLE_ELEMENTS_MAX: usize = 100_000;
+/// Compilations started ahead of need (when a module is published) at once: more wait for
+/// their first call, so that publications cannot keep a node's cores compiling.
+const WARMING_MAX: usize = 2;
 
 /// The functions of the convention an application may implement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,28 +92,7 @@ pub struct WasmRuntime {
     engine: Engine,
     linker: Arc<Linker<GuestState>>,
     modules: Arc<Mutex<ModuleCache>>,
-}
-
-/// The most recently used compiled modules, each ready to instantiate.
-#[derive(Default)]
-struct ModuleCache {
-    modules: VecDeque<(CryptoHash, InstancePre<GuestState>)>,
-}
-
-impl ModuleCache {
-    fn get(&mut self, hash: &CryptoHash) -> Option<InstancePre<GuestState>> {
-        let position = self.modules.iter().position(|(key, _)| key == hash)?;
-        let entry = self.modules.remove(position)?;
-        let module = entry.1.clone();
-        self.modules.push_front(entry);
-        Some(module)
-    }
-
-    fn insert(&mut self, hash: CryptoHash, module: InstancePre<GuestState>) {
-        self.modules.retain(|(key, _)| *key != hash);
-        self.modules.push_front((hash, module));
-        self.modules.truncate(MODULES_CACHED_MAX);
-    }
+    compilations: Arc<AtomicU64>,
 }
 
 impl WasmRuntime {
@@ -117,7 +103,7 @@ impl WasmRuntime {
             .total_core_instances(INSTANCES_MAX)
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
-            .table_elements(TABLE_ELEMENTS_MAX)
+            .table_elements(TABLE_ELEMENTS_MAX as usize)
             .max_memory_size(limits::WASM_MEMORY_BYTES_MAX)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
@@ -126,6 +112,9 @@ impl WasmRuntime {
             .consume_fuel(true)
             .cranelift_nan_canonicalization(true)
             .wasm_relaxed_simd(false)
+            // Stated rather than left to wasmtime's default, which may change between
+            // versions: how deep a guest may recurse must not change under validators.
+            .max_wasm_stack(WASM_STACK_BYTES)
             // Bounds checks in the code instead of guard pages: a pooled memory then keeps
             // its pages accessible from one instance to the next, where guard pages would
             // cost two `mprotect` calls per call that grows memory, each interrupting
@@ -143,15 +132,53 @@ impl WasmRuntime {
             engine,
             linker: Arc::new(linker),
             modules: Arc::default(),
+            compilations: Arc::default(),
         })
     }
 
-    /// Checks that `bytecode` is a module Skein can run (valid, importing only host
-    /// functions, exporting a memory and `skein_alloc` of the right kinds, starting within
-    /// the memory and table limits) and compiles it into the cache. Compiling takes
-    /// milliseconds: callers on an async executor should run it where blocking is fine.
+    /// Checks, without compiling it, that `bytecode` is a module Skein can run (valid,
+    /// importing only host functions, exporting a memory and `skein_alloc` of the right
+    /// kinds, starting within the memory and table limits): what validators check of every
+    /// publication. A refusal is remembered: the module is never checked or compiled again.
+    pub fn admit(&self, bytecode: &Bytecode) -> Result<(), WasmError> {
+        if let Some(verdict) = self.modules.lock().verdict(&bytecode.hash()) {
+            return verdict.map(|_| ());
+        }
+        admission::admit(&self.engine, bytecode.bytes())
+            .map(|_| ())
+            .inspect_err(|error| self.modules.lock().refuse(bytecode.hash(), error.clone()))
+    }
+
+    /// Admits and compiles `bytecode` into the cache, on the calling thread (milliseconds
+    /// of a core per MiB: not for an async executor's threads).
     pub fn prepare(&self, bytecode: &Bytecode) -> Result<(), WasmError> {
-        self.module(bytecode).map(|_| ())
+        if let Some(verdict) = self.modules.lock().verdict(&bytecode.hash()) {
+            return verdict.map(|_| ());
+        }
+        let verdict = self.compile(bytecode.bytes());
+        let result = verdict.as_ref().map(|_| ()).map_err(Clone::clone);
+        self.modules.lock().finish(bytecode.hash(), verdict);
+        result
+    }
+
+    /// Starts compiling `bytecode` on a thread of its own, if it is not compiled, refused
+    /// or being compiled, and if fewer than [`WARMING_MAX`] compilations are under way:
+    /// its first call then finds it ready.
+    pub fn warm(&self, bytecode: &Bytecode) {
+        let mut modules = self.modules.lock();
+        if modules.compiling() >= WARMING_MAX || modules.verdict(&bytecode.hash()).is_some() {
+            return;
+        }
+        if modules.await_compilation(bytecode.hash(), None) {
+            drop(modules);
+            self.compile_in_background(bytecode.clone());
+        }
+    }
+
+    /// Modules this runtime has compiled since it started, for tests and metrics: each
+    /// module once, unless the cache evicted it.
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
     }
 
     /// Calls `entry` of the module `bytecode` with `input`, against `host`, with at most
@@ -164,7 +191,7 @@ impl WasmRuntime {
         host: Box<dyn Host>,
         fuel: u64,
     ) -> CallOutcome {
-        let module = match self.module(bytecode) {
+        let module = match self.module(bytecode).await {
             Ok(module) => module,
             Err(error) => {
                 return CallOutcome {
@@ -218,102 +245,81 @@ impl WasmRuntime {
             .await
     }
 
-    /// The module of `bytecode`, compiled and linked, from the cache if it is there.
-    fn module(&self, bytecode: &Bytecode) -> Result<InstancePre<GuestState>, WasmError> {
-        let hash = bytecode.hash();
-        if let Some(module) = self.modules.lock().get(&hash) {
-            return Ok(module);
-        }
-        let bytes = bytecode.bytes();
-        if bytes.len() > limits::BYTECODE_BYTES_MAX {
-            return Err(WasmError::BytecodeTooLarge {
-                size: bytes.len(),
-                limit: limits::BYTECODE_BYTES_MAX,
-            });
-        }
-        let module = Module::new(&self.engine, bytes)
-            .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
-        for import in module.imports() {
-            let offered = import.module() == "skein" && host::FUNCTIONS.contains(&import.name());
-            if !offered {
-                return Err(WasmError::MissingImport {
-                    module: import.module().to_string(),
-                    name: import.name().to_string(),
-                });
+    /// The module of `bytecode`, compiled and linked: from the cache, or compiled on a
+    /// thread of its own (never on the caller's executor), once however many calls wait.
+    async fn module(&self, bytecode: &Bytecode) -> Verdict {
+        let (sender, receiver) = oneshot::channel();
+        {
+            let mut modules = self.modules.lock();
+            if let Some(verdict) = modules.verdict(&bytecode.hash()) {
+                return verdict;
+            }
+            if modules.await_compilation(bytecode.hash(), Some(sender)) {
+                drop(modules);
+                self.compile_in_background(bytecode.clone());
             }
         }
-        check_exports(&module)?;
+        receiver
+            .await
+            .unwrap_or_else(|_| Err(WasmError::Host("the compilation was abandoned".into())))
+    }
+
+    /// Compiles `bytecode` on a new thread and records the verdict in the cache, which
+    /// hands it to whoever waits.
+    fn compile_in_background(&self, bytecode: Bytecode) {
+        let runtime = self.clone();
+        let hash = bytecode.hash();
+        let spawned = std::thread::Builder::new()
+            .name("skein-wasm-compile".into())
+            .spawn(move || {
+                let verdict = runtime.compile(bytecode.bytes());
+                runtime.modules.lock().finish(bytecode.hash(), verdict);
+            });
+        if let Err(error) = spawned {
+            let verdict = Err(WasmError::Host(format!(
+                "cannot start a compilation: {error}"
+            )));
+            self.modules.lock().finish(hash, verdict);
+        }
+    }
+
+    /// Admits, compiles and links `bytes`.
+    fn compile(&self, bytes: &[u8]) -> Verdict {
+        let admitted = admission::admit(&self.engine, bytes)?;
+        self.compilations.fetch_add(1, Ordering::Relaxed);
+        let module = Module::new(&self.engine, bytes)
+            .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
+        let image = module.image_range();
+        let size = (image.end as usize).saturating_sub(image.start as usize);
         let module = self
             .linker
             .instantiate_pre(&module)
             .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
-        self.modules.lock().insert(hash, module.clone());
-        Ok(module)
+        Ok(Arc::new(Compiled {
+            module,
+            admitted,
+            size,
+        }))
     }
 }
-
-/// Checks what the convention requires of a module's exports, and that its memory and
-/// tables start within the limits, so that a module that cannot run is refused when it is
-/// prepared rather than failing each call.
-fn check_exports(module: &Module) -> Result<(), WasmError> {
-    match module.get_export("memory") {
-        Some(ExternType::Memory(memory)) => {
-            let minimum = memory.minimum().saturating_mul(WASM_PAGE_BYTES);
-            if minimum > limits::WASM_MEMORY_BYTES_MAX as u64 {
-                return Err(WasmError::InvalidModule(format!(
-                    "the memory starts at {minimum} bytes, above the limit of {}",
-                    limits::WASM_MEMORY_BYTES_MAX
-                )));
-            }
-        }
-        Some(_) => return Err(WasmError::InvalidModule("`memory` is not a memory".into())),
-        None => return Err(WasmError::MissingExport("memory".into())),
-    }
-    match module.get_export("skein_alloc") {
-        Some(ExternType::Func(function))
-            if function
-                .params()
-                .map(|ty| ty.to_string())
-                .eq(["i32".to_string()])
-                && function
-                    .results()
-                    .map(|ty| ty.to_string())
-                    .eq(["i32".to_string()]) => {}
-        Some(_) => {
-            return Err(WasmError::InvalidModule(
-                "`skein_alloc` must take an i32 and return an i32".into(),
-            ))
-        }
-        None => return Err(WasmError::MissingExport("skein_alloc".into())),
-    }
-    for export in module.exports() {
-        if let ExternType::Table(table) = export.ty() {
-            if table.minimum() > TABLE_ELEMENTS_MAX as u64 {
-                return Err(WasmError::InvalidModule(format!(
-                    "table `{}` starts above {TABLE_ELEMENTS_MAX} elements",
-                    export.name()
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Bytes in a Wasm page.
-const WASM_PAGE_BYTES: u64 = 65_536;
 
 /// Instantiates the module, hands it the input and calls the entry.
 async fn run(
     store: &mut Store<GuestState>,
-    module: &InstancePre<GuestState>,
+    compiled: &Compiled,
     entry: Entry,
     input: &[u8],
     fuel: u64,
 ) -> wasmtime::Result<()> {
-    store.set_fuel(fuel)?;
+    // Instantiating (copying data segments in) is paid before the guest runs.
+    let instantiation = compiled.admitted.instantiation_fuel;
+    store.set_fuel(fuel.saturating_sub(instantiation))?;
+    if fuel < instantiation {
+        return Err(Trap::OutOfFuel.into());
+    }
     // A long call yields now and then, so that it does not hold its executor.
     store.fuel_async_yield_interval(Some(FUEL_BETWEEN_YIELDS))?;
-    let instance = module.instantiate_async(&mut *store).await?;
+    let instance = compiled.module.instantiate_async(&mut *store).await?;
     let Some(function) = instance.get_func(&mut *store, entry.export_name()) else {
         store.data_mut().missing_export = Some(entry.export_name());
         return Err(wasmtime::Error::msg("missing entry point"));
@@ -460,7 +466,7 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= TABLE_ELEMENTS_MAX)
+        Ok(desired <= TABLE_ELEMENTS_MAX as usize)
     }
 }
 

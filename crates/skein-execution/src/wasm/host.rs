@@ -115,23 +115,25 @@ pub trait Host: Send + 'static {
     }
 }
 
-/// The host functions, module `skein`.
-pub(super) const FUNCTIONS: [&str; 15] = [
-    "output",
-    "abort",
-    "read",
-    "find_keys",
-    "write",
-    "remove",
-    "context",
-    "parameters",
-    "send_message",
-    "channel",
-    "transfer",
-    "open_chain",
-    "call_application",
-    "call_session",
-    "take",
+/// The host functions, module `skein`, each with its parameters and results (all `i32`):
+/// what a module may import, checked when it is admitted. `define` registers the same;
+/// a test checks that the two agree.
+pub(super) const SIGNATURES: [(&str, usize, usize); 15] = [
+    ("output", 2, 0),
+    ("abort", 2, 0),
+    ("read", 2, 1),
+    ("find_keys", 2, 1),
+    ("write", 4, 0),
+    ("remove", 2, 0),
+    ("context", 0, 1),
+    ("parameters", 0, 1),
+    ("send_message", 2, 0),
+    ("channel", 2, 0),
+    ("transfer", 2, 0),
+    ("open_chain", 2, 1),
+    ("call_application", 2, 1),
+    ("call_session", 2, 1),
+    ("take", 1, 0),
 ];
 
 /// Largest message an application may send.

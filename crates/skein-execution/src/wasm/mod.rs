@@ -35,7 +35,18 @@
 //! cannot do unbounded work outside its metered code. A call to another application costs
 //! [`APPLICATION_CALL_FUEL`] more and runs with the caller's remaining fuel; what it burns
 //! is taken from the caller. Opening a chain costs [`OPEN_CHAIN_FUEL`] more: every
-//! validator keeps the new chain for good.
+//! validator keeps the new chain for good. Each instantiation costs
+//! [`INSTANTIATION_FUEL`] plus a unit per byte of data segments and per table element the
+//! module initialises; `memory.copy`, `memory.fill` and their kin one unit per byte.
+//!
+//! # Admission and compilation
+//!
+//! A module is checked when it is published, from its bytes and without compiling it
+//! ([`WasmRuntime::admit`]): a module that could not run is refused then, remembered, and
+//! never looked at again. Compiling happens once per module and process, on a thread of
+//! its own: started when the module is published ([`WasmRuntime::warm`]), or by its first
+//! call, which waits for it; compiled modules stay cached up to a budget in bytes, not a
+//! count, so that many applications in use do not compile again on every block.
 //!
 //! # Determinism
 //!
@@ -45,12 +56,15 @@
 //! or breaks the convention fails with a [`WasmError`] and changes nothing: staged writes
 //! are only applied by the caller when the call succeeds.
 
+mod admission;
 mod bytecode;
 mod engine;
 mod error;
 mod host;
 mod memory_host;
+mod module_cache;
 
+pub use admission::INSTANTIATION_FUEL;
 pub use bytecode::Bytecode;
 pub use engine::{CallOutcome, Entry, WasmRuntime};
 pub use error::WasmError;

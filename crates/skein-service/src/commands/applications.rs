@@ -158,13 +158,13 @@ fn json(what: &str, text: &str) -> anyhow::Result<Vec<u8>> {
     Ok(text.as_bytes().to_vec())
 }
 
-/// The module at `path`, once validators' runtime agrees it can run it: a module it would
-/// refuse is not worth a block.
+/// The module at `path`, once it passes the admission check validators run: a module they
+/// would refuse is not worth a block.
 fn runnable_module(path: &Path, part: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the {part} module {}", path.display()))?;
     WasmRuntime::new()?
-        .prepare(&Bytecode::new(bytes.clone()))
+        .admit(&Bytecode::new(bytes.clone()))
         .with_context(|| format!("the {part} module {}", path.display()))?;
     Ok(bytes)
 }
