@@ -202,6 +202,15 @@ pub fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill {signal} {pid}");
 }
 
+/// Resumes a stopped process on drop, so a failing test does not leave it stopped.
+pub struct Resume(pub u32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        signal(self.0, "-CONT");
+    }
+}
+
 /// The id of genesis chain `index`, as text.
 pub fn chain(index: usize) -> String {
     GenesisConfig::chain_id(index).to_string()

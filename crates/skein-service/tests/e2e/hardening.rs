@@ -10,15 +10,6 @@ use skein_rpc::config::load_genesis;
 
 use super::common::*;
 
-/// Resumes a stopped process on drop, so a failing test does not leave it stopped.
-struct Resume(u32);
-
-impl Drop for Resume {
-    fn drop(&mut self) {
-        signal(self.0, "-CONT");
-    }
-}
-
 /// The `net up` process of the validator the client asks first (the committee's first).
 fn first_validator_process(net: &Net) -> String {
     let genesis = load_genesis(&net.path().join("genesis.json")).unwrap();
