@@ -688,3 +688,40 @@ fn test_a_full_instance_pool_is_the_nodes_failure_not_the_applications() {
         .0
         .unwrap();
 }
+
+/// A guest that recurses without end overflows its stack at the same depth on every run
+/// and every runtime (the code is compiled for a fixed baseline CPU, not this one), and
+/// fails as a trap, the application's fault, which every validator records alike.
+#[test]
+fn test_endless_recursion_overflows_at_a_fixed_depth() {
+    let recursion = Bytecode::new(
+        wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+                (func $deeper (param $depth i32) (result i32)
+                    (i32.store (i32.const 0) (local.get $depth))
+                    (i32.add (call $deeper (i32.add (local.get $depth) (i32.const 1)))
+                        (local.get $depth)))
+                (func (export "skein_execute_operation") (param i32 i32)
+                    (drop (call $deeper (i32.const 0)))))"#,
+        )
+        .unwrap(),
+    );
+    let mut outcomes = Vec::new();
+    for runtime in [WasmRuntime::new().unwrap(), WasmRuntime::new().unwrap()] {
+        for _ in 0..2 {
+            outcomes.push(call(
+                &runtime,
+                &recursion,
+                &MemoryHost::default(),
+                FUEL * 100,
+            ));
+        }
+    }
+    assert!(
+        matches!(&outcomes[0].0, Err(WasmError::Trap(trap)) if trap.contains("stack")),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(outcomes.iter().all(|outcome| *outcome == outcomes[0]));
+}

@@ -125,6 +125,7 @@ impl WasmRuntime {
             .signals_based_traps(false)
             .memory_guard_size(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        baseline_target(&mut config)?;
         let engine = Engine::new(&config).map_err(|error| WasmError::Host(error.to_string()))?;
         let mut linker = Linker::new(&engine);
         host::define(&mut linker).map_err(|error| WasmError::Host(error.to_string()))?;
@@ -301,6 +302,54 @@ impl WasmRuntime {
             size,
         }))
     }
+}
+
+/// The target triple and CPU features code is compiled for, the same on every machine of
+/// an architecture rather than inferred from this one's CPU: with the code alike, so are
+/// its stack frames, and so the depth of recursion at which a guest overflows its stack
+/// (and fails, on every validator) does not depend on which CPU a validator runs on. On
+/// x86-64 the baseline is x86-64-v2 (SSE4.2 and POPCNT, every server CPU since 2009),
+/// which wasmtime checks this CPU has; elsewhere, what the architecture guarantees.
+/// (Validators of different architectures may still differ, as may those of different
+/// wasmtime versions; a protocol-level call-depth limit would close that.)
+fn baseline_target(config: &mut Config) -> Result<(), WasmError> {
+    let (triple, features): (&str, &[&str]) = match (std::env::consts::ARCH, std::env::consts::OS) {
+        ("x86_64", "linux") => (
+            "x86_64-unknown-linux-gnu",
+            &[
+                "has_sse3",
+                "has_ssse3",
+                "has_sse41",
+                "has_sse42",
+                "has_popcnt",
+            ],
+        ),
+        ("x86_64", "macos") => (
+            "x86_64-apple-darwin",
+            &[
+                "has_sse3",
+                "has_ssse3",
+                "has_sse41",
+                "has_sse42",
+                "has_popcnt",
+            ],
+        ),
+        ("aarch64", "linux") => ("aarch64-unknown-linux-gnu", &[]),
+        ("aarch64", "macos") => ("aarch64-apple-darwin", &[]),
+        // Another platform: wasmtime's own inference, documented as not fixed.
+        _ => return Ok(()),
+    };
+    config
+        .target(triple)
+        .map_err(|error| WasmError::Host(format!("the target {triple}: {error:#}")))?;
+    for feature in features {
+        // SAFETY: these are CPU-feature flags, which wasmtime checks the host has when it
+        // builds the engine (refusing to build it otherwise); they change no invariant.
+        unsafe {
+            config.cranelift_flag_enable(feature);
+        }
+    }
+    Ok(())
 }
 
 /// Instantiates the module, hands it the input and calls the entry.
