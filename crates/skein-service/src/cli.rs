@@ -1,6 +1,6 @@
 //! The `skein` command line: its arguments and their help.
 
-use std::path::PathBuf;
+use std::{net::IpAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use skein_base::{
@@ -367,7 +367,7 @@ pub struct ServerOptions {
 /// `skein net …`
 #[derive(Subcommand)]
 pub enum NetCommand {
-    /// Start validators on 127.0.0.1, write a funded wallet, print how to use it, and run
+    /// Start validators on this machine, write a funded wallet, print how to use it, and run
     /// until Ctrl-C; then stop every process started.
     ///
     /// Example: skein net up --validators 4 --shards 2 --initial-chains 10
@@ -397,6 +397,13 @@ pub struct NetUpOptions {
     /// if omitted.
     #[arg(long)]
     pub path: Option<PathBuf>,
+    /// The IP address each validator is reached at (its proxy listens there; its shards
+    /// stay on 127.0.0.1), one per validator in order, or one for all: so that validators
+    /// on one machine can be told apart by address, by a firewall or a partition rehearsal.
+    ///
+    /// Example: --hosts 10.77.0.1,10.77.1.1,10.77.2.1,10.77.3.1
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1")]
+    pub hosts: Vec<IpAddr>,
 }
 
 /// `skein project …`

@@ -1,8 +1,9 @@
-//! `skein net up`: a whole network on 127.0.0.1, one command.
+//! `skein net up`: a whole network on this machine (127.0.0.1 unless told otherwise), one
+//! command.
 
 use std::{
     collections::BTreeMap,
-    net::TcpListener,
+    net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener},
     path::{Path, PathBuf},
     process::Stdio,
     time::{Duration, Instant},
@@ -49,15 +50,19 @@ enum Storage {
     Postgres(String),
 }
 
-fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
+/// Free addresses, a port each on the given hosts.
+fn free_addresses(hosts: &[IpAddr]) -> anyhow::Result<Vec<SocketAddr>> {
     // Hold every listener until all ports are known, so no port is handed out twice.
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .context("cannot find free ports on 127.0.0.1")?;
+    let listeners: Vec<TcpListener> = hosts
+        .iter()
+        .map(|host| {
+            TcpListener::bind((*host, 0))
+                .with_context(|| format!("cannot find a free port on {host}"))
+        })
+        .collect::<Result<_, _>>()?;
     listeners
         .iter()
-        .map(|listener| Ok(listener.local_addr()?.port()))
+        .map(|listener| Ok(listener.local_addr()?))
         .collect()
 }
 
@@ -159,6 +164,14 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
     if !(1..=10_000).contains(&options.initial_chains) {
         bail!("--initial-chains must be between 1 and 10000");
     }
+    let hosts = match options.hosts.len() {
+        1 => vec![options.hosts[0]; options.validators],
+        count if count == options.validators => options.hosts.clone(),
+        count => bail!(
+            "--hosts gives {count} addresses for {} validators: give one per validator, or one for all",
+            options.validators
+        ),
+    };
     let storage = match options.storage.as_str() {
         "memory" => Storage::Memory,
         "embedded" => Storage::Embedded,
@@ -179,7 +192,12 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
     let skein = this_binary()?;
 
     // Keys, addresses and genesis.
-    let ports = free_ports(options.validators * (1 + options.shards))?;
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let layout: Vec<IpAddr> = hosts
+        .iter()
+        .flat_map(|host| std::iter::once(*host).chain(std::iter::repeat_n(local, options.shards)))
+        .collect();
+    let addresses = free_addresses(&layout)?;
     let mut members = BTreeMap::new();
     let mut configs = Vec::new();
     for index in 0..options.validators {
@@ -189,7 +207,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         let shard_key_file = format!("validator-{index}.shard-key");
         ShardKey::generate().save(&directory.join(&shard_key_file))?;
         let base = index * (1 + options.shards);
-        let public_address = format!("127.0.0.1:{}", ports[base]);
+        let public_address = addresses[base].to_string();
         members.insert(
             key.public_key,
             ValidatorState {
@@ -209,7 +227,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
             storage,
             shards: (0..options.shards)
                 .map(|shard| ShardConfig {
-                    address: format!("127.0.0.1:{}", ports[base + 1 + shard]),
+                    address: addresses[base + 1 + shard].to_string(),
                 })
                 .collect(),
             genesis_file: "genesis.json".into(),

@@ -8,6 +8,7 @@ mod e2e {
     mod examples;
     mod hardening;
     mod node_service;
+    mod partitions;
     mod postgres;
     mod project;
     mod public;

@@ -66,10 +66,16 @@ impl Net {
 
     /// Runs `skein net up ARGS` and waits until it says the network is up.
     pub fn up(arguments: &[&str]) -> Self {
+        Self::up_with(Command::new(skein_binary()), arguments)
+    }
+
+    /// Runs `skein net up ARGS` as `skein` (say, `ip netns exec NAME skein`: the same
+    /// process, in another network namespace) and waits until it says the network is up.
+    pub fn up_with(mut skein: Command, arguments: &[&str]) -> Self {
         let turn = one_at_a_time();
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("net");
-        let mut child = Command::new(skein_binary())
+        let mut child = skein
             .args(["net", "up", "--path"])
             .arg(&path)
             .args(arguments)

@@ -272,9 +272,8 @@ fn test_shards_and_proxies_killed_during_a_benchmark_come_back_and_agree() {
 }
 
 /// Validators that hang for seconds during the load, one after another, each then resumed
-/// (what a network partition that heals does to a validator, seen from its clients; this
-/// machine's kernel offers no veth pairs, packet filters or traffic-control classifiers to
-/// cut a network namespace off with): no block fails meanwhile, and each catches up.
+/// (a hung machine, its connections open and silent; partitions proper are in
+/// `partitions.rs`): no block fails meanwhile, and each catches up.
 #[test]
 fn test_validators_hung_during_a_benchmark_catch_up_and_agree() {
     let net = Net::small(1, 2);

@@ -52,6 +52,34 @@ fn test_command_line_errors() {
     assert!(error.contains("--chains must be between 2 and"), "{error}");
     assert_eq!(ok(net.skein(&["balance", &a])), "1000000");
 
+    // `net up` with addresses that do not match its validators: refused before anything
+    // starts.
+    let up = |hosts: &str| {
+        let directory = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(skein_binary())
+            .arg("--wallet")
+            .arg(directory.path().join("wallet.json"))
+            .args(["net", "up", "--validators", "4", "--hosts", hosts, "--path"])
+            .arg(directory.path().join("net"))
+            .output()
+            .unwrap();
+        (output, directory)
+    };
+    let (output, directory) = up("127.0.0.1,127.0.0.2");
+    let error = fails(output, 1);
+    assert!(
+        error.contains("--hosts gives 2 addresses for 4 validators"),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(
+        !directory.path().join("net").exists(),
+        "nothing was written"
+    );
+    let (output, _directory) = up("127.0.0.1,not-an-address");
+    let error = fails(output, 2);
+    assert!(error.contains("invalid IP address syntax"), "{error}");
+
     let missing = net.directory.path().join("missing.json");
     let error = fails(skein_with(&missing, &["balance"]), 1);
     assert!(error.contains("no wallet at"), "{error}");
