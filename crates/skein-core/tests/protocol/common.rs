@@ -52,6 +52,17 @@ pub async fn total_at<S: KeyValueStore>(
         .expect("balance")
 }
 
+/// `chain_id`'s total once all of `validators` agree on it, at the first of them: a client
+/// returns once a quorum has its block, and the others get it a moment later.
+pub async fn settled_total<S: KeyValueStore>(
+    network: &InProcessNetwork<S>,
+    validators: &[usize],
+    chain_id: ChainId,
+) -> Amount {
+    assert_validators_agree(network, validators, &[chain_id]).await;
+    total_at(network, validators[0], chain_id).await
+}
+
 /// The sum over `chains` at validator `index`.
 pub async fn supply_at<S: KeyValueStore>(
     network: &InProcessNetwork<S>,
