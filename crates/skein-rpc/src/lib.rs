@@ -16,6 +16,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/skein.rpc.Shard.rs"));
 }
 
+mod admission;
 mod client;
 pub mod config;
 mod cross_chain_queue;

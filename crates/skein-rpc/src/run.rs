@@ -12,8 +12,10 @@ use skein_storage::{AnyStore, Storage};
 use skein_views::MemoryStore;
 use tokio::sync::broadcast;
 use tonic::service::interceptor::InterceptedService;
+use tower_layer::{Identity, Stack};
 
 use crate::{
+    admission::AdmissionLayer,
     config::LoadedValidatorConfig,
     generated::{shard_server::ShardServer, validator_server::ValidatorServer},
     proxy::ProxyNode,
@@ -95,12 +97,17 @@ fn server_builder() -> tonic::transport::Server {
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
 }
 
+/// Requests of one peer (an IP address, or an IPv6 /64) handled at once over all its
+/// connections; the rest wait (see [`crate::admission`]).
+const REQUESTS_PER_PEER_AT_ONCE: usize = 64;
+
 /// A server for the public: each connection is one client, bounded in what it may ask at
-/// once.
-fn public_server_builder() -> tonic::transport::Server {
+/// once, and each peer, however many connections it opens, waits for its own requests.
+fn public_server_builder() -> tonic::transport::Server<Stack<AdmissionLayer, Identity>> {
     server_builder()
         .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
         .concurrency_limit_per_connection(REQUESTS_PER_CONNECTION_AT_ONCE)
+        .layer(AdmissionLayer::new(REQUESTS_PER_PEER_AT_ONCE))
 }
 
 /// Runs a whole validator — proxy and every shard — in this process, on `config`'s storage.

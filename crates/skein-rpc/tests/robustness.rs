@@ -1,5 +1,6 @@
 //! A validator's gRPC endpoint refuses malformed, oversized and invalid requests cleanly,
-//! and keeps serving; its internal shard service serves only the validator's own processes.
+//! and keeps serving; one client's flood, over however many connections, holds up only
+//! that client; its internal shard service serves only the validator's own processes.
 
 use std::{collections::BTreeMap, net::TcpListener, time::Duration};
 
@@ -70,7 +71,19 @@ async fn raw_call(
     path: &'static str,
     payload: Vec<u8>,
 ) -> Result<Vec<u8>, tonic::Status> {
-    let channel = skein_rpc::channel(address).expect("a channel");
+    raw_call_on(
+        skein_rpc::channel(address).expect("a channel"),
+        path,
+        payload,
+    )
+    .await
+}
+
+async fn raw_call_on(
+    channel: tonic::transport::Channel,
+    path: &'static str,
+    payload: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
     grpc.ready()
         .await
@@ -145,22 +158,50 @@ async fn wait_until_serving(node: &impl ValidatorNode, chain: ChainId) {
     panic!("the server does not answer");
 }
 
+/// A one-validator network serving over gRPC, in this process.
+struct Running {
+    address: String,
+    node: GrpcValidatorNode,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), skein_rpc::ServerError>>,
+}
+
+impl Running {
+    /// Starts [`one_validator`] with `shards` shards and waits until it answers.
+    async fn start(owner_key: &SecretKey, shards: usize) -> Self {
+        let config = one_validator(owner_key, shards);
+        let address = config.config.public_address.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(skein_rpc::run_validator(config, async {
+            let _ = stopped.await;
+        }));
+        let node = GrpcValidatorNode::new(&address).unwrap();
+        wait_until_serving(&node, GenesisConfig::chain_id(0)).await;
+        Self {
+            address,
+            node,
+            stop,
+            server,
+        }
+    }
+
+    /// Stops the server; it must have run without error.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
     let owner_key = SecretKey::from_test_seed(2);
-    let config = one_validator(&owner_key, 2);
-    let address = config.config.public_address.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(skein_rpc::run_validator(config, async {
-        let _ = stopped.await;
-    }));
-    let node = GrpcValidatorNode::new(&address).unwrap();
+    let running = Running::start(&owner_key, 2).await;
+    let (address, node) = (&running.address, &running.node);
     let chain = GenesisConfig::chain_id(0);
-    wait_until_serving(&node, chain).await;
 
     // Bytes that are not a proposal.
     let status = raw_call(
-        &address,
+        address,
         "/skein.rpc.Validator/HandleBlockProposal",
         vec![0xff; 40],
     )
@@ -169,13 +210,13 @@ async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
     // A valid encoding of something else.
     let query = bcs::to_bytes(&ChainInfoQuery::new(chain)).unwrap();
-    let status = raw_call(&address, "/skein.rpc.Validator/HandleCertificate", query)
+    let status = raw_call(address, "/skein.rpc.Validator/HandleCertificate", query)
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
     // More than any request may be.
     let status = raw_call(
-        &address,
+        address,
         "/skein.rpc.Validator/HandleBlockProposal",
         vec![0; limits::REQUEST_BYTES_MAX + 1],
     )
@@ -251,8 +292,95 @@ async fn test_malformed_and_oversized_requests_are_refused_cleanly() {
         .await
         .unwrap();
     assert_eq!(info.chain_balance, Amount::from_tokens(5));
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    running.stop().await;
+}
+
+/// A channel (one connection) to `address` from the local address `from`.
+fn channel_from(address: &str, from: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .local_address(Some(from.parse().unwrap()))
+        .connect_lazy()
+}
+
+/// A chain-info query from `from` on a connection of its own: whether it was answered
+/// within `patience`.
+async fn answered_within(address: &str, from: &str, patience: Duration) -> bool {
+    let query = bcs::to_bytes(&ChainInfoQuery::new(GenesisConfig::chain_id(0))).unwrap();
+    let call = raw_call_on(
+        channel_from(address, from),
+        "/skein.rpc.Validator/HandleChainInfoQuery",
+        query,
+    );
+    match tokio::time::timeout(patience, call).await {
+        Ok(answer) => {
+            answer.expect("a chain-info query is answered");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// A request that opens its stream and never sends its message (a slow or hostile client):
+/// it holds a handler until the server's request timeout.
+async fn hung_request(channel: tonic::transport::Channel) {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    if grpc.ready().await.is_err() {
+        return;
+    }
+    let _ = grpc
+        .client_streaming(
+            tonic::Request::new(futures::stream::pending::<Vec<u8>>()),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/skein.rpc.Validator/HandleChainInfoQuery",
+            ),
+            RawCodec,
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_flood_over_many_connections_holds_up_only_its_sender() {
+    let running = Running::start(&SecretKey::from_test_seed(2), 1).await;
+    let address = running.address.as_str();
+    let patience = Duration::from_secs(5);
+    assert!(answered_within(address, "127.0.0.2", patience).await);
+
+    // 127.0.0.2 floods: ten connections, twenty requests each that never send their
+    // message, well within what one connection may have open.
+    let flood: Vec<_> = (0..10)
+        .flat_map(|_| {
+            let channel = channel_from(address, "127.0.0.2");
+            (0..20).map(move |_| tokio::spawn(hung_request(channel.clone())))
+        })
+        .collect();
+    // Once its requests are in, a new connection of the flooder's waits behind them...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while answered_within(address, "127.0.0.2", Duration::from_millis(500)).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the flooder's new connections are served at once"
+        );
+    }
+    assert!(!answered_within(address, "127.0.0.2", Duration::from_secs(2)).await);
+    // ...while other clients are served as before.
+    for _ in 0..5 {
+        assert!(answered_within(address, "127.0.0.3", patience).await);
+    }
+    assert!(answered_within(address, "127.0.0.1", patience).await);
+
+    // The flood given up: the flooder is served again.
+    for request in flood {
+        request.abort();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !answered_within(address, "127.0.0.2", patience).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the flooder is not served again"
+        );
+    }
+    running.stop().await;
 }
 
 /// Cross-chain requests a shard takes without other proof: one that credits a chain with
