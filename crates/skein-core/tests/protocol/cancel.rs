@@ -209,3 +209,117 @@ async fn test_handlers_dropped_at_every_await_point_change_nothing() {
     let again = worker.handle_block_proposal(proposal).await.unwrap();
     assert_eq!(again, vote, "the vote was saved once, whole");
 }
+
+/// A contract whose operation burns as many loop turns (about six units of fuel each) as
+/// its input's first eight bytes say, then writes and outputs: a long call yields to its
+/// executor every 10,000,000 units, each an await point of the handler running it.
+fn long_call() -> (Vec<u8>, Vec<u8>) {
+    let contract = wat::parse_str(
+        r#"(module
+            (import "skein" "output" (func $output (param i32 i32)))
+            (import "skein" "write" (func $write (param i32 i32 i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "k")
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "skein_instantiate") (param i32 i32)
+                (call $output (i32.const 0) (i32.const 0)))
+            (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                (local $left i64)
+                (local.set $left (i64.load (local.get $ptr)))
+                (loop $burn
+                    (local.set $left (i64.sub (local.get $left) (i64.const 1)))
+                    (br_if $burn (i64.gt_s (local.get $left) (i64.const 0))))
+                (call $write (i32.const 0) (i32.const 1) (local.get $ptr) (local.get $len))
+                (call $output (i32.const 0) (i32.const 0))))"#,
+    )
+    .expect("a valid module");
+    let service = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+            (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024)))"#,
+    )
+    .expect("a valid module");
+    (contract, service)
+}
+
+/// Hands `certificate` to `worker`, dropping the handler after one poll, two, … until one
+/// completes; after each drop the worker must hold what its store holds, the old state
+/// or the committed block. The number of drops.
+async fn commit_dropping_at_every_await_point(
+    worker: &Worker<YieldingStore>,
+    chain_id: skein_base::ChainId,
+    certificate: &skein_chain::ConfirmedBlockCertificate,
+) -> usize {
+    let before = held_and_stored(worker, chain_id).await;
+    let mut drops = 0;
+    loop {
+        // From the store each time, so that loading the chain has await points too.
+        worker.clear_cache();
+        let handler = worker.handle_certificate(certificate.as_unchecked().clone());
+        if let Some(result) = poll_at_most(handler, drops + 1) {
+            result.expect("the certificate is committed");
+            return drops;
+        }
+        let after = held_and_stored(worker, chain_id).await;
+        assert!(
+            after == before || Some(before.0) == after.0.previous(),
+            "dropped after {} polls: neither the old state nor the committed block",
+            drops + 1
+        );
+        drops += 1;
+    }
+}
+
+/// A certificate whose block runs a long Wasm call, dropped at every await point (the
+/// call's own yields as well as storage's): the validator keeps what its store holds each
+/// time, and commits the block once a handler completes, agreeing with the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_long_wasm_call_dropped_at_every_await_point_changes_nothing() {
+    let config = NetworkConfig {
+        validators: 4,
+        shards: 1,
+        chains: 1,
+        balance: Amount::from_tokens(100),
+    };
+    let network = InProcessNetwork::new(
+        config,
+        Arc::new(SystemClock),
+        Box::new(|_| YieldingStore::default()),
+    )
+    .await;
+    let chain_id = network.chain_id(0);
+    let client = network
+        .client(MemoryStore::new(), tokio_spawner(), client_config())
+        .await
+        .unwrap();
+    let owner = network.chain_client(&client, 0);
+    let (contract, service) = long_call();
+    let (code, _) = owner.publish_bytecode(contract, service).await.unwrap();
+    let (app, _) = owner
+        .create_application(code, b"null".to_vec(), b"null".to_vec(), Vec::new())
+        .await
+        .unwrap();
+    wait_for_height(&network, 0, chain_id, BlockHeight(2)).await;
+    // Validator 0 misses two blocks: a short call, and one of 15,000,000 turns (about
+    // 90,000,000 units: nine yields).
+    network.nodes[0].set_fault(Fault::Offline);
+    let mut certificates = Vec::new();
+    for turns in [1u64, 15_000_000] {
+        certificates.push(
+            owner
+                .execute_application_operation(app, turns.to_le_bytes().to_vec())
+                .await
+                .unwrap(),
+        );
+    }
+    let validator = network.validator(0);
+    let worker = validator.worker(&chain_id);
+    let short = commit_dropping_at_every_await_point(worker, chain_id, &certificates[0]).await;
+    let long = commit_dropping_at_every_await_point(worker, chain_id, &certificates[1]).await;
+    assert!(
+        long >= short + 9,
+        "the long call was dropped at each of its yields ({short} drops, then {long})"
+    );
+    let committed = held_and_stored(worker, chain_id).await;
+    assert_eq!(committed.0, BlockHeight(4));
+    assert_eq!(committed, state_at(&network, 1, chain_id).await);
+}

@@ -689,39 +689,140 @@ fn test_a_full_instance_pool_is_the_nodes_failure_not_the_applications() {
         .unwrap();
 }
 
-/// A guest that recurses without end overflows its stack at the same depth on every run
-/// and every runtime (the code is compiled for a fixed baseline CPU, not this one), and
-/// fails as a trap, the application's fault, which every validator records alike.
-#[test]
-fn test_endless_recursion_overflows_at_a_fixed_depth() {
-    let recursion = Bytecode::new(
-        wat::parse_str(
-            r#"(module (memory (export "memory") 1)
+/// A module whose `skein_execute_operation` runs `body` (with `$ptr` and `$len`) and then
+/// outputs nothing, beside the functions in `functions`.
+fn recursing(functions: &str, body: &str) -> Bytecode {
+    Bytecode::new(
+        wat::parse_str(format!(
+            r#"(module
+                (import "skein" "output" (func $output (param i32 i32)))
+                (memory (export "memory") 1)
                 (func (export "skein_alloc") (param i32) (result i32) (i32.const 1024))
-                (func $deeper (param $depth i32) (result i32)
-                    (i32.store (i32.const 0) (local.get $depth))
-                    (i32.add (call $deeper (i32.add (local.get $depth) (i32.const 1)))
-                        (local.get $depth)))
-                (func (export "skein_execute_operation") (param i32 i32)
-                    (drop (call $deeper (i32.const 0)))))"#,
-        )
+                {functions}
+                (func (export "skein_execute_operation") (param $ptr i32) (param $len i32)
+                    {body}
+                    (call $output (i32.const 0) (i32.const 0))))"#
+        ))
         .unwrap(),
+    )
+}
+
+/// How deep a guest may recurse follows from the module alone: each call costs its frame
+/// (8 units), its locals with its parameters, its parameters again and the highest its
+/// operand stack gets, and a chain of calls may hold 65,536 units. Here the entry costs
+/// 8 + 2 + 2 + 2 and each level 8 + 1 + 1 + 2, so 5,460 levels fit and 5,461 do not, on
+/// any machine.
+#[test]
+fn test_recursion_runs_out_of_stack_at_a_depth_the_module_determines() {
+    let countdown = recursing(
+        r#"(func $deeper (param $left i32)
+            (if (local.get $left)
+                (then (call $deeper (i32.sub (local.get $left) (i32.const 1))))))"#,
+        "(call $deeper (i32.load (local.get $ptr)))",
     );
-    let mut outcomes = Vec::new();
-    for runtime in [WasmRuntime::new().unwrap(), WasmRuntime::new().unwrap()] {
-        for _ in 0..2 {
-            outcomes.push(call(
-                &runtime,
-                &recursion,
-                &MemoryHost::default(),
-                FUEL * 100,
-            ));
+    let runtime = WasmRuntime::new().unwrap();
+    let levels = |levels: u32| {
+        let input = (levels - 1).to_le_bytes();
+        let outcome = block_on(runtime.call(
+            &countdown,
+            Entry::ExecuteOperation,
+            &input,
+            Box::new(MemoryHost::default()),
+            FUEL * 100,
+        ));
+        outcome.result
+    };
+    assert_eq!(14 + 12 * 5_460, 65_534);
+    assert_eq!(levels(5_460), Ok(Vec::new()));
+    assert_eq!(
+        levels(5_461),
+        Err(WasmError::StackExhausted { limit: 65_536 })
+    );
+    // The counter starts from nothing in every call.
+    assert_eq!(levels(5_460), Ok(Vec::new()));
+}
+
+/// Guests that recurse without end, with frames of every shape (nothing in them, many
+/// vector locals live across the call, many parameters, scalar or vector, a deep operand
+/// stack of vectors),
+/// run out of counted stack long before the native one, so they fail alike on every run
+/// and every runtime: as `StackExhausted`, never as wasmtime's stack overflow, whose depth
+/// depends on the machine.
+#[test]
+fn test_endless_recursion_of_any_frame_runs_out_of_counted_stack_first() {
+    let loads = |count: usize, ty: &str| format!("({ty}.load (i32.const 0))").repeat(count);
+    let vector_locals: String = (0..64)
+        .map(|index| format!("(local.set {index} (v128.load (i32.const 0)))"))
+        .collect();
+    let sum_locals: String = (1..64)
+        .map(|index| format!("(local.set 0 (i32x4.add (local.get 0) (local.get {index})))"))
+        .collect();
+    let shapes = [
+        ("(func $f (call $f))", "(call $f)".to_string()),
+        (
+            &*format!(
+                "(func $f (local {}) {vector_locals} (call $f) {sum_locals} \
+                 (v128.store (i32.const 0) (local.get 0)))",
+                "v128 ".repeat(64)
+            ),
+            "(call $f)".to_string(),
+        ),
+        (
+            &*format!(
+                "(func $f (param {params}) {args} (call $f))",
+                params = "i64 ".repeat(50),
+                args = (0..50)
+                    .map(|index| format!("(local.get {index})"))
+                    .collect::<String>(),
+            ),
+            format!("{} (call $f)", loads(50, "i64")),
+        ),
+        (
+            &*format!(
+                "(func $f (param {params}) {args} (call $f))",
+                params = "v128 ".repeat(50),
+                args = (0..50)
+                    .map(|index| format!("(local.get {index})"))
+                    .collect::<String>(),
+            ),
+            format!("{} (call $f)", loads(50, "v128")),
+        ),
+        (
+            &*format!(
+                "(func $f (i32.const 0) {} (call $f) {} (v128.store))",
+                loads(40, "v128"),
+                "(i32x4.add)".repeat(39)
+            ),
+            "(call $f)".to_string(),
+        ),
+    ];
+    for (functions, body) in &shapes {
+        let endless = recursing(functions, body);
+        let mut outcomes = Vec::new();
+        for runtime in [WasmRuntime::new().unwrap(), WasmRuntime::new().unwrap()] {
+            for _ in 0..2 {
+                outcomes.push(call(&runtime, &endless, &MemoryHost::default(), FUEL * 100));
+            }
         }
+        assert_eq!(
+            outcomes[0].0,
+            Err(WasmError::StackExhausted { limit: 65_536 }),
+            "{functions}"
+        );
+        assert!(outcomes.iter().all(|outcome| *outcome == outcomes[0]));
     }
-    assert!(
-        matches!(&outcomes[0].0, Err(WasmError::Trap(trap)) if trap.contains("stack")),
-        "{:?}",
-        outcomes[0]
+}
+
+/// A module may not export the name the runtime gives its stack counter.
+#[test]
+fn test_a_module_may_not_export_the_stack_counter() {
+    let impostor = recursing(
+        r#"(global (export "skein:stack-units") (mut i32) (i32.const 0))"#,
+        "",
     );
-    assert!(outcomes.iter().all(|outcome| *outcome == outcomes[0]));
+    let runtime = WasmRuntime::new().unwrap();
+    assert!(matches!(
+        runtime.admit(&impostor),
+        Err(WasmError::InvalidModule(message)) if message.contains("skein:stack-units")
+    ));
 }

@@ -10,7 +10,7 @@ use wasmparser::{
     CompositeInnerType, ElementItems, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType,
 };
 
-use super::{host, WasmError};
+use super::{host, stack_meter, WasmError};
 
 /// Table elements a module may have (function pointers).
 pub(super) const TABLE_ELEMENTS_MAX: u32 = 100_000;
@@ -153,6 +153,12 @@ impl Shape {
                         }
                         "skein_alloc" => {
                             self.alloc_export = Some(function.then_some(export.index));
+                        }
+                        stack_meter::DEPTH_EXPORT => {
+                            return Err(WasmError::InvalidModule(format!(
+                                "`{}` is the runtime's own export",
+                                stack_meter::DEPTH_EXPORT
+                            )))
                         }
                         _ => {}
                     }

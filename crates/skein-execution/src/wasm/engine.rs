@@ -17,15 +17,24 @@ use super::{
     admission::{self, TABLE_ELEMENTS_MAX},
     host::{self, Host, HostError},
     module_cache::{Compiled, ModuleCache, Verdict},
-    Bytecode, WasmError,
+    stack_meter, Bytecode, WasmError,
 };
 
 /// Instances alive at once: calls nest (an application calling another), and several
 /// chains execute at once.
 const INSTANCES_MAX: u32 = 128;
 
-/// Native stack a guest's calls may use before they trap with a stack overflow.
-const WASM_STACK_BYTES: usize = 512 << 10;
+/// Native stack a guest's calls may use before wasmtime traps them. Never reached:
+/// `stack_meter` counts the stack in units of the module's own and fails the call at
+/// [`stack_meter::STACK_UNITS_MAX`] (a nominal 512 KiB at 8 bytes a unit), and this is
+/// room for 64 bytes a unit, where the widest frames measured (fifty 64-bit arguments
+/// passed on through the thunk) take under 12 on x86-64: endless recursion of every shape
+/// in `test_endless_recursion_of_any_frame_runs_out_of_counted_stack_first` still fails
+/// as counted with 768 KiB here, and fails as wasmtime's overflow with 640 KiB.
+const WASM_STACK_BYTES: usize = 4 << 20;
+
+/// Each call's stack: the guest's, and room beyond it for the host functions it calls.
+const CALL_STACK_BYTES: usize = WASM_STACK_BYTES + (1536 << 10);
 
 /// Fuel a call burns between two yields to its executor.
 const FUEL_BETWEEN_YIELDS: u64 = 10_000_000;
@@ -101,6 +110,7 @@ impl WasmRuntime {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_core_instances(INSTANCES_MAX)
+            .total_stacks(INSTANCES_MAX)
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
             .table_elements(TABLE_ELEMENTS_MAX as usize)
@@ -112,9 +122,8 @@ impl WasmRuntime {
             .consume_fuel(true)
             .cranelift_nan_canonicalization(true)
             .wasm_relaxed_simd(false)
-            // Stated rather than left to wasmtime's default, which may change between
-            // versions: how deep a guest may recurse must not change under validators.
             .max_wasm_stack(WASM_STACK_BYTES)
+            .async_stack_size(CALL_STACK_BYTES)
             // Bounds checks in the code instead of guard pages: a pooled memory then keeps
             // its pages accessible from one instance to the next, where guard pages would
             // cost two `mprotect` calls per call that grows memory, each interrupting
@@ -206,7 +215,19 @@ impl WasmRuntime {
         store.limiter(|state| &mut state.limiter);
         let result = run(&mut store, &module, entry, input, fuel).await;
         let remaining = store.get_fuel().unwrap_or(0);
-        let result = result.map_err(|error| store.data().classify(error, fuel));
+        let stack_exhausted = store.data().stack_units.is_some_and(|units| {
+            units.get(&mut store).i32().is_some_and(|units| {
+                u32::try_from(units).is_ok_and(|units| units > stack_meter::STACK_UNITS_MAX)
+            })
+        });
+        let result = result.map_err(|error| {
+            if stack_exhausted {
+                return WasmError::StackExhausted {
+                    limit: stack_meter::STACK_UNITS_MAX,
+                };
+            }
+            store.data().classify(error, fuel)
+        });
         let state = store.into_data();
         let result = result.and_then(|()| {
             state.output.ok_or_else(|| {
@@ -288,7 +309,8 @@ impl WasmRuntime {
     fn compile(&self, bytes: &[u8]) -> Verdict {
         let admitted = admission::admit(&self.engine, bytes)?;
         self.compilations.fetch_add(1, Ordering::Relaxed);
-        let module = Module::new(&self.engine, bytes)
+        let metered = stack_meter::instrument(bytes)?;
+        let module = Module::new(&self.engine, &metered)
             .map_err(|error| WasmError::InvalidModule(format!("{error:#}")))?;
         let image = module.image_range();
         let size = (image.end as usize).saturating_sub(image.start as usize);
@@ -369,6 +391,7 @@ async fn run(
     // A long call yields now and then, so that it does not hold its executor.
     store.fuel_async_yield_interval(Some(FUEL_BETWEEN_YIELDS))?;
     let instance = compiled.module.instantiate_async(&mut *store).await?;
+    store.data_mut().stack_units = instance.get_global(&mut *store, stack_meter::DEPTH_EXPORT);
     let Some(function) = instance.get_func(&mut *store, entry.export_name()) else {
         store.data_mut().missing_export = Some(entry.export_name());
         return Err(wasmtime::Error::msg("missing entry point"));
@@ -417,6 +440,8 @@ pub(super) struct GuestState {
     pub(super) announced: Option<Vec<u8>>,
     /// The guest's memory, once instantiated: host calls need it every time.
     pub(super) memory: Option<wasmtime::Memory>,
+    /// The guest's stack counter (`stack_meter`), once instantiated.
+    stack_units: Option<wasmtime::Global>,
     /// What the application output.
     pub(super) output: Option<Vec<u8>>,
     /// Why the application aborted, if it did.
@@ -436,6 +461,7 @@ impl GuestState {
             limiter: MemoryLimiter::default(),
             announced: None,
             memory: None,
+            stack_units: None,
             output: None,
             aborted: None,
             convention_broken: None,

@@ -33,6 +33,13 @@ pub enum WasmError {
         /// The fuel it had.
         limit: u64,
     },
+    /// The application's calls nested deeper than the stack allows, counted alike on
+    /// every validator (`stack_meter`).
+    #[error("the application's calls ran out of stack ({limit} units)")]
+    StackExhausted {
+        /// The stack it had, in units of about 8 bytes.
+        limit: u32,
+    },
     /// The application grew its memory past the limit.
     #[error("the application asked for {requested} bytes of memory, above the limit of {limit}")]
     MemoryLimit {

@@ -63,6 +63,7 @@ mod error;
 mod host;
 mod memory_host;
 mod module_cache;
+mod stack_meter;
 
 pub use admission::INSTANTIATION_FUEL;
 pub use bytecode::Bytecode;
