@@ -80,6 +80,33 @@ impl KeyValueStore for YieldingStore {
     }
 }
 
+/// Four validators of one shard each on yielding stores, `chains` chains of 100 tokens,
+/// and a client.
+async fn yielding_network(
+    chains: usize,
+) -> (
+    InProcessNetwork<YieldingStore>,
+    Arc<skein_core::Client<MemoryStore>>,
+) {
+    let config = NetworkConfig {
+        validators: 4,
+        shards: 1,
+        chains,
+        balance: Amount::from_tokens(100),
+    };
+    let network = InProcessNetwork::new(
+        config,
+        Arc::new(SystemClock),
+        Box::new(|_| YieldingStore::default()),
+    )
+    .await;
+    let client = network
+        .client(MemoryStore::new(), tokio_spawner(), client_config())
+        .await
+        .unwrap();
+    (network, client)
+}
+
 /// Polls `future` at most `polls` times, then drops it; its output if it completed.
 fn poll_at_most<F: Future>(future: F, polls: usize) -> Option<F::Output> {
     let mut future = std::pin::pin!(future);
@@ -118,25 +145,10 @@ async fn held_and_stored(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_handlers_dropped_at_every_await_point_change_nothing() {
-    let config = NetworkConfig {
-        validators: 4,
-        shards: 1,
-        chains: 2,
-        balance: Amount::from_tokens(100),
-    };
-    let network = InProcessNetwork::new(
-        config,
-        Arc::new(SystemClock),
-        Box::new(|_| YieldingStore::default()),
-    )
-    .await;
+    let (network, client) = yielding_network(2).await;
     let chain_id = network.chain_id(0);
     // Validator 0 misses a transfer the others certify.
     network.nodes[0].set_fault(Fault::Offline);
-    let client = network
-        .client(MemoryStore::new(), tokio_spawner(), client_config())
-        .await
-        .unwrap();
     let sender = network.chain_client(&client, 0);
     let certificate = sender
         .transfer(None, tokens(3), Account::chain(network.chain_id(1)))
@@ -146,24 +158,8 @@ async fn test_handlers_dropped_at_every_await_point_change_nothing() {
     let worker = validator.worker(&chain_id);
 
     // The certificate, dropped after one poll, two, …, until it completes.
-    let before = held_and_stored(worker, chain_id).await;
-    let mut polls = 1;
-    loop {
-        // From the store each time, so that loading the chain has await points too.
-        worker.clear_cache();
-        let handler = worker.handle_certificate(certificate.as_unchecked().clone());
-        if let Some(result) = poll_at_most(handler, polls) {
-            result.expect("the certificate is committed");
-            break;
-        }
-        let after = held_and_stored(worker, chain_id).await;
-        assert!(
-            after == before || after.0 == BlockHeight(1),
-            "dropped after {polls} polls: neither the old state nor the committed block"
-        );
-        polls += 1;
-    }
-    assert!(polls > 3, "the handler had await points to drop it at");
+    let drops = commit_dropping_at_every_await_point(worker, chain_id, &certificate).await;
+    assert!(drops >= 3, "the handler had await points to drop it at");
     let committed = held_and_stored(worker, chain_id).await;
     assert_eq!(committed, state_at(&network, 1, chain_id).await);
 
@@ -274,23 +270,8 @@ async fn commit_dropping_at_every_await_point(
 /// time, and commits the block once a handler completes, agreeing with the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_long_wasm_call_dropped_at_every_await_point_changes_nothing() {
-    let config = NetworkConfig {
-        validators: 4,
-        shards: 1,
-        chains: 1,
-        balance: Amount::from_tokens(100),
-    };
-    let network = InProcessNetwork::new(
-        config,
-        Arc::new(SystemClock),
-        Box::new(|_| YieldingStore::default()),
-    )
-    .await;
+    let (network, client) = yielding_network(1).await;
     let chain_id = network.chain_id(0);
-    let client = network
-        .client(MemoryStore::new(), tokio_spawner(), client_config())
-        .await
-        .unwrap();
     let owner = network.chain_client(&client, 0);
     let (contract, service) = long_call();
     let (code, _) = owner.publish_bytecode(contract, service).await.unwrap();

@@ -757,38 +757,33 @@ fn test_endless_recursion_of_any_frame_runs_out_of_counted_stack_first() {
     let sum_locals: String = (1..64)
         .map(|index| format!("(local.set 0 (i32x4.add (local.get 0) (local.get {index})))"))
         .collect();
-    let shapes = [
-        ("(func $f (call $f))", "(call $f)".to_string()),
+    // A function of `count` parameters of type `ty` that passes them on to itself.
+    let passing_on = |count: usize, ty: &str| {
+        let args: String = (0..count)
+            .map(|index| format!("(local.get {index})"))
+            .collect();
         (
-            &*format!(
+            format!(
+                "(func $f (param {}) {args} (call $f))",
+                format!("{ty} ").repeat(count)
+            ),
+            format!("{} (call $f)", loads(count, ty)),
+        )
+    };
+    let shapes = [
+        ("(func $f (call $f))".to_string(), "(call $f)".to_string()),
+        (
+            format!(
                 "(func $f (local {}) {vector_locals} (call $f) {sum_locals} \
                  (v128.store (i32.const 0) (local.get 0)))",
                 "v128 ".repeat(64)
             ),
             "(call $f)".to_string(),
         ),
+        passing_on(50, "i64"),
+        passing_on(50, "v128"),
         (
-            &*format!(
-                "(func $f (param {params}) {args} (call $f))",
-                params = "i64 ".repeat(50),
-                args = (0..50)
-                    .map(|index| format!("(local.get {index})"))
-                    .collect::<String>(),
-            ),
-            format!("{} (call $f)", loads(50, "i64")),
-        ),
-        (
-            &*format!(
-                "(func $f (param {params}) {args} (call $f))",
-                params = "v128 ".repeat(50),
-                args = (0..50)
-                    .map(|index| format!("(local.get {index})"))
-                    .collect::<String>(),
-            ),
-            format!("{} (call $f)", loads(50, "v128")),
-        ),
-        (
-            &*format!(
+            format!(
                 "(func $f (i32.const 0) {} (call $f) {} (v128.store))",
                 loads(40, "v128"),
                 "(i32x4.add)".repeat(39)

@@ -215,13 +215,8 @@ impl WasmRuntime {
         store.limiter(|state| &mut state.limiter);
         let result = run(&mut store, &module, entry, input, fuel).await;
         let remaining = store.get_fuel().unwrap_or(0);
-        let stack_exhausted = store.data().stack_units.is_some_and(|units| {
-            units.get(&mut store).i32().is_some_and(|units| {
-                u32::try_from(units).is_ok_and(|units| units > stack_meter::STACK_UNITS_MAX)
-            })
-        });
         let result = result.map_err(|error| {
-            if stack_exhausted {
+            if counted_stack_ran_out(&mut store) {
                 return WasmError::StackExhausted {
                     limit: stack_meter::STACK_UNITS_MAX,
                 };
@@ -430,6 +425,17 @@ async fn run(
             .convention("`skein_alloc` returned a buffer outside memory")
     })?;
     function.call_async(&mut *store, (pointer, length)).await
+}
+
+/// Whether a failed call trapped on `stack_meter`'s counter: only its thunks take the
+/// counter past the limit, and they trap at once when they do.
+fn counted_stack_ran_out(store: &mut Store<GuestState>) -> bool {
+    let Some(units) = store.data().stack_units else {
+        return false;
+    };
+    units.get(&mut *store).i32().is_some_and(|units| {
+        u32::try_from(units).is_ok_and(|units| units > stack_meter::STACK_UNITS_MAX)
+    })
 }
 
 /// What a store holds while a call runs.

@@ -50,7 +50,7 @@ pub(super) const DEPTH_EXPORT: &str = "skein:stack-units";
 /// docs). A module that defines no function cannot recurse and is returned as it is.
 pub(super) fn instrument(bytes: &[u8]) -> Result<Vec<u8>, WasmError> {
     let shape = Shape::read(bytes)?;
-    if shape.defined_types.is_empty() {
+    if shape.functions.is_empty() {
         return Ok(bytes.to_vec());
     }
     let mut rewriter = Rewriter {
@@ -70,12 +70,18 @@ struct Shape {
     imported_functions: u32,
     /// The global the counter takes: after every imported and defined global.
     counter: u32,
-    /// The type of every defined function.
-    defined_types: Vec<u32>,
-    /// The cost of every defined function, in stack units.
-    costs: Vec<u32>,
-    /// The parameters of every defined function.
-    params: Vec<Params>,
+    /// Every defined function, in order.
+    functions: Vec<Defined>,
+}
+
+/// What the rewrite needs to know of a defined function.
+struct Defined {
+    /// Its type's index.
+    ty: u32,
+    /// Its type's parameters.
+    params: Params,
+    /// What a call of it costs, in stack units (known once its body is read).
+    cost: u32,
 }
 
 impl Shape {
@@ -83,14 +89,13 @@ impl Shape {
         let mut shape = Shape {
             imported_functions: 0,
             counter: 0,
-            defined_types: Vec::new(),
-            costs: Vec::new(),
-            params: Vec::new(),
+            functions: Vec::new(),
         };
         // Validation is what knows the height of the operand stack; wasmtime has already
         // checked the module against the engine's features, so every feature is allowed.
         let mut validator = Validator::new_with_features(WasmFeatures::all());
         let mut type_params = Vec::new();
+        let mut bodies = 0;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(invalid)?;
             match &payload {
@@ -123,10 +128,11 @@ impl Shape {
                 Payload::FunctionSection(reader) => {
                     for ty in reader.clone() {
                         let ty = ty.map_err(invalid)?;
-                        shape.defined_types.push(ty);
-                        shape
-                            .params
-                            .push(type_params.get(ty as usize).copied().unwrap_or_default());
+                        shape.functions.push(Defined {
+                            ty,
+                            params: type_params.get(ty as usize).copied().unwrap_or_default(),
+                            cost: 0,
+                        });
                     }
                 }
                 _ => {}
@@ -140,9 +146,11 @@ impl Shape {
                     .filter_map(|index| function.get_local_type(index))
                     .map(units)
                     .fold(0u32, u32::saturating_add);
-                let defined = shape.costs.len();
-                let params = shape.params.get(defined).map_or(0, |params| params.units);
-                shape.costs.push(cost(locals, params, height));
+                // Bodies come in the order of the functions they define.
+                if let Some(defined) = shape.functions.get_mut(bodies) {
+                    defined.cost = cost(locals, defined.params.units, height);
+                }
+                bodies += 1;
             }
         }
         Ok(shape)
@@ -158,7 +166,7 @@ impl Shape {
 
     fn defined_count(&self) -> u32 {
         // A module's functions are counted in u32 by the binary format itself.
-        u32::try_from(self.defined_types.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.functions.len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -232,11 +240,11 @@ impl Rewriter {
         self.exports_written = true;
     }
 
-    /// The thunk of the `defined`-th defined function.
-    fn thunk_body(&self, defined: usize) -> wasm_encoder::Function {
+    /// The thunk of `function`, the `defined`-th defined function.
+    fn thunk_body(&self, defined: u32, function: &Defined) -> wasm_encoder::Function {
         let counter = self.shape.counter;
         // Costs are at most `STACK_UNITS_MAX + 1`, far within an i32.
-        let cost = i32::try_from(self.shape.costs[defined]).unwrap_or(i32::MAX);
+        let cost = i32::try_from(function.cost).unwrap_or(i32::MAX);
         let mut thunk = wasm_encoder::Function::new([]);
         thunk
             .instruction(&Instruction::GlobalGet(counter))
@@ -249,13 +257,11 @@ impl Rewriter {
             .instruction(&Instruction::If(wasm_encoder::BlockType::Empty))
             .instruction(&Instruction::Unreachable)
             .instruction(&Instruction::End);
-        for param in 0..self.shape.params[defined].count {
+        for param in 0..function.params.count {
             thunk.instruction(&Instruction::LocalGet(param));
         }
         thunk
-            .instruction(&Instruction::Call(
-                self.shape.imported_functions + u32::try_from(defined).unwrap_or(u32::MAX),
-            ))
+            .instruction(&Instruction::Call(self.shape.imported_functions + defined))
             .instruction(&Instruction::GlobalGet(counter))
             .instruction(&Instruction::I32Const(cost))
             .instruction(&Instruction::I32Sub)
@@ -265,17 +271,25 @@ impl Rewriter {
     }
 }
 
-/// Whether a section of kind `id` comes before the global section.
-fn precedes_globals(id: SectionId) -> bool {
-    matches!(
-        id,
-        SectionId::Type
-            | SectionId::Import
-            | SectionId::Function
-            | SectionId::Table
-            | SectionId::Memory
-            | SectionId::Tag
-    )
+/// Where a section of kind `id` stands in a module: sections come in this order (the
+/// tag section between memories and globals, data count before code), whatever their ids.
+fn position(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
 }
 
 impl Reencode for Rewriter {
@@ -291,8 +305,8 @@ impl Reencode for Rewriter {
         section: wasmparser::FunctionSectionReader<'_>,
     ) -> Result<(), reencode::Error> {
         reencode::utils::parse_function_section(self, functions, section)?;
-        for &ty in &self.shape.defined_types {
-            functions.function(ty);
+        for function in &self.shape.functions {
+            functions.function(function.ty);
         }
         Ok(())
     }
@@ -323,8 +337,8 @@ impl Reencode for Rewriter {
         section: wasmparser::CodeSectionReader<'_>,
     ) -> Result<(), reencode::Error> {
         reencode::utils::parse_code_section(self, code, section)?;
-        for defined in 0..self.shape.defined_types.len() {
-            code.function(&self.thunk_body(defined));
+        for (defined, function) in (0..).zip(&self.shape.functions) {
+            code.function(&self.thunk_body(defined, function));
         }
         Ok(())
     }
@@ -347,16 +361,13 @@ impl Reencode for Rewriter {
         _after: Option<SectionId>,
         before: Option<SectionId>,
     ) -> Result<(), reencode::Error> {
-        let past_globals = before.is_none_or(|id| !precedes_globals(id) && id != SectionId::Global);
-        if past_globals && !self.globals_written {
+        let past = |section| before.is_none_or(|id| position(id) > position(section));
+        if past(SectionId::Global) && !self.globals_written {
             let mut globals = wasm_encoder::GlobalSection::new();
             self.add_counter(&mut globals);
             module.section(&globals);
         }
-        let past_exports = before.is_none_or(|id| {
-            !precedes_globals(id) && id != SectionId::Global && id != SectionId::Export
-        });
-        if past_exports && !self.exports_written {
+        if past(SectionId::Export) && !self.exports_written {
             let mut exports = wasm_encoder::ExportSection::new();
             self.add_export(&mut exports);
             module.section(&exports);
