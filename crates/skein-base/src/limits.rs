@@ -42,6 +42,11 @@ pub const CERTIFICATES_PER_QUERY_MAX: usize = 500;
 /// in several requests.
 pub const BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX: usize = 500;
 
+/// Bundles a received cross-chain update may carry: updates hold whole heights, so one may
+/// exceed [`BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX`] by up to one block's transactions.
+pub const BUNDLES_PER_CROSS_CHAIN_UPDATE_MAX: usize =
+    BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX + OPERATIONS_PER_BLOCK_MAX + INCOMING_BUNDLES_PER_BLOCK_MAX;
+
 /// Received-log entries returned by one query.
 pub const RECEIVED_LOG_ENTRIES_PER_QUERY_MAX: usize = 5_000;
 

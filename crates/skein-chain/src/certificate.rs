@@ -15,7 +15,7 @@ use skein_base::{
 };
 
 use crate::{
-    block::{ConfirmedBlock, Timeout, ValidatedBlock},
+    block::{ConfirmedBlock, ProposedBlock, Timeout, ValidatedBlock},
     hashed::Hashed,
 };
 
@@ -28,6 +28,13 @@ pub trait CertificateValue: BcsHashable + Clone + Serialize + DeserializeOwned {
     fn height(&self) -> BlockHeight;
     /// The epoch whose committee must certify it.
     fn epoch(&self) -> Epoch;
+    /// The block it is about, if it is about one.
+    fn block(&self) -> Option<&ProposedBlock>;
+    /// Whether a quorum may certify it in `round`.
+    fn may_be_certified_in(&self, round: Round) -> bool {
+        let _ = round;
+        true
+    }
 }
 
 impl CertificateValue for ConfirmedBlock {
@@ -41,6 +48,10 @@ impl CertificateValue for ConfirmedBlock {
 
     fn epoch(&self) -> Epoch {
         self.block.epoch
+    }
+
+    fn block(&self) -> Option<&ProposedBlock> {
+        Some(&self.block)
     }
 }
 
@@ -56,6 +67,15 @@ impl CertificateValue for ValidatedBlock {
     fn epoch(&self) -> Epoch {
         self.block.epoch
     }
+
+    fn block(&self) -> Option<&ProposedBlock> {
+        Some(&self.block)
+    }
+
+    /// Validating is the first phase of a two-phase round; the fast round has one phase.
+    fn may_be_certified_in(&self, round: Round) -> bool {
+        round != Round::Fast
+    }
 }
 
 impl CertificateValue for Timeout {
@@ -69,6 +89,10 @@ impl CertificateValue for Timeout {
 
     fn epoch(&self) -> Epoch {
         self.epoch
+    }
+
+    fn block(&self) -> Option<&ProposedBlock> {
+        None
     }
 }
 

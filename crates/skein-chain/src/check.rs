@@ -1,16 +1,25 @@
-//! The one place that says whether a block proposal is acceptable.
+//! The one place that says whether a proposal, a certificate or a cross-chain update is
+//! acceptable.
 //!
-//! [`check_proposal`] runs the rules below in order, before any execution. It reads the
-//! chain's registers only, does no I/O and changes nothing. What needs execution —
-//! consuming bundles in inbox order (rule 8) and running the transactions — happens next, in
-//! [`crate::ChainStateView::execute_block`], on a copy the worker rolls back.
+//! Each check runs its numbered rules in order, reads the chain's registers only, does no
+//! I/O and changes nothing; each refusal is a [`ChainError`] variant naming its rule.
+//! - [`check_proposal`], before a vote. What needs execution — consuming bundles in inbox
+//!   order (rule 8) and running the transactions — happens next, in
+//!   [`crate::ChainStateView::execute_block`], on a copy the worker rolls back.
+//! - [`check_certificate`], before a certificate is acted on: committed, locked on, or
+//!   moved past. [`check_standing`] is its first rules alone, for a certificate this node
+//!   formed and checked itself, and for a timeout request.
+//! - [`check_cross_chain_update`], before bundles go into an inbox; whether each one is new
+//!   is for the inbox to say.
 
-use skein_base::{encoding, ensure, limits, TimeDelta, Timestamp, ValidatorPublicKey};
+use skein_base::{
+    encoding, ensure, limits, BlockHeight, ChainId, Round, TimeDelta, Timestamp, ValidatorPublicKey,
+};
 use skein_views::KeyValueStore;
 
 use crate::{
-    block::MessageAction,
-    certificate::LiteVote,
+    block::{MessageAction, MessageBundle},
+    certificate::{Certificate, CertificateValue, LiteVote, UncheckedCertificate},
     chain::ChainStateView,
     manager::{round_leader, Leader, RoundVerdict},
     proposal::BlockProposal,
@@ -173,7 +182,7 @@ pub fn check_proposal<S: KeyValueStore>(
     //    one with a later validated certificate. The same request gets the same vote.
     let verdict = match chain
         .manager()
-        .check_proposal(ownership, round, block, lock)?
+        .check_voting_rules(ownership, round, block, lock)?
     {
         RoundVerdict::Repeat(vote) => return Ok(Verdict::RepeatVote(vote)),
         RoundVerdict::Vote { confirm } => Verdict::Execute { confirm },
@@ -216,4 +225,118 @@ pub fn check_proposal<S: KeyValueStore>(
         );
     }
     Ok(verdict)
+}
+
+/// Where a certificate, or a request about a height, stands against the chain's tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// It is about the chain's next height: act on it.
+    Next,
+    /// That height is certified already: answer with the chain's state, change nothing.
+    Past,
+}
+
+/// What to do with a certificate that passed the checks.
+#[derive(Debug)]
+pub enum CertificateVerdict<V> {
+    /// Act on it: it is for the next height and a quorum of its epoch's committee signed it.
+    Next(Certificate<V>),
+    /// Its height is certified already: answer with the chain's state, change nothing.
+    Past,
+}
+
+/// Checks a certificate against the chain's state at this node: where it stands (rules 1 to
+/// 5, [`check_standing`]), then its signers.
+pub fn check_certificate<S: KeyValueStore, V: CertificateValue>(
+    chain: &ChainStateView<S>,
+    certificate: UncheckedCertificate<V>,
+) -> Result<CertificateVerdict<V>, ChainError> {
+    if check_standing(chain, &*certificate.value, certificate.round)? == Standing::Past {
+        return Ok(CertificateVerdict::Past);
+    }
+    // 6. Epoch: the chain knows the committee of the value's epoch.
+    let epoch = certificate.value.epoch();
+    let committee = chain
+        .system()
+        .committee(epoch)
+        .ok_or(ChainError::UnknownEpoch(epoch))?;
+    // 7. Signers: members of that committee, no one twice, a quorum of its votes, every
+    //    signature valid.
+    Ok(CertificateVerdict::Next(certificate.check(committee)?))
+}
+
+/// Where a value certified (or to be certified) in `round` stands against the chain's tip.
+/// Signatures are not looked at.
+pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
+    chain: &ChainStateView<S>,
+    value: &V,
+    round: Round,
+) -> Result<Standing, ChainError> {
+    let tip = chain.tip();
+    // 1. A height certified already changes nothing, whoever signed it.
+    if value.height() < tip.next_block_height {
+        return Ok(Standing::Past);
+    }
+    // 2. The chain is active here.
+    ensure!(
+        chain.system().is_active(),
+        ChainError::InactiveChain(value.chain_id())
+    );
+    // 3. No gap: a later height waits for the blocks before it.
+    ensure!(
+        value.height() == tip.next_block_height,
+        ChainError::MissingEarlierBlocks {
+            chain_id: value.chain_id(),
+            next_block_height: tip.next_block_height,
+        }
+    );
+    // 4. A validated block is certified in a two-phase round, never the fast one.
+    ensure!(
+        value.may_be_certified_in(round),
+        ChainError::ValidatedInFastRound { round }
+    );
+    // 5. A block extends the chain's latest block.
+    if let Some(block) = value.block() {
+        ensure!(
+            block.previous_block_hash == tip.block_hash,
+            ChainError::WrongPreviousHash {
+                expected: tip.block_hash,
+                found: block.previous_block_hash,
+            }
+        );
+    }
+    Ok(Standing::Next)
+}
+
+/// Checks the bundles that `origin` sends in one cross-chain update: the shape of the
+/// update, before any inbox is read. Returns the height to acknowledge, the last bundle's.
+pub fn check_cross_chain_update(
+    origin: ChainId,
+    bundles: &[MessageBundle],
+) -> Result<BlockHeight, ChainError> {
+    // 1. At least one bundle: an update without one has no height to acknowledge.
+    let last = bundles
+        .last()
+        .ok_or(ChainError::EmptyCrossChainUpdate { origin })?;
+    // 2. Bounded: whole heights of at most the request size, plus one block's transactions.
+    ensure!(
+        bundles.len() <= limits::BUNDLES_PER_CROSS_CHAIN_UPDATE_MAX,
+        ChainError::TooManyBundlesInUpdate {
+            origin,
+            count: bundles.len(),
+            limit: limits::BUNDLES_PER_CROSS_CHAIN_UPDATE_MAX,
+        }
+    );
+    // 3. In the sender's order, each bundle once: strictly increasing places.
+    if let Some(pair) = bundles
+        .windows(2)
+        .find(|pair| pair[0].cursor() >= pair[1].cursor())
+    {
+        return Err(ChainError::BundlesOutOfOrder {
+            origin,
+            previous: pair[0].cursor(),
+            next: pair[1].cursor(),
+        });
+    }
+    Ok(last.height)
 }

@@ -33,7 +33,10 @@ pub use certificate::{
     LiteVote, UncheckedCertificate, Vote, VoteAggregator,
 };
 pub use chain::{ChainStateView, ChainTip, ExecutionMode};
-pub use check::{check_proposal, Verdict};
+pub use check::{
+    check_certificate, check_cross_chain_update, check_proposal, check_standing,
+    CertificateVerdict, Standing, Verdict,
+};
 pub use hashed::Hashed;
 pub use inbox::{InboxError, InboxStateView};
 pub use manager::{
@@ -265,6 +268,41 @@ pub enum ChainError {
         /// The operations found.
         count: usize,
     },
+    /// Certificate rule 5: a validated block is certified only in a two-phase round, never
+    /// in the fast round.
+    #[error("a validated block cannot be certified in the {round}")]
+    ValidatedInFastRound {
+        /// The certificate's round.
+        round: Round,
+    },
+    /// Cross-chain rule 1: an update must carry a bundle.
+    #[error("a cross-chain update from {origin} carries no bundle")]
+    EmptyCrossChainUpdate {
+        /// The sender.
+        origin: ChainId,
+    },
+    /// Cross-chain rule 2: too many bundles in one update.
+    #[error(
+        "a cross-chain update from {origin} carries {count} bundles, above the limit of {limit}"
+    )]
+    TooManyBundlesInUpdate {
+        /// The sender.
+        origin: ChainId,
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Cross-chain rule 3: the bundles of an update are not in their sender's order.
+    #[error("a cross-chain update from {origin} has the bundle at {next:?} after the one at {previous:?}")]
+    BundlesOutOfOrder {
+        /// The sender.
+        origin: ChainId,
+        /// The earlier bundle's place in the sender's history.
+        previous: Cursor,
+        /// The bundle that does not come after it.
+        next: Cursor,
+    },
 }
 
 impl From<ViewError> for ChainError {
@@ -308,6 +346,11 @@ impl ChainError {
             | ChainError::TooManyMessages { .. }
             | ChainError::Arithmetic(_)
             | ChainError::OperationsOnPublicChain { .. } => true,
+            // Not about a proposed block.
+            ChainError::ValidatedInFastRound { .. }
+            | ChainError::EmptyCrossChainUpdate { .. }
+            | ChainError::TooManyBundlesInUpdate { .. }
+            | ChainError::BundlesOutOfOrder { .. } => false,
             ChainError::Execution { error, .. } => !error.is_node_failure(),
             ChainError::Inbox { error, .. } => !matches!(error, InboxError::Storage(_)),
             ChainError::InactiveChain(_)

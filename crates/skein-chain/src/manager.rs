@@ -253,7 +253,7 @@ impl ChainManager {
     /// checked already): never vote below a round voted in, nor twice in a round for two
     /// blocks; only in the current round; and, when locked, only for the locked block unless
     /// `carried` is a validated certificate for this block from a later round than the lock.
-    pub fn check_proposal(
+    pub fn check_voting_rules(
         &self,
         ownership: &ChainOwnership,
         round: Round,

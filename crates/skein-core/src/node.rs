@@ -41,7 +41,9 @@ impl From<WorkerError> for NodeError {
         match error {
             WorkerError::Chain(error) => NodeError::Chain(error),
             WorkerError::NotAValidator => NodeError::NotAValidator,
-            WorkerError::InvalidRequest(message) => NodeError::InvalidRequest(message),
+            error @ WorkerError::TooManyCertificatesRequested { .. } => {
+                NodeError::InvalidRequest(error.to_string())
+            }
             WorkerError::Storage(message) => NodeError::Storage(message),
         }
     }

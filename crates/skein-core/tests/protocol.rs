@@ -4,6 +4,7 @@
 mod protocol {
     mod cancel;
     mod chains;
+    mod checks;
     pub mod common;
     mod faults;
     mod fuel;

@@ -242,7 +242,7 @@ fn test_never_votes_below_or_twice_in_a_round() {
     };
     // Another block in the same round.
     assert_eq!(
-        manager.check_proposal(&ownership, Round::MultiLeader(1), &block(2), None),
+        manager.check_voting_rules(&ownership, Round::MultiLeader(1), &block(2), None),
         Err(ChainError::AlreadyVotedInRound {
             height: BlockHeight(4),
             round: Round::MultiLeader(1),
@@ -250,12 +250,12 @@ fn test_never_votes_below_or_twice_in_a_round() {
     );
     // Any block in an earlier round.
     assert!(matches!(
-        manager.check_proposal(&ownership, Round::MultiLeader(0), &block(1), None),
+        manager.check_voting_rules(&ownership, Round::MultiLeader(0), &block(1), None),
         Err(ChainError::AlreadyVotedInRound { .. })
     ));
     // The same block in the same round: the same vote.
     assert!(matches!(
-        manager.check_proposal(&ownership, Round::MultiLeader(1), &block(1), None),
+        manager.check_voting_rules(&ownership, Round::MultiLeader(1), &block(1), None),
         Ok(RoundVerdict::Repeat(_))
     ));
 }
@@ -265,11 +265,11 @@ fn test_votes_only_in_the_current_round() {
     let ownership = shared();
     let manager = ChainManager::default();
     assert_eq!(
-        manager.check_proposal(&ownership, Round::MultiLeader(0), &block(1), None),
+        manager.check_voting_rules(&ownership, Round::MultiLeader(0), &block(1), None),
         Ok(RoundVerdict::Vote { confirm: false })
     );
     assert_eq!(
-        manager.check_proposal(&ownership, Round::SingleLeader(0), &block(1), None),
+        manager.check_voting_rules(&ownership, Round::SingleLeader(0), &block(1), None),
         Err(ChainError::WrongRound {
             expected: Round::MultiLeader(0),
             found: Round::SingleLeader(0),
@@ -288,7 +288,7 @@ fn test_votes_only_in_the_current_round() {
     };
     assert_eq!(manager.current_round(&ownership), Round::SingleLeader(0));
     assert_eq!(
-        manager.check_proposal(&ownership, Round::SingleLeader(0), &block(1), None),
+        manager.check_voting_rules(&ownership, Round::SingleLeader(0), &block(1), None),
         Ok(RoundVerdict::Vote { confirm: false })
     );
 }
@@ -298,7 +298,7 @@ fn test_fast_round_votes_confirm() {
     let ownership = ChainOwnership::single(owner(1));
     let manager = ChainManager::default();
     assert_eq!(
-        manager.check_proposal(&ownership, Round::Fast, &block(1), None),
+        manager.check_voting_rules(&ownership, Round::Fast, &block(1), None),
         Ok(RoundVerdict::Vote { confirm: true })
     );
     let manager = ChainManager {
@@ -306,7 +306,7 @@ fn test_fast_round_votes_confirm() {
         ..ChainManager::default()
     };
     assert!(matches!(
-        manager.check_proposal(&ownership, Round::Fast, &block(2), None),
+        manager.check_voting_rules(&ownership, Round::Fast, &block(2), None),
         Err(ChainError::AlreadyVotedInRound { .. })
     ));
 }
@@ -323,7 +323,7 @@ fn test_locked_validator_votes_only_for_its_lock_or_a_later_one() {
     assert_eq!(manager.current_round(&ownership), round);
     // Another block: refused.
     assert_eq!(
-        manager.check_proposal(&ownership, round, &block(2), None),
+        manager.check_voting_rules(&ownership, round, &block(2), None),
         Err(ChainError::LockedOnAnotherBlock {
             height: BlockHeight(4),
             round: Round::MultiLeader(1),
@@ -332,12 +332,12 @@ fn test_locked_validator_votes_only_for_its_lock_or_a_later_one() {
     // With a validated certificate from the same round as the lock: still refused.
     let same = lock(&block(2), Round::MultiLeader(1));
     assert!(matches!(
-        manager.check_proposal(&ownership, round, &block(2), Some(&same)),
+        manager.check_voting_rules(&ownership, round, &block(2), Some(&same)),
         Err(ChainError::LockedOnAnotherBlock { .. })
     ));
     // The locked block: accepted.
     assert_eq!(
-        manager.check_proposal(&ownership, round, &block(1), None),
+        manager.check_voting_rules(&ownership, round, &block(1), None),
         Ok(RoundVerdict::Vote { confirm: false })
     );
     // Another block with a validated certificate from a later round than the lock.
@@ -348,7 +348,7 @@ fn test_locked_validator_votes_only_for_its_lock_or_a_later_one() {
     };
     let later = lock(&block(2), Round::MultiLeader(1));
     assert_eq!(
-        manager.check_proposal(&ownership, round, &block(2), Some(&later)),
+        manager.check_voting_rules(&ownership, round, &block(2), Some(&later)),
         Ok(RoundVerdict::Vote { confirm: false })
     );
 }

@@ -476,10 +476,10 @@ impl<S: KeyValueStore> ChainClient<S> {
     }
 
     fn staging_error(&self, transaction_index: u32) -> ClientError {
-        ClientError::Local(WorkerError::InvalidRequest(format!(
-            "incoming transaction {transaction_index} of chain {} can neither be executed nor rejected",
-            self.chain_id
-        )))
+        ClientError::UnusableIncomingBundle {
+            chain_id: self.chain_id,
+            transaction_index,
+        }
     }
 
     /// Brings the local node up to date with the validators: the chain's blocks and the

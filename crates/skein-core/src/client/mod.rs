@@ -94,6 +94,15 @@ pub enum ClientError {
         /// What each failing validator answered.
         errors: Vec<(ValidatorPublicKey, NodeError)>,
     },
+    /// An incoming bundle fails to execute and may not be rejected (it bounces a message
+    /// back): the inbox cannot be processed past it.
+    #[error("incoming transaction {transaction_index} of chain {chain_id} can neither be executed nor rejected")]
+    UnusableIncomingBundle {
+        /// The receiving chain.
+        chain_id: ChainId,
+        /// The bundle's place in the block that was tried.
+        transaction_index: u32,
+    },
     /// Neither the client nor the validators know the chain.
     #[error("chain {0} is unknown to this client and to the validators")]
     UnknownChain(ChainId),

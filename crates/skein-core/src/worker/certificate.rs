@@ -1,10 +1,10 @@
-//! Handling a certificate: check it against the committee, execute the block exactly once,
+//! Handling a certificate: check it (`skein_chain::check_certificate`), execute the block exactly once,
 //! store block and state together, and send the block's messages on.
 
 use skein_base::{limits, ChainId};
 use skein_chain::{
-    AnyCertificate, Certificate, ChainError, ConfirmedBlock, ExecutionMode, Hashed, MessageBundle,
-    UncheckedCertificate,
+    check_certificate, check_standing, AnyCertificate, Certificate, CertificateVerdict, ChainError,
+    ConfirmedBlock, ExecutionMode, Hashed, MessageBundle, Standing, UncheckedCertificate,
 };
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
@@ -33,75 +33,39 @@ impl<S: KeyValueStore> Worker<S> {
         }
     }
 
-    /// Commits a certified block. A certificate for a height already committed changes
-    /// nothing and is answered with the chain's current state; one for a later height is
-    /// refused with [`ChainError::MissingEarlierBlocks`] so the sender uploads the gap first.
+    /// Commits a certified block, once its checks pass (`skein_chain::check_certificate`).
+    /// A certificate for a height already committed changes nothing and is answered with
+    /// the chain's current state; one for a later height is refused with
+    /// [`ChainError::MissingEarlierBlocks`] so the sender uploads the gap first.
+    ///
+    /// [`ChainError::MissingEarlierBlocks`]: skein_chain::ChainError::MissingEarlierBlocks
     pub async fn handle_certificate(
         &self,
         certificate: UncheckedCertificate<ConfirmedBlock>,
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        if let Some(answer) = self
-            .answer_before_commit(&mut chain, &certificate.value)
-            .await?
-        {
-            return Ok(answer);
+        match check_certificate(&chain, certificate)? {
+            CertificateVerdict::Past => self.answer(&mut chain, chain_id).await,
+            CertificateVerdict::Next(certificate) => {
+                self.commit_certificate(&mut chain, &certificate).await
+            }
         }
-        let committee = chain
-            .system()
-            .committee(certificate.value.block.epoch)
-            .ok_or(ChainError::UnknownEpoch(certificate.value.block.epoch))?;
-        let certificate = certificate.check(committee).map_err(ChainError::from)?;
-        self.commit_certificate(&mut chain, &certificate).await
     }
 
-    /// Commits a certificate this node checked already (a client's own, just formed).
+    /// Commits a certificate this node checked already (a client's own, just formed): the
+    /// same, but for the signatures.
     pub async fn handle_checked_certificate(
         &self,
         certificate: &Certificate<ConfirmedBlock>,
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
-        let value = &certificate.as_unchecked().value;
-        let mut chain = self.lock_chain(value.block.chain_id).await?;
-        if let Some(answer) = self.answer_before_commit(&mut chain, value).await? {
-            return Ok(answer);
+        let unchecked = certificate.as_unchecked();
+        let chain_id = unchecked.value.block.chain_id;
+        let mut chain = self.lock_chain(chain_id).await?;
+        match check_standing(&chain, &*unchecked.value, unchecked.round)? {
+            Standing::Past => self.answer(&mut chain, chain_id).await,
+            Standing::Next => self.commit_certificate(&mut chain, certificate).await,
         }
-        self.commit_certificate(&mut chain, certificate).await
-    }
-
-    /// The answer for a certificate that must not be committed: an old height (answered
-    /// with the current state), an inactive chain or a later height (refused).
-    async fn answer_before_commit(
-        &self,
-        chain: &mut ChainGuard<S>,
-        value: &Hashed<ConfirmedBlock>,
-    ) -> Result<Option<WithEffects<ChainInfo>>, WorkerError> {
-        let block = &value.block;
-        let tip = chain.tip();
-        if block.height < tip.next_block_height {
-            let info = self
-                .chain_info(chain, &ChainInfoQuery::new(block.chain_id))
-                .await?;
-            return Ok(Some((info, Effects::default())));
-        }
-        if !chain.system().is_active() {
-            return Err(ChainError::InactiveChain(block.chain_id).into());
-        }
-        if block.height > tip.next_block_height {
-            return Err(ChainError::MissingEarlierBlocks {
-                chain_id: block.chain_id,
-                next_block_height: tip.next_block_height,
-            }
-            .into());
-        }
-        if block.previous_block_hash != tip.block_hash {
-            return Err(ChainError::WrongPreviousHash {
-                expected: tip.block_hash,
-                found: block.previous_block_hash,
-            }
-            .into());
-        }
-        Ok(None)
     }
 
     async fn commit_certificate(

@@ -1,19 +1,13 @@
 //! Handling cross-chain requests: bundles into inboxes exactly once, acknowledgements out of
 //! outboxes, and re-sending what was never acknowledged.
 
-use skein_base::{limits, BlockHeight, ChainId};
-use skein_chain::MessageBundle;
+use skein_base::{BlockHeight, ChainId};
+use skein_chain::{check_cross_chain_update, MessageBundle};
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
 
 use super::{Worker, WorkerError};
 use crate::requests::{CrossChainRequest, Effects, Notification, NotificationReason};
-
-/// Bundles one request may carry: a request holds whole heights, so it may exceed the
-/// per-request target by up to one block's transactions.
-const BUNDLES_PER_REQUEST_HARD_MAX: usize = limits::BUNDLES_PER_CROSS_CHAIN_REQUEST_MAX
-    + limits::OPERATIONS_PER_BLOCK_MAX
-    + limits::INCOMING_BUNDLES_PER_BLOCK_MAX;
 
 impl<S: KeyValueStore> Worker<S> {
     /// Handles a request from another shard (or this one). Delivering the same request
@@ -40,32 +34,15 @@ impl<S: KeyValueStore> Worker<S> {
         }
     }
 
+    /// Puts bundles into the recipient's inbox once the update passes
+    /// `skein_chain::check_cross_chain_update`, and acknowledges them.
     async fn receive_bundles(
         &self,
         sender: ChainId,
         recipient: ChainId,
         bundles: Vec<MessageBundle>,
     ) -> Result<Effects, WorkerError> {
-        let Some(last) = bundles.last() else {
-            return Err(WorkerError::InvalidRequest(
-                "a cross-chain update without bundles".into(),
-            ));
-        };
-        let latest_height = last.height;
-        if bundles.len() > BUNDLES_PER_REQUEST_HARD_MAX {
-            return Err(WorkerError::InvalidRequest(format!(
-                "{} bundles in one cross-chain update, above the limit of {BUNDLES_PER_REQUEST_HARD_MAX}",
-                bundles.len()
-            )));
-        }
-        if bundles
-            .windows(2)
-            .any(|pair| pair[0].cursor() >= pair[1].cursor())
-        {
-            return Err(WorkerError::InvalidRequest(
-                "cross-chain bundles out of order".into(),
-            ));
-        }
+        let latest_height = check_cross_chain_update(sender, &bundles)?;
         let mut heights: Vec<BlockHeight> = bundles.iter().map(|bundle| bundle.height).collect();
         heights.dedup();
         let mut chain = self.lock_chain(recipient).await?;

@@ -28,7 +28,10 @@ use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View, ViewError};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::{clock::Clock, requests::Effects};
+use crate::{
+    clock::Clock,
+    requests::{ChainInfo, ChainInfoQuery, Effects},
+};
 
 /// Why a worker refused or failed a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,9 +42,14 @@ pub enum WorkerError {
     /// This node does not vote (a client's local node).
     #[error("this node is not a validator and does not vote")]
     NotAValidator,
-    /// The request is malformed or too large.
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
+    /// A download asked for more certificates than one answer holds.
+    #[error("{count} certificates requested, above the limit of {limit}")]
+    TooManyCertificatesRequested {
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The node's storage failed; the request may be retried.
     #[error("storage error: {0}")]
     Storage(String),
@@ -58,7 +66,7 @@ impl WorkerError {
     pub fn is_client_fault(&self) -> bool {
         match self {
             WorkerError::Chain(error) => error.is_client_fault(),
-            WorkerError::InvalidRequest(_) | WorkerError::NotAValidator => true,
+            WorkerError::TooManyCertificatesRequested { .. } | WorkerError::NotAValidator => true,
             WorkerError::Storage(_) => false,
         }
     }
@@ -227,6 +235,20 @@ impl<S: KeyValueStore> Worker<S> {
             chain.assert_invariants();
         }
         Ok(())
+    }
+}
+
+impl<S: KeyValueStore> Worker<S> {
+    /// The answer to a request that leaves the chain as it is: its summary, no effects.
+    async fn answer(
+        &self,
+        chain: &mut ChainGuard<S>,
+        chain_id: ChainId,
+    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
+        let info = self
+            .chain_info(chain, &ChainInfoQuery::new(chain_id))
+            .await?;
+        Ok((info, Effects::default()))
     }
 }
 

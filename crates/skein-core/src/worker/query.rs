@@ -105,11 +105,10 @@ impl<S: KeyValueStore> Worker<S> {
         hashes: Vec<CryptoHash>,
     ) -> Result<Vec<UncheckedCertificate<ConfirmedBlock>>, WorkerError> {
         if hashes.len() > limits::CERTIFICATES_PER_QUERY_MAX {
-            return Err(WorkerError::InvalidRequest(format!(
-                "{} certificates requested, above the limit of {}",
-                hashes.len(),
-                limits::CERTIFICATES_PER_QUERY_MAX
-            )));
+            return Err(WorkerError::TooManyCertificatesRequested {
+                count: hashes.len(),
+                limit: limits::CERTIFICATES_PER_QUERY_MAX,
+            });
         }
         self.certificates_within(&hashes, &mut ByteBudget::for_answer())
             .await

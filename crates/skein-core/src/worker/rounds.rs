@@ -2,23 +2,15 @@
 //! block and earns a vote to confirm it; a timeout certificate moves the chain to its next
 //! round; a timeout vote is signed once a round's time is up.
 
-use skein_base::{BlockHeight, ChainId, Round};
 use skein_chain::{
-    CertificateValue, ChainError, ConfirmedBlock, Hashed, LiteVote, PendingVote, Timeout,
-    UncheckedCertificate, ValidatedBlock, ValidatedVerdict, Vote,
+    check_certificate, check_standing, CertificateVerdict, ChainError, ConfirmedBlock, Hashed,
+    LiteVote, PendingVote, Standing, Timeout, UncheckedCertificate, ValidatedBlock,
+    ValidatedVerdict, Vote,
 };
 use skein_views::{Batch, KeyValueStore};
 
-use super::{ChainGuard, WithEffects, Worker, WorkerError};
-use crate::requests::{ChainInfo, ChainInfoQuery, Effects, TimeoutRequest};
-
-/// Where a request about a chain's next height stands against the chain's tip.
-enum HeightCheck {
-    /// The request is about the next height.
-    Current,
-    /// That height is certified already: answer with the chain's state.
-    Past,
-}
+use super::{WithEffects, Worker, WorkerError};
+use crate::requests::{ChainInfo, TimeoutRequest};
 
 impl<S: KeyValueStore> Worker<S> {
     /// Handles a validated certificate: keeps it as the lock if it is the highest seen,
@@ -29,27 +21,13 @@ impl<S: KeyValueStore> Worker<S> {
         certificate: UncheckedCertificate<ValidatedBlock>,
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
-        let chain_id = certificate.value.chain_id();
+        let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        if let HeightCheck::Past = self.check_height(&chain, &*certificate.value)? {
-            return self.answer(&mut chain, chain_id).await;
-        }
         let round = certificate.round;
-        if round == Round::Fast {
-            return Err(ChainError::WrongRound {
-                expected: chain.manager().current_round(chain.system().ownership()),
-                found: round,
-            }
-            .into());
-        }
-        if chain.tip().block_hash != certificate.value.block.previous_block_hash {
-            return Err(ChainError::WrongPreviousHash {
-                expected: chain.tip().block_hash,
-                found: certificate.value.block.previous_block_hash,
-            }
-            .into());
-        }
-        let certificate = self.check(&chain, certificate)?;
+        let certificate = match check_certificate(&chain, certificate)? {
+            CertificateVerdict::Past => return self.answer(&mut chain, chain_id).await,
+            CertificateVerdict::Next(certificate) => certificate.into_unchecked(),
+        };
         let mut manager = chain.manager().clone();
         let verdict = if self.votes_for_anything() {
             ValidatedVerdict::Confirm
@@ -81,10 +59,10 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let chain_id = certificate.value.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        if let HeightCheck::Past = self.check_height(&chain, &*certificate.value)? {
-            return self.answer(&mut chain, chain_id).await;
-        }
-        let certificate = self.check(&chain, certificate)?;
+        let certificate = match check_certificate(&chain, certificate)? {
+            CertificateVerdict::Past => return self.answer(&mut chain, chain_id).await,
+            CertificateVerdict::Next(certificate) => certificate.into_unchecked(),
+        };
         let mut manager = chain.manager().clone();
         let now = self.clock.now();
         manager.record_timeout(chain.system().ownership(), certificate, now);
@@ -108,7 +86,7 @@ impl<S: KeyValueStore> Worker<S> {
             height: request.height,
             epoch: chain.system().epoch(),
         });
-        if let HeightCheck::Past = self.check_height(&chain, &*value)? {
+        if check_standing(&chain, &*value, request.round)? == Standing::Past {
             let next_block_height = chain.tip().next_block_height;
             return Err(ChainError::HeightAlreadyCertified {
                 height: request.height,
@@ -136,57 +114,5 @@ impl<S: KeyValueStore> Worker<S> {
         chain.set_manager(manager);
         self.save(&mut chain, Batch::new()).await?;
         Ok(answer)
-    }
-
-    /// Compares the height a certificate or request is about with the chain's next
-    /// height: a later one means this validator must be brought up to date first.
-    fn check_height<V: CertificateValue>(
-        &self,
-        chain: &ChainGuard<S>,
-        value: &V,
-    ) -> Result<HeightCheck, WorkerError> {
-        let next_block_height = chain.tip().next_block_height;
-        let height: BlockHeight = value.height();
-        if height < next_block_height {
-            return Ok(HeightCheck::Past);
-        }
-        let chain_id: ChainId = value.chain_id();
-        if !chain.system().is_active() {
-            return Err(ChainError::InactiveChain(chain_id).into());
-        }
-        if height > next_block_height {
-            return Err(ChainError::MissingEarlierBlocks {
-                chain_id,
-                next_block_height,
-            }
-            .into());
-        }
-        Ok(HeightCheck::Current)
-    }
-
-    /// Checks a certificate against the committee of its epoch, as this chain knows it.
-    fn check<V: CertificateValue>(
-        &self,
-        chain: &ChainGuard<S>,
-        certificate: UncheckedCertificate<V>,
-    ) -> Result<UncheckedCertificate<V>, WorkerError> {
-        let epoch = certificate.value.epoch();
-        let committee = chain
-            .system()
-            .committee(epoch)
-            .ok_or(ChainError::UnknownEpoch(epoch))?;
-        let checked = certificate.check(committee).map_err(ChainError::from)?;
-        Ok(checked.into_unchecked())
-    }
-
-    async fn answer(
-        &self,
-        chain: &mut ChainGuard<S>,
-        chain_id: ChainId,
-    ) -> Result<WithEffects<ChainInfo>, WorkerError> {
-        let info = self
-            .chain_info(chain, &ChainInfoQuery::new(chain_id))
-            .await?;
-        Ok((info, Effects::default()))
     }
 }

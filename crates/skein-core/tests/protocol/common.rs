@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use skein_base::{Account, Amount, ChainId};
+use skein_base::{Account, Amount, BlockHeight, ChainId, Epoch, Timestamp};
+use skein_chain::ProposedBlock;
 use skein_core::{
     tokio_spawner, ChainClient, Client, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
 };
+use skein_execution::{Operation, SystemOperation};
 use skein_views::{KeyValueStore, MemoryStore};
 
 pub type Network = InProcessNetwork<MemoryStore>;
@@ -147,4 +149,22 @@ pub async fn send<S: KeyValueStore>(from: &ChainClient<S>, to: ChainId, count: u
     from.transfer(None, tokens(count), Account::chain(to))
         .await
         .expect("transfer");
+}
+
+/// The first block of chain 0, sending `tokens_sent` to chain 1, not yet signed.
+pub fn transfer_block(network: &Network, tokens_sent: u128) -> ProposedBlock {
+    ProposedBlock {
+        chain_id: network.chain_id(0),
+        epoch: Epoch::ZERO,
+        height: BlockHeight(0),
+        timestamp: Timestamp::from_micros(1),
+        authenticated_signer: Some(network.owner(0)),
+        previous_block_hash: None,
+        incoming_bundles: Vec::new(),
+        operations: vec![Operation::System(SystemOperation::Transfer {
+            owner: None,
+            recipient: Account::chain(network.chain_id(1)),
+            amount: tokens(tokens_sent),
+        })],
+    }
 }

@@ -1,29 +1,11 @@
-use skein_base::{crypto::SecretKey, Account, BlockHeight, Epoch, Round, Timestamp};
+use skein_base::{crypto::SecretKey, Account, BlockHeight, Round};
 use skein_chain::{
     BlockProposal, ChainError, ConfirmedBlock, Hashed, LiteVote, ProposalContent, ProposedBlock,
     Vote,
 };
 use skein_core::{NodeError, ValidatorNode};
-use skein_execution::{Operation, SystemOperation};
 
 use super::common::*;
-
-fn transfer_block(network: &Network, tokens_sent: u128) -> ProposedBlock {
-    ProposedBlock {
-        chain_id: network.chain_id(0),
-        epoch: Epoch::ZERO,
-        height: BlockHeight(0),
-        timestamp: Timestamp::from_micros(1),
-        authenticated_signer: Some(network.owner(0)),
-        previous_block_hash: None,
-        incoming_bundles: Vec::new(),
-        operations: vec![Operation::System(SystemOperation::Transfer {
-            owner: None,
-            recipient: Account::chain(network.chain_id(1)),
-            amount: tokens(tokens_sent),
-        })],
-    }
-}
 
 fn sign(network: &Network, block: ProposedBlock, key: &SecretKey) -> BlockProposal {
     let _ = network;

@@ -1,0 +1,305 @@
+//! One test per rule of `skein_chain::check_certificate` and `check_cross_chain_update`:
+//! each sends a validator what one rule refuses, and checks the refusal names that rule and
+//! that the chain is exactly as it was (height, state hash, votes, inbox).
+
+use skein_base::{
+    crypto::{CryptoHash, SecretKey},
+    limits, BlockHeight, ChainId, Epoch, Round, Timestamp,
+};
+use skein_chain::{
+    AnyCertificate, BlockExecutionOutcome, CertificateError, CertificateValue, ChainError,
+    ConfirmedBlock, Cursor, Hashed, MessageBundle, ProposedBlock, UncheckedCertificate,
+    ValidatedBlock, Vote,
+};
+use skein_core::{ChainInfo, ChainInfoQuery, CrossChainRequest, NodeError, ValidatorNode};
+
+use super::common::*;
+
+/// A transfer block at `height` of chain 0, extending `previous`.
+fn block(network: &Network, height: u64, previous: Option<CryptoHash>) -> ProposedBlock {
+    ProposedBlock {
+        height: BlockHeight(height),
+        previous_block_hash: previous,
+        ..transfer_block(network, 1)
+    }
+}
+
+/// Certificates are checked before their block is executed: any outcome will do.
+fn confirmed(block: ProposedBlock) -> ConfirmedBlock {
+    ConfirmedBlock {
+        block,
+        outcome: BlockExecutionOutcome {
+            messages: Vec::new(),
+            state_hash: CryptoHash::of_bytes(b"any"),
+        },
+    }
+}
+
+/// `value` signed in `round` by `signers`.
+fn certify<V: CertificateValue>(
+    value: V,
+    round: Round,
+    signers: &[SecretKey],
+) -> UncheckedCertificate<V> {
+    let value = Hashed::new(value);
+    UncheckedCertificate {
+        value: value.clone(),
+        round,
+        signatures: signers
+            .iter()
+            .map(|key| {
+                let vote = Vote::new(value.clone(), round, key);
+                (vote.validator, vote.signature)
+            })
+            .collect(),
+    }
+}
+
+/// A quorum of the four validators: three of them.
+fn quorum(network: &Network) -> Vec<SecretKey> {
+    (0..3).map(|index| network.validator_key(index)).collect()
+}
+
+/// Everything validator 0 says of `chain_id`, with its inbox.
+async fn info(network: &Network, chain_id: ChainId) -> ChainInfo {
+    let query = ChainInfoQuery {
+        request_pending_bundles: true,
+        ..ChainInfoQuery::new(chain_id)
+    };
+    network.nodes[0]
+        .handle_chain_info_query(query)
+        .await
+        .expect("query")
+}
+
+/// Sends `certificate` to validator 0 and returns its refusal, asserting that chain 0 did
+/// not change.
+async fn refusal(network: &Network, certificate: impl Into<AnyCertificate>) -> ChainError {
+    let chain_id = network.chain_id(0);
+    let before = info(network, chain_id).await;
+    let error = network.nodes[0]
+        .handle_certificate(certificate.into())
+        .await
+        .expect_err("refused");
+    assert_eq!(info(network, chain_id).await, before, "refused: {error}");
+    match error {
+        NodeError::Chain(error) => error,
+        other => panic!("not a chain rule: {other:?}"),
+    }
+}
+
+/// Rule 1: a certificate for a height certified already is answered with the chain's state
+/// and changes nothing, whoever signed it (here: no one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_for_a_past_height_changes_nothing() {
+    let network = network(4, 1, 2).await;
+    let client = client(&network).await;
+    send(&network.chain_client(&client, 0), network.chain_id(1), 2).await;
+    let chain_id = network.chain_id(0);
+    wait_for_height(&network, 0, chain_id, BlockHeight(1)).await;
+    let before = info(&network, chain_id).await;
+    assert_eq!(before.next_block_height, BlockHeight(1));
+
+    let other = certify(confirmed(block(&network, 0, None)), Round::Fast, &[]);
+    let answer = network.nodes[0]
+        .handle_certificate(other.into())
+        .await
+        .expect("answered with the chain's state");
+    assert_eq!(answer.next_block_height, BlockHeight(1));
+    assert_eq!(answer.state_hash, before.state_hash);
+    assert_eq!(info(&network, chain_id).await, before);
+}
+
+/// Rule 2: a chain this validator does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_for_an_unknown_chain_is_refused() {
+    let network = network(4, 1, 2).await;
+    let mut unknown = block(&network, 0, None);
+    unknown.chain_id = ChainId(CryptoHash::of_bytes(b"no such chain"));
+    let certificate = certify(confirmed(unknown.clone()), Round::Fast, &quorum(&network));
+    let error = network.nodes[0]
+        .handle_certificate(certificate.into())
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        error,
+        NodeError::Chain(ChainError::InactiveChain(unknown.chain_id))
+    );
+    let after = info(&network, unknown.chain_id).await;
+    assert_eq!(after.description, None);
+    assert_eq!(after.next_block_height, BlockHeight(0));
+}
+
+/// Rule 3: a later height waits for the blocks before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_past_a_gap_is_refused() {
+    let network = network(4, 1, 2).await;
+    let later = certify(
+        confirmed(block(&network, 1, Some(CryptoHash::of_bytes(b"tip")))),
+        Round::Fast,
+        &quorum(&network),
+    );
+    assert_eq!(
+        refusal(&network, later).await,
+        ChainError::MissingEarlierBlocks {
+            chain_id: network.chain_id(0),
+            next_block_height: BlockHeight(0),
+        }
+    );
+}
+
+/// Rule 4: validating is the first phase of a two-phase round; the fast round has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_validated_certificate_of_the_fast_round_is_refused() {
+    let network = network(4, 1, 2).await;
+    let validated = ValidatedBlock {
+        block: block(&network, 0, None),
+        outcome: confirmed(block(&network, 0, None)).outcome,
+    };
+    let certificate = certify(validated, Round::Fast, &quorum(&network));
+    assert_eq!(
+        refusal(&network, certificate).await,
+        ChainError::ValidatedInFastRound { round: Round::Fast }
+    );
+}
+
+/// Rule 5: a block that does not extend the chain's latest block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_on_another_parent_is_refused() {
+    let network = network(4, 1, 2).await;
+    let elsewhere = Some(CryptoHash::of_bytes(b"another parent"));
+    let certificate = certify(
+        confirmed(block(&network, 0, elsewhere)),
+        Round::Fast,
+        &quorum(&network),
+    );
+    assert_eq!(
+        refusal(&network, certificate).await,
+        ChainError::WrongPreviousHash {
+            expected: None,
+            found: elsewhere,
+        }
+    );
+}
+
+/// Rule 6: an epoch whose committee the chain does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_of_an_unknown_epoch_is_refused() {
+    let network = network(4, 1, 2).await;
+    let mut future = block(&network, 0, None);
+    future.epoch = Epoch(7);
+    let certificate = certify(confirmed(future), Round::Fast, &quorum(&network));
+    assert_eq!(
+        refusal(&network, certificate).await,
+        ChainError::UnknownEpoch(Epoch(7))
+    );
+}
+
+/// Rule 7: signers outside the committee, or too few of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_without_a_quorum_of_members_is_refused() {
+    let network = network(4, 1, 2).await;
+    let value = confirmed(block(&network, 0, None));
+    let with_outsider = certify(
+        value.clone(),
+        Round::Fast,
+        &[network.validator_key(0), SecretKey::from_test_seed(9_001)],
+    );
+    assert!(matches!(
+        refusal(&network, with_outsider).await,
+        ChainError::Certificate(CertificateError::NotMember(_))
+    ));
+    let too_few = certify(value, Round::Fast, &quorum(&network)[..2]);
+    assert!(matches!(
+        refusal(&network, too_few).await,
+        ChainError::Certificate(CertificateError::InsufficientWeight { .. })
+    ));
+}
+
+/// A bundle of chain 1 at `height`, transaction `index`, with no messages.
+fn bundle(height: u64, index: u32) -> MessageBundle {
+    MessageBundle {
+        height: BlockHeight(height),
+        timestamp: Timestamp::from_micros(1),
+        block_hash: CryptoHash::of_bytes(b"a block of chain 1"),
+        transaction_index: index,
+        messages: Vec::new(),
+    }
+}
+
+/// Delivers an update from chain 1 to chain 0 at validator 0 and returns its refusal,
+/// asserting that chain 0 (with its inbox) did not change.
+async fn update_refusal(network: &Network, bundles: Vec<MessageBundle>) -> ChainError {
+    let (sender, recipient) = (network.chain_id(1), network.chain_id(0));
+    let before = info(network, recipient).await;
+    let error = network
+        .validator(0)
+        .worker(&recipient)
+        .handle_cross_chain_request(CrossChainRequest::UpdateRecipient {
+            sender,
+            recipient,
+            bundles,
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(info(network, recipient).await, before, "refused: {error}");
+    match error {
+        skein_core::WorkerError::Chain(error) => error,
+        other => panic!("not a chain rule: {other:?}"),
+    }
+}
+
+/// Cross-chain rule 1: an update without bundles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_an_empty_cross_chain_update_is_refused() {
+    let network = network(4, 1, 2).await;
+    assert_eq!(
+        update_refusal(&network, Vec::new()).await,
+        ChainError::EmptyCrossChainUpdate {
+            origin: network.chain_id(1)
+        }
+    );
+}
+
+/// Cross-chain rule 2: more bundles than any honest update carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_an_oversized_cross_chain_update_is_refused() {
+    let network = network(4, 1, 2).await;
+    let count = limits::BUNDLES_PER_CROSS_CHAIN_UPDATE_MAX + 1;
+    let bundles = (0..).take(count).map(|index| bundle(0, index)).collect();
+    assert_eq!(
+        update_refusal(&network, bundles).await,
+        ChainError::TooManyBundlesInUpdate {
+            origin: network.chain_id(1),
+            count,
+            limit: limits::BUNDLES_PER_CROSS_CHAIN_UPDATE_MAX,
+        }
+    );
+}
+
+/// Cross-chain rule 3: bundles out of their sender's order, or one of them twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_cross_chain_update_out_of_order_is_refused() {
+    let network = network(4, 1, 2).await;
+    for (first, second) in [((1, 0), (0, 3)), ((2, 1), (2, 1))] {
+        let bundles = vec![
+            bundle(0, 0),
+            bundle(first.0, first.1),
+            bundle(second.0, second.1),
+        ];
+        assert_eq!(
+            update_refusal(&network, bundles).await,
+            ChainError::BundlesOutOfOrder {
+                origin: network.chain_id(1),
+                previous: Cursor {
+                    height: BlockHeight(first.0),
+                    index: first.1,
+                },
+                next: Cursor {
+                    height: BlockHeight(second.0),
+                    index: second.1,
+                },
+            }
+        );
+    }
+}
