@@ -393,3 +393,11 @@ mod certificate_tests;
 #[cfg(test)]
 #[path = "unit_tests/formats_tests.rs"]
 mod formats_tests;
+
+#[cfg(test)]
+#[path = "unit_tests/errors_tests.rs"]
+mod errors_tests;
+
+#[cfg(test)]
+#[path = "unit_tests/snapshot.rs"]
+mod snapshot;

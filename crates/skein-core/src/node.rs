@@ -104,3 +104,39 @@ pub trait ValidatorNode: Send + Sync {
         hashes: Vec<CryptoHash>,
     ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use skein_chain::ChainError;
+
+    use super::NodeError;
+
+    /// Clients decode `NodeError` from every answer: a variant added in the middle,
+    /// removed or reshaped must show here (the `ChainError` inside is pinned in
+    /// skein-chain's `errors.snap`).
+    #[test]
+    fn test_node_errors_on_the_wire_are_pinned() {
+        let samples = [
+            (NodeError::Chain(ChainError::EmptyBlock), "0002"),
+            (NodeError::InvalidRequest("big".into()), "0103626967"),
+            (NodeError::NotAValidator, "02"),
+            (NodeError::Storage("disk".into()), "03046469736b"),
+            (NodeError::Unreachable("down".into()), "0404646f776e"),
+            (NodeError::Timeout, "05"),
+        ];
+        for (error, pinned) in samples {
+            let bytes = bcs::to_bytes(&error).expect("errors encode");
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            assert_eq!(hex, pinned, "the wire encoding of {error:?} changed");
+            // The match names every variant, so that a new one is pinned too.
+            match error {
+                NodeError::Chain(_)
+                | NodeError::InvalidRequest(_)
+                | NodeError::NotAValidator
+                | NodeError::Storage(_)
+                | NodeError::Unreachable(_)
+                | NodeError::Timeout => {}
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! changes hashes and breaks compatibility with stored data, so it must be deliberate.
 //! Regenerate with `SKEIN_UPDATE_SNAPSHOTS=1 cargo test -p skein-chain formats`.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::collections::BTreeMap;
 
 use skein_base::{
     crypto::{CryptoHash, SecretKey},
@@ -190,24 +190,11 @@ mod erased {
 
 #[test]
 fn test_formats_are_pinned() {
-    let mut rendered = String::new();
-    for (name, bytes) in samples() {
-        writeln!(rendered, "{name}: {}", hex::encode(bytes)).expect("writing to a string");
-    }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SNAPSHOT);
-    if std::env::var_os("SKEIN_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &rendered).expect("the snapshot is writable");
-        return;
-    }
-    let pinned = std::fs::read_to_string(&path)
-        .expect("the snapshot exists; generate it with SKEIN_UPDATE_SNAPSHOTS=1");
-    for (expected, found) in pinned.lines().zip(rendered.lines()) {
-        assert_eq!(
-            found, expected,
-            "an encoding changed; if on purpose, regenerate the snapshot"
-        );
-    }
-    assert_eq!(pinned.lines().count(), rendered.lines().count());
+    let samples: Vec<(String, Vec<u8>)> = samples()
+        .into_iter()
+        .map(|(name, bytes)| (name.to_string(), bytes))
+        .collect();
+    crate::snapshot::assert_pinned(SNAPSHOT, &samples);
 }
 
 mod roundtrip {
