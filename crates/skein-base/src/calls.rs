@@ -93,9 +93,6 @@ pub struct HandleSessionCallOutput {
     pub new_sessions: Vec<Vec<u8>>,
 }
 
-/// Longest channel name, in bytes.
-pub const CHANNEL_NAME_BYTES_MAX: usize = 64;
-
 /// What an application asks of pub/sub channels: the argument of the `channel` host call.
 /// A channel belongs to an application on its chain and is named by it; subscribers are
 /// chains, and each receives what is published after its subscription was accepted, plus

@@ -25,9 +25,6 @@ pub enum EncodingError {
     },
 }
 
-/// Nesting allowed inside decoded values; our types nest a handful of levels.
-const CONTAINER_DEPTH_MAX: usize = 64;
-
 /// Encodes a value as BCS.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     bcs::to_bytes(value).expect("our types encode: no non-canonical maps, bounded depth")
@@ -51,7 +48,7 @@ pub fn decode<T: DeserializeOwned>(
             limit,
         });
     }
-    bcs::from_bytes_with_limit(bytes, CONTAINER_DEPTH_MAX).map_err(|error| {
+    bcs::from_bytes_with_limit(bytes, crate::limits::ENCODING_DEPTH_MAX).map_err(|error| {
         EncodingError::Malformed {
             what,
             reason: error.to_string(),

@@ -19,7 +19,7 @@ pub use application::{ApplicationDescription, CallContext, MessageInfo, SendMess
 pub use calls::{
     CallRequest, CallResult, ChannelRequest, HandleCallInput, HandleCallOutput,
     HandleSessionCallInput, HandleSessionCallOutput, OpenChainRequest, SessionCallRequest,
-    SessionId, TransferRequest, CHANNEL_NAME_BYTES_MAX,
+    SessionId, TransferRequest,
 };
 pub use committee::{Committee, CommitteeError, ValidatorPublicKey, ValidatorState};
 pub use data_types::{BlockHeight, Epoch, Round, TimeDelta, Timestamp};

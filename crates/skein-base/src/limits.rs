@@ -102,3 +102,66 @@ pub const FUEL_PER_BLOCK_MAX: u64 = 200_000_000;
 /// Fuel one query to an application's service may burn: queries are not paid for, but a
 /// service that loops must not hold a node.
 pub const FUEL_PER_QUERY_MAX: u64 = 100_000_000;
+
+// Execution. Every validator must count these alike, or they disagree on a block's outcome:
+// changing one is a change of the protocol, for a new epoch.
+
+/// How deep calls between applications may nest.
+pub const APPLICATION_CALL_DEPTH_MAX: usize = 16;
+
+/// Stack units a Wasm call chain may hold, each about 8 bytes of values: the depth at which
+/// a guest fails follows from its bytes, not from the machine.
+pub const WASM_STACK_UNITS_MAX: u32 = 1 << 16;
+
+/// Stack units every Wasm call costs besides its values: return address, saved registers
+/// and the thunk's own frame.
+pub const WASM_FRAME_UNITS: u32 = 8;
+
+/// Table elements (function pointers) a Wasm module may have.
+pub const WASM_TABLE_ELEMENTS_MAX: u32 = 100_000;
+
+/// Largest key an application may use.
+pub const APPLICATION_KEY_BYTES_MAX: usize = 1 << 10;
+
+/// Largest value an application may store under one key.
+pub const APPLICATION_VALUE_BYTES_MAX: usize = 1 << 20;
+
+/// Largest result a call may output: what a response or query answer may carry.
+pub const CALL_OUTPUT_BYTES_MAX: usize = 1 << 20;
+
+/// Largest message (or call argument) an application may pass to the host.
+pub const APPLICATION_MESSAGE_BYTES_MAX: usize = 1 << 20;
+
+/// Longest channel name, in bytes.
+pub const CHANNEL_NAME_BYTES_MAX: usize = 64;
+
+/// Nesting allowed inside decoded values; our types nest a handful of levels.
+pub const ENCODING_DEPTH_MAX: usize = 64;
+
+/// The multi-leader rounds of a chain an application opens for several owners, before
+/// single-leader rounds settle a contested height.
+pub const OPENED_CHAIN_MULTI_LEADER_ROUNDS: u32 = 3;
+
+/// What a host call costs in fuel besides one unit per byte it moves: enough that a loop
+/// of host calls costs as much as real work.
+pub const HOST_CALL_FUEL: u64 = 1_000;
+
+/// What a call to another application or into a session costs besides its bytes and the
+/// callee's own fuel: setting up an instance and reading the callee's description is work
+/// no instruction pays for (about 10–20 µs).
+pub const APPLICATION_CALL_FUEL: u64 = 50_000;
+
+/// What opening a chain costs besides its bytes: every validator stores the new chain for
+/// good, so a block can afford a few hundred at most.
+pub const OPEN_CHAIN_FUEL: u64 = 1_000_000;
+
+/// Fuel every instantiation costs, for the instance slot it takes and resets.
+pub const INSTANTIATION_FUEL: u64 = 10_000;
+
+/// Fuel a publication costs per byte of its modules, from the block's budget: checking
+/// and compiling them is work every validator does. Two modules of the largest size
+/// still fit in one block.
+pub const PUBLICATION_FUEL_PER_BYTE: u64 = 30;
+
+const _: () =
+    assert!(2 * BYTECODE_BYTES_MAX as u64 * PUBLICATION_FUEL_PER_BYTE <= FUEL_PER_BLOCK_MAX);

@@ -26,7 +26,7 @@ pub use message::{
     Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage,
 };
 pub use ownership::{ChainOwnership, TimeoutConfig};
-pub use runtime::{BlobSource, ExecutionRuntime, PUBLICATION_FUEL_PER_BYTE};
+pub use runtime::{BlobSource, ExecutionRuntime};
 pub use state::ExecutionState;
 pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
 

@@ -5,7 +5,7 @@ use std::{collections::VecDeque, sync::Arc};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use skein_base::{BlobId, BytecodeId};
+use skein_base::{limits, BlobId, BytecodeId};
 
 use crate::{
     wasm::{Bytecode, WasmError, WasmRuntime},
@@ -15,16 +15,6 @@ use crate::{
 /// Bytes of loaded modules kept (loading means reading a blob and hashing it): room for
 /// the modules of well over a hundred applications of the largest size.
 const BYTECODE_BYTES_CACHED_MAX: usize = 256 << 20;
-
-/// Fuel a publication costs per byte of its modules, from the block's budget: checking
-/// and compiling them is work every validator does. Two modules of the largest size
-/// still fit in one block.
-pub const PUBLICATION_FUEL_PER_BYTE: u64 = 30;
-
-const _: () = assert!(
-    2 * skein_base::limits::BYTECODE_BYTES_MAX as u64 * PUBLICATION_FUEL_PER_BYTE
-        <= skein_base::limits::FUEL_PER_BLOCK_MAX
-);
 
 /// Where a node keeps published blobs.
 pub trait BlobSource: Send + Sync + 'static {
@@ -105,7 +95,7 @@ impl ExecutionRuntime {
         fuel: &mut u64,
     ) -> Result<(), ExecutionError> {
         let bytes = (contract.len() + service.len()) as u64;
-        let cost = bytes.saturating_mul(PUBLICATION_FUEL_PER_BYTE);
+        let cost = bytes.saturating_mul(limits::PUBLICATION_FUEL_PER_BYTE);
         *fuel = fuel.checked_sub(cost).ok_or_else(|| {
             ExecutionError::LimitExceeded(format!(
                 "publishing {bytes} bytes of modules costs {cost} fuel, the block has {fuel} left"

@@ -805,7 +805,7 @@ fn test_a_transaction_opens_a_bounded_number_of_chains() {
         balance: Amount::ZERO,
     })
     .unwrap();
-    let fuel = || crate::wasm::OPEN_CHAIN_FUEL * 20;
+    let fuel = || skein_base::limits::OPEN_CHAIN_FUEL * 20;
     for (times, allowed) in [(most, true), (most + 1, false)] {
         let times_u32 = u32::try_from(times).unwrap();
         let app = chain.create(chain.publish(opener(times_u32), writer()), Vec::new());
@@ -821,7 +821,7 @@ fn test_a_transaction_opens_a_bounded_number_of_chains() {
                 assert!(allowed, "{times} chains opened");
                 assert_eq!(outgoing.len(), times);
                 // Each opening costs its fuel.
-                assert!(fuel() - left >= crate::wasm::OPEN_CHAIN_FUEL * times as u64);
+                assert!(fuel() - left >= skein_base::limits::OPEN_CHAIN_FUEL * times as u64);
             }
             Err(error) => {
                 assert!(!allowed, "{error:?}");

@@ -115,7 +115,7 @@ fn test_a_module_reads_and_writes_its_state_and_burns_the_same_fuel_every_time()
     assert_eq!(host.get(b"n").unwrap(), 15u64.to_le_bytes());
     // The first call found no value; the later two did the same work.
     assert_eq!(fuel_per_call[1], fuel_per_call[2]);
-    assert!(fuel_per_call[1] > 3 * HOST_CALL_FUEL);
+    assert!(fuel_per_call[1] > 3 * skein_base::limits::HOST_CALL_FUEL);
     // A fresh runtime counts exactly the same.
     let (_, fuel) = call(
         &WasmRuntime::new().unwrap(),
@@ -150,7 +150,7 @@ fn test_host_calls_cost_fuel() {
         &runtime,
         &chatty,
         &MemoryHost::default(),
-        10 * HOST_CALL_FUEL,
+        10 * skein_base::limits::HOST_CALL_FUEL,
     );
     assert!(matches!(result, Err(WasmError::OutOfFuel { .. })));
 }
@@ -560,7 +560,7 @@ fn test_instantiation_is_metered() {
     let (_, small) = fuel_of(&with_data(1), FUEL);
     let (_, large) = fuel_of(&with_data(100_001), FUEL);
     assert_eq!(large - small, 100_000);
-    assert!(small > INSTANTIATION_FUEL);
+    assert!(small > skein_base::limits::INSTANTIATION_FUEL);
     let (result, used) = fuel_of(&with_data(100_001), 50_000);
     assert_eq!(result, Err(WasmError::OutOfFuel { limit: 50_000 }));
     assert_eq!(used, 50_000);

@@ -20,7 +20,7 @@ use futures::{
 };
 use skein_base::{
     limits, AccountOwner, ApplicationId, BlockHeight, CallContext, ChainDescription, ChainId,
-    ChannelRequest, MessageInfo, OpenChainRequest, SessionId, Timestamp, CHANNEL_NAME_BYTES_MAX,
+    ChannelRequest, MessageInfo, OpenChainRequest, SessionId, Timestamp,
 };
 use skein_views::KeyValueStore;
 
@@ -36,13 +36,6 @@ use crate::{
     wasm::{CallOutcome, Entry, HostError, WasmError},
     ChainOwnership, ExecutionError,
 };
-
-/// How deep calls between applications may nest.
-const CALL_DEPTH_MAX: usize = 16;
-
-/// The multi-leader rounds of a chain an application opens for several owners, before
-/// single-leader rounds settle a contested height.
-const MULTI_LEADER_ROUNDS: u32 = 3;
 
 /// What one operation or message runs for: the chain, the block and who signed.
 #[derive(Clone, Copy, Debug)]
@@ -192,9 +185,10 @@ impl<S: KeyValueStore> ExecutionState<S> {
                     "application {application_id} is called while it runs (reentrancy is refused)"
                 )));
             }
-            if transaction.stack.len() >= CALL_DEPTH_MAX {
+            if transaction.stack.len() >= limits::APPLICATION_CALL_DEPTH_MAX {
                 return Err(ExecutionError::InvalidCall(format!(
-                    "calls nest deeper than {CALL_DEPTH_MAX}"
+                    "calls nest deeper than {}",
+                    limits::APPLICATION_CALL_DEPTH_MAX
                 )));
             }
             let description = self.system.application(&application_id).await?;
@@ -487,7 +481,10 @@ impl<S: KeyValueStore> ExecutionState<S> {
         transaction.carry(0)?;
         let ownership = match request.owners.as_slice() {
             [(owner, _)] => ChainOwnership::single(*owner),
-            owners => ChainOwnership::multiple(owners.iter().copied(), MULTI_LEADER_ROUNDS),
+            owners => ChainOwnership::multiple(
+                owners.iter().copied(),
+                limits::OPENED_CHAIN_MULTI_LEADER_ROUNDS,
+            ),
         };
         let context = &transaction.context;
         let description = ChainDescription::Child {
@@ -524,10 +521,11 @@ impl<S: KeyValueStore> ExecutionState<S> {
             | ChannelRequest::Unsubscribe { channel, .. }
             | ChannelRequest::Publish { channel, .. } => channel,
         };
-        if name.len() > CHANNEL_NAME_BYTES_MAX {
+        if name.len() > limits::CHANNEL_NAME_BYTES_MAX {
             return Err(ExecutionError::InvalidCall(format!(
-                "a channel name of {} bytes, above the limit of {CHANNEL_NAME_BYTES_MAX}",
-                name.len()
+                "a channel name of {} bytes, above the limit of {}",
+                name.len(),
+                limits::CHANNEL_NAME_BYTES_MAX
             )));
         }
         let subscription = |publisher: ChainId, channel: String, subscribe: bool| {

@@ -12,19 +12,13 @@ use wasmparser::{
 
 use super::{host, stack_meter, WasmError};
 
-/// Table elements a module may have (function pointers).
-pub(super) const TABLE_ELEMENTS_MAX: u32 = 100_000;
-
-/// Fuel every instantiation costs, for the instance slot it takes and resets.
-pub const INSTANTIATION_FUEL: u64 = 10_000;
-
 /// Bytes in a Wasm page.
 const WASM_PAGE_BYTES: u64 = 65_536;
 
 /// What admission learnt of a module that the runtime needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Admitted {
-    /// Fuel each instantiation burns before the guest runs: [`INSTANTIATION_FUEL`] plus one
+    /// Fuel each instantiation burns before the guest runs: [`limits::INSTANTIATION_FUEL`] plus one
     /// unit per byte of data segments and per table element it initialises (what
     /// `memory.init` and `table.init` cost when the guest does the same itself).
     pub instantiation_fuel: u64,
@@ -48,7 +42,7 @@ pub(super) fn admit(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Admitted,
     }
     shape.check()?;
     Ok(Admitted {
-        instantiation_fuel: INSTANTIATION_FUEL
+        instantiation_fuel: limits::INSTANTIATION_FUEL
             .saturating_add(shape.data_bytes)
             .saturating_add(shape.table_elements_initialised),
     })
@@ -119,11 +113,11 @@ impl Shape {
                 for table in reader {
                     let table = table.map_err(invalid)?;
                     self.tables += 1;
-                    if table.ty.initial > u64::from(TABLE_ELEMENTS_MAX) {
+                    if table.ty.initial > u64::from(limits::WASM_TABLE_ELEMENTS_MAX) {
                         return Err(WasmError::InvalidModule(format!(
-                            "a table starts at {} elements, above the limit of \
-                             {TABLE_ELEMENTS_MAX}",
-                            table.ty.initial
+                            "a table starts at {} elements, above the limit of {}",
+                            table.ty.initial,
+                            limits::WASM_TABLE_ELEMENTS_MAX
                         )));
                     }
                 }

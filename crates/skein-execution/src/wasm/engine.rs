@@ -14,7 +14,7 @@ use wasmtime::{
 };
 
 use super::{
-    admission::{self, TABLE_ELEMENTS_MAX},
+    admission,
     host::{self, Host, HostError},
     module_cache::{Compiled, ModuleCache, Verdict},
     stack_meter, Bytecode, WasmError,
@@ -26,7 +26,7 @@ const INSTANCES_MAX: u32 = 128;
 
 /// Native stack a guest's calls may use before wasmtime traps them. Never reached:
 /// `stack_meter` counts the stack in units of the module's own and fails the call at
-/// [`stack_meter::STACK_UNITS_MAX`] (a nominal 512 KiB at 8 bytes a unit), and this is
+/// [`limits::WASM_STACK_UNITS_MAX`] (a nominal 512 KiB at 8 bytes a unit), and this is
 /// room for 64 bytes a unit, where the widest frames measured (fifty 64-bit arguments
 /// passed on through the thunk) take under 12 on x86-64: endless recursion of every shape
 /// in `test_endless_recursion_of_any_frame_runs_out_of_counted_stack_first` still fails
@@ -113,7 +113,7 @@ impl WasmRuntime {
             .total_stacks(INSTANCES_MAX)
             .total_memories(INSTANCES_MAX)
             .total_tables(INSTANCES_MAX)
-            .table_elements(TABLE_ELEMENTS_MAX as usize)
+            .table_elements(limits::WASM_TABLE_ELEMENTS_MAX as usize)
             .max_memory_size(limits::WASM_MEMORY_BYTES_MAX)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
@@ -218,7 +218,7 @@ impl WasmRuntime {
         let result = result.map_err(|error| {
             if counted_stack_ran_out(&mut store) {
                 return WasmError::StackExhausted {
-                    limit: stack_meter::STACK_UNITS_MAX,
+                    limit: limits::WASM_STACK_UNITS_MAX,
                 };
             }
             store.data().classify(error, fuel)
@@ -434,7 +434,7 @@ fn counted_stack_ran_out(store: &mut Store<GuestState>) -> bool {
         return false;
     };
     units.get(&mut *store).i32().is_some_and(|units| {
-        u32::try_from(units).is_ok_and(|units| units > stack_meter::STACK_UNITS_MAX)
+        u32::try_from(units).is_ok_and(|units| units > limits::WASM_STACK_UNITS_MAX)
     })
 }
 
@@ -547,7 +547,7 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= TABLE_ELEMENTS_MAX as usize)
+        Ok(desired <= limits::WASM_TABLE_ELEMENTS_MAX as usize)
     }
 }
 

@@ -3,34 +3,12 @@
 
 use futures::future::BoxFuture;
 use skein_base::{
-    CallRequest, CallResult, ChainId, ChannelRequest, OpenChainRequest, SendMessageRequest,
+    limits, CallRequest, CallResult, ChainId, ChannelRequest, OpenChainRequest, SendMessageRequest,
     SessionCallRequest, TransferRequest,
 };
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use super::engine::GuestState;
-
-/// What a host call costs in fuel besides one unit per byte it moves: enough that a loop
-/// of host calls costs as much as real work.
-pub const HOST_CALL_FUEL: u64 = 1_000;
-
-/// What a call to another application or into a session costs besides its bytes and the
-/// callee's own fuel: setting up an instance and reading the callee's description is work
-/// no instruction pays for (about 10–20 µs).
-pub const APPLICATION_CALL_FUEL: u64 = 50_000;
-
-/// What opening a chain costs besides its bytes: every validator stores the new chain for
-/// good, so a block can afford a few hundred at most.
-pub const OPEN_CHAIN_FUEL: u64 = 1_000_000;
-
-/// Largest key an application may use.
-const KEY_BYTES_MAX: usize = 1 << 10;
-
-/// Largest value an application may store under one key.
-const VALUE_BYTES_MAX: usize = 1 << 20;
-
-/// Largest result a call may output: what a response or query answer may carry.
-const OUTPUT_BYTES_MAX: usize = 1 << 20;
 
 /// Why the host could not serve a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -136,16 +114,13 @@ pub(super) const SIGNATURES: [(&str, usize, usize); 15] = [
     ("take", 1, 0),
 ];
 
-/// Largest message an application may send.
-const MESSAGE_BYTES_MAX: usize = 1 << 20;
-
 /// Registers the host functions, module `skein`.
 pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         "skein",
         "output",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, OUTPUT_BYTES_MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, limits::CALL_OUTPUT_BYTES_MAX)?;
             charge(&mut caller, bytes.len())?;
             let state = caller.data_mut();
             if state.output.is_some() {
@@ -159,7 +134,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "abort",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, VALUE_BYTES_MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_VALUE_BYTES_MAX)?;
             let message = String::from_utf8_lossy(&bytes).into_owned();
             caller.data_mut().aborted = Some(message.clone());
             Err(wasmtime::Error::msg(message))
@@ -170,7 +145,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "read",
         |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
             Box::new(async move {
-                let key = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+                let key = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_KEY_BYTES_MAX)?;
                 charge(&mut caller, key.len())?;
                 let value = caller
                     .data_mut()
@@ -190,7 +165,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "find_keys",
         |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
             Box::new(async move {
-                let prefix = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+                let prefix = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_KEY_BYTES_MAX)?;
                 charge(&mut caller, prefix.len())?;
                 let keys = caller
                     .data_mut()
@@ -216,8 +191,18 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
          value_ptr: i32,
          value_len: i32|
          -> wasmtime::Result<()> {
-            let key = guest_bytes(&mut caller, key_ptr, key_len, KEY_BYTES_MAX)?;
-            let value = guest_bytes(&mut caller, value_ptr, value_len, VALUE_BYTES_MAX)?;
+            let key = guest_bytes(
+                &mut caller,
+                key_ptr,
+                key_len,
+                limits::APPLICATION_KEY_BYTES_MAX,
+            )?;
+            let value = guest_bytes(
+                &mut caller,
+                value_ptr,
+                value_len,
+                limits::APPLICATION_VALUE_BYTES_MAX,
+            )?;
             charge(&mut caller, key.len() + value.len())?;
             let state = caller.data_mut();
             state
@@ -230,7 +215,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "remove",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let key = guest_bytes(&mut caller, ptr, len, KEY_BYTES_MAX)?;
+            let key = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_KEY_BYTES_MAX)?;
             charge(&mut caller, key.len())?;
             let state = caller.data_mut();
             state
@@ -259,7 +244,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "send_message",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
             charge(&mut caller, bytes.len())?;
             let state = caller.data_mut();
             let request: SendMessageRequest = bcs::from_bytes(&bytes)
@@ -274,7 +259,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "transfer",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
             charge(&mut caller, bytes.len())?;
             let request: TransferRequest = decode(&mut caller, &bytes, "transfer")?;
             let state = caller.data_mut();
@@ -289,9 +274,10 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "open_chain",
         |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
             Box::new(async move {
-                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                let bytes =
+                    guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
-                burn(&mut caller, OPEN_CHAIN_FUEL)?;
+                burn(&mut caller, limits::OPEN_CHAIN_FUEL)?;
                 let request: OpenChainRequest = decode(&mut caller, &bytes, "chain opening")?;
                 let chain_id = caller
                     .data_mut()
@@ -307,7 +293,7 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "skein",
         "channel",
         |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+            let bytes = guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
             charge(&mut caller, bytes.len())?;
             let request: ChannelRequest = decode(&mut caller, &bytes, "channel request")?;
             let state = caller.data_mut();
@@ -322,9 +308,10 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "call_application",
         |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
             Box::new(async move {
-                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                let bytes =
+                    guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
-                burn(&mut caller, APPLICATION_CALL_FUEL)?;
+                burn(&mut caller, limits::APPLICATION_CALL_FUEL)?;
                 let request: CallRequest = decode(&mut caller, &bytes, "call")?;
                 let fuel = caller.get_fuel()?;
                 let answer = caller.data_mut().host.call_application(request, fuel).await;
@@ -337,9 +324,10 @@ pub(super) fn define(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "call_session",
         |mut caller: Caller<'_, GuestState>, (ptr, len): (i32, i32)| {
             Box::new(async move {
-                let bytes = guest_bytes(&mut caller, ptr, len, MESSAGE_BYTES_MAX)?;
+                let bytes =
+                    guest_bytes(&mut caller, ptr, len, limits::APPLICATION_MESSAGE_BYTES_MAX)?;
                 charge(&mut caller, bytes.len())?;
-                burn(&mut caller, APPLICATION_CALL_FUEL)?;
+                burn(&mut caller, limits::APPLICATION_CALL_FUEL)?;
                 let request: SessionCallRequest = decode(&mut caller, &bytes, "session call")?;
                 let fuel = caller.get_fuel()?;
                 let answer = caller.data_mut().host.call_session(request, fuel).await;
@@ -420,11 +408,11 @@ fn burn(caller: &mut Caller<'_, GuestState>, fuel: u64) -> wasmtime::Result<()> 
     Ok(())
 }
 
-/// Takes [`HOST_CALL_FUEL`] plus `bytes` units of fuel, or fails with out of fuel.
+/// Takes [`limits::HOST_CALL_FUEL`] plus `bytes` units of fuel, or fails with out of fuel.
 fn charge(caller: &mut Caller<'_, GuestState>, bytes: usize) -> wasmtime::Result<()> {
     burn(
         caller,
-        HOST_CALL_FUEL.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX)),
+        limits::HOST_CALL_FUEL.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX)),
     )
 }
 

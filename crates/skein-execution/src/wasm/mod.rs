@@ -65,11 +65,10 @@ mod memory_host;
 mod module_cache;
 mod stack_meter;
 
-pub use admission::INSTANTIATION_FUEL;
 pub use bytecode::Bytecode;
 pub use engine::{CallOutcome, Entry, WasmRuntime};
 pub use error::WasmError;
-pub use host::{Host, HostError, APPLICATION_CALL_FUEL, HOST_CALL_FUEL, OPEN_CHAIN_FUEL};
+pub use host::{Host, HostError};
 pub use memory_host::MemoryHost;
 
 #[cfg(test)]

@@ -8,11 +8,11 @@
 //!
 //! - each defined function `f` gets a *thunk* of the same type, appended after all the
 //!   module's functions, that adds `f`'s cost to a global counter, traps if the counter
-//!   passes [`STACK_UNITS_MAX`], calls `f`, and takes the cost off again;
+//!   passes [`limits::WASM_STACK_UNITS_MAX`], calls `f`, and takes the cost off again;
 //! - every reference to `f` (calls, exports, table elements, `ref.func`, the start
 //!   function) is redirected to its thunk; only the thunks call the functions themselves,
 //!   so the original functions keep their indices (and the name section stays true);
-//! - `f`'s cost is [`FRAME_UNITS`], plus its locals (parameters included) and its
+//! - `f`'s cost is [`limits::WASM_FRAME_UNITS`], plus its locals (parameters included) and its
 //!   parameters again (the thunk's copy), a vector counting two and any other value one,
 //!   plus the highest its operand stack gets, as Wasm validation defines it: numbers read
 //!   off the module, the same on every machine.
@@ -31,17 +31,14 @@ use wasmparser::{
     WasmFeatures,
 };
 
+use skein_base::limits;
+
 use super::WasmError;
 
-/// Stack units a call chain may hold: about 8 bytes of values each.
-pub(super) const STACK_UNITS_MAX: u32 = UNITS_MAX_I32.unsigned_abs();
-
-/// [`STACK_UNITS_MAX`] as the thunks compare it.
+/// [`limits::WASM_STACK_UNITS_MAX`] as the thunks compare it.
 const UNITS_MAX_I32: i32 = 1 << 16;
 
-/// Units every call costs besides its values: return address, saved registers and the
-/// thunk's own frame.
-pub(super) const FRAME_UNITS: u32 = 8;
+const _: () = assert!(UNITS_MAX_I32.unsigned_abs() == limits::WASM_STACK_UNITS_MAX);
 
 /// The name the stack counter is exported under; a module may not export it itself.
 pub(super) const DEPTH_EXPORT: &str = "skein:stack-units";
@@ -189,11 +186,11 @@ fn units(ty: wasmparser::ValType) -> u32 {
 /// A function's cost: its frame, its locals (parameters included), its arguments again
 /// (the thunk holds them too) and its operand stack at its highest.
 fn cost(locals: u32, params: u32, operand_height: u32) -> u32 {
-    FRAME_UNITS
+    limits::WASM_FRAME_UNITS
         .saturating_add(locals)
         .saturating_add(params)
         .saturating_add(operand_height)
-        .min(STACK_UNITS_MAX + 1)
+        .min(limits::WASM_STACK_UNITS_MAX + 1)
 }
 
 /// Validates `body` operator by operator, returning the highest its operand stack gets.
@@ -243,7 +240,7 @@ impl Rewriter {
     /// The thunk of `function`, the `defined`-th defined function.
     fn thunk_body(&self, defined: u32, function: &Defined) -> wasm_encoder::Function {
         let counter = self.shape.counter;
-        // Costs are at most `STACK_UNITS_MAX + 1`, far within an i32.
+        // Costs are at most `limits::WASM_STACK_UNITS_MAX + 1`, far within an i32.
         let cost = i32::try_from(function.cost).unwrap_or(i32::MAX);
         let mut thunk = wasm_encoder::Function::new([]);
         thunk
