@@ -225,6 +225,12 @@ impl LiteVote {
     }
 }
 
+impl<V: CertificateValue> skein_storage::StoredCertificate for UncheckedCertificate<V> {
+    fn value_hash(&self) -> CryptoHash {
+        self.value.hash()
+    }
+}
+
 /// A value with signatures, not yet checked against a committee.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: BcsHashable + DeserializeOwned"))]

@@ -360,14 +360,14 @@ impl<S: KeyValueStore> ChainStateView<S> {
             "a block hash exactly when there are blocks"
         );
         let manager = self.manager();
-        if let Some(vote) = &manager.pending_vote {
+        if let Some(vote) = manager.pending_vote() {
             assert_eq!(
                 vote.block().height,
                 tip.next_block_height,
                 "votes are for the next height"
             );
         }
-        if let Some(locked) = &manager.locked {
+        if let Some(locked) = manager.locked() {
             assert_eq!(
                 locked.value.block.height, tip.next_block_height,
                 "locks are at the next height"

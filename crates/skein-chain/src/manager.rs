@@ -160,21 +160,22 @@ pub fn round_leader(
     }
 }
 
-/// Consensus state at the next height.
+/// Consensus state at the next height. It changes only through the methods below, each
+/// one step of the round rules (a vote, a lock, a timeout).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainManager {
     /// This validator's latest vote to validate or confirm at this height.
-    pub pending_vote: Option<PendingVote>,
+    pending_vote: Option<PendingVote>,
     /// The validated certificate of the highest round seen at this height: the lock. Checked
     /// before it was stored.
-    pub locked: Option<UncheckedCertificate<ValidatedBlock>>,
+    locked: Option<UncheckedCertificate<ValidatedBlock>>,
     /// The timeout certificate of the highest round seen at this height. Checked before it
     /// was stored.
-    pub timeout: Option<UncheckedCertificate<Timeout>>,
+    timeout: Option<UncheckedCertificate<Timeout>>,
     /// This validator's timeout vote in the current round, if it cast one.
-    pub timeout_vote: Option<Vote<Timeout>>,
+    timeout_vote: Option<Vote<Timeout>>,
     /// When the current round began, by this validator's clock.
-    pub round_start: Timestamp,
+    round_start: Timestamp,
 }
 
 /// What to do with a proposal that passed the round rules.
@@ -310,6 +311,36 @@ impl ChainManager {
             }
         }
         ValidatedVerdict::Confirm
+    }
+
+    /// This validator's latest vote to validate or confirm at this height.
+    pub fn pending_vote(&self) -> Option<&PendingVote> {
+        self.pending_vote.as_ref()
+    }
+
+    /// The lock: the validated certificate of the highest round seen at this height.
+    pub fn locked(&self) -> Option<&UncheckedCertificate<ValidatedBlock>> {
+        self.locked.as_ref()
+    }
+
+    /// The timeout certificate of the highest round seen at this height.
+    pub fn timeout(&self) -> Option<&UncheckedCertificate<Timeout>> {
+        self.timeout.as_ref()
+    }
+
+    /// This validator's timeout vote in the current round, if it cast one.
+    pub fn timeout_vote(&self) -> Option<&Vote<Timeout>> {
+        self.timeout_vote.as_ref()
+    }
+
+    /// Records this validator's vote at this height, which the voting rules then hold it to.
+    pub fn record_vote(&mut self, vote: PendingVote) {
+        self.pending_vote = Some(vote);
+    }
+
+    /// Records this validator's timeout vote in the current round.
+    pub fn record_timeout_vote(&mut self, vote: Vote<Timeout>) {
+        self.timeout_vote = Some(vote);
     }
 
     /// Keeps `certificate` as the lock if it is from a later round than the current lock.

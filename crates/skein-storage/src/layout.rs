@@ -22,6 +22,14 @@ const BLOB_PREFIX: u8 = 2;
 const RECORD_PREFIX: u8 = 3;
 const PENDING_OUTBOX_PREFIX: u8 = 4;
 
+/// A certificate as it is stored: under the hash of the value it certifies, which a read
+/// checks against the key, so a damaged or misplaced record is an error and not a
+/// certificate for something else.
+pub trait StoredCertificate: Serialize + DeserializeOwned {
+    /// The hash of the certified value (computed from the value, never stored).
+    fn value_hash(&self) -> CryptoHash;
+}
+
 /// A store seen as chains, certificates, blobs and local records.
 #[derive(Clone)]
 pub struct Storage<S> {
@@ -48,15 +56,35 @@ fn decode<T: DeserializeOwned>(key: Vec<u8>, bytes: &[u8]) -> Result<T, ViewErro
     })
 }
 
+/// A stored certificate, which must certify the value its key names.
+fn decode_certificate<C: StoredCertificate>(
+    key: Vec<u8>,
+    bytes: &[u8],
+    hash: &CryptoHash,
+) -> Result<C, ViewError> {
+    let certificate: C = decode(key.clone(), bytes)?;
+    if certificate.value_hash() != *hash {
+        return Err(ViewError::Corrupted {
+            key,
+            reason: format!(
+                "the certificate stored for {hash} certifies {}",
+                certificate.value_hash()
+            ),
+        });
+    }
+    Ok(certificate)
+}
+
 impl<S: KeyValueStore> Storage<S> {
     /// Wraps a store.
     pub fn new(store: S) -> Self {
         Self { store }
     }
 
-    /// The underlying store.
-    pub fn store(&self) -> &S {
-        &self.store
+    /// Writes a batch built by the writers below and the chain views, atomically: the one
+    /// way anything is written.
+    pub async fn write(&self, batch: Batch) -> Result<(), ViewError> {
+        Ok(self.store.write_batch(batch).await?)
     }
 
     /// Where a chain's views live.
@@ -67,20 +95,20 @@ impl<S: KeyValueStore> Storage<S> {
         ViewContext::new(self.store.clone(), base_key)
     }
 
-    /// The certificate with this hash, decoded as `C`.
-    pub async fn read_certificate<C: DeserializeOwned>(
+    /// The certificate of the value with this hash.
+    pub async fn read_certificate<C: StoredCertificate>(
         &self,
         hash: &CryptoHash,
     ) -> Result<Option<C>, ViewError> {
         let key = certificate_key(hash);
         match self.store.read_value(&key).await? {
-            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            Some(bytes) => Ok(Some(decode_certificate(key, &bytes, hash)?)),
             None => Ok(None),
         }
     }
 
     /// Several certificates, in the order of `hashes`.
-    pub async fn read_certificates<C: DeserializeOwned>(
+    pub async fn read_certificates<C: StoredCertificate>(
         &self,
         hashes: &[CryptoHash],
     ) -> Result<Vec<Option<C>>, ViewError> {
@@ -88,13 +116,21 @@ impl<S: KeyValueStore> Storage<S> {
         let values = self.store.read_multi_values(&keys).await?;
         keys.into_iter()
             .zip(values)
-            .map(|(key, value)| value.map(|bytes| decode(key, &bytes)).transpose())
+            .zip(hashes)
+            .map(|((key, value), hash)| {
+                value
+                    .map(|bytes| decode_certificate(key, &bytes, hash))
+                    .transpose()
+            })
             .collect()
     }
 
     /// Adds a certificate to a batch, to be written with the chain state it extends.
-    pub fn write_certificate<C: Serialize>(batch: &mut Batch, hash: &CryptoHash, certificate: &C) {
-        batch.put(certificate_key(hash), encoding::encode(certificate));
+    pub fn write_certificate<C: StoredCertificate>(batch: &mut Batch, certificate: &C) {
+        batch.put(
+            certificate_key(&certificate.value_hash()),
+            encoding::encode(certificate),
+        );
     }
 
     /// The blob with this id.
@@ -142,11 +178,80 @@ impl<S: KeyValueStore> Storage<S> {
             .collect()
     }
 
+    /// Writes a node-local record at `context` (from [`Storage::record_context`]) in the
+    /// encoding of a register there, without reading the previous value first.
+    pub async fn write_record<T: Serialize>(
+        &self,
+        context: &ViewContext<S>,
+        value: &T,
+    ) -> Result<(), ViewError> {
+        let mut batch = Batch::new();
+        batch.put(context.base_key().to_vec(), encoding::encode(value));
+        self.write(batch).await
+    }
+
     /// Where a node-local record named `name` lives (an outbox index, a client's signing
     /// record). Names must not be prefixes of each other.
     pub fn record_context(&self, name: &[u8]) -> ViewContext<S> {
         let mut base_key = vec![RECORD_PREFIX];
         base_key.extend_from_slice(name);
         ViewContext::new(self.store.clone(), base_key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+    use skein_base::crypto::CryptoHash;
+    use skein_views::{Batch, KeyValueStore, MemoryStore, ViewError};
+
+    use super::{certificate_key, Storage, StoredCertificate};
+
+    /// A certificate of some bytes.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Signed(Vec<u8>);
+
+    impl StoredCertificate for Signed {
+        fn value_hash(&self) -> CryptoHash {
+            CryptoHash::of_bytes(&self.0)
+        }
+    }
+
+    /// A certificate is found under its value's hash; one moved under another key (a
+    /// damaged store, a bad restore) is refused as corrupted, not returned for that key.
+    #[tokio::test]
+    async fn test_a_certificate_is_read_only_under_its_own_hash() {
+        let storage = Storage::new(MemoryStore::new());
+        let (first, second) = (Signed(b"first".to_vec()), Signed(b"second".to_vec()));
+        let mut batch = Batch::new();
+        Storage::<MemoryStore>::write_certificate(&mut batch, &first);
+        storage.write(batch).await.unwrap();
+        let found: Option<Signed> = storage.read_certificate(&first.value_hash()).await.unwrap();
+        assert_eq!(found, Some(Signed(b"first".to_vec())));
+
+        let misplaced = certificate_key(&second.value_hash());
+        let bytes = storage
+            .store
+            .read_value(&certificate_key(&first.value_hash()))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut batch = Batch::new();
+        batch.put(misplaced.clone(), bytes);
+        storage.write(batch).await.unwrap();
+        let read = storage
+            .read_certificate::<Signed>(&second.value_hash())
+            .await;
+        assert!(
+            matches!(&read, Err(ViewError::Corrupted { key, .. }) if *key == misplaced),
+            "{read:?}"
+        );
+        let listed = storage
+            .read_certificates::<Signed>(&[first.value_hash(), second.value_hash()])
+            .await;
+        assert!(
+            matches!(listed, Err(ViewError::Corrupted { .. })),
+            "{listed:?}"
+        );
     }
 }

@@ -19,7 +19,7 @@ mod postgres;
 pub mod test_postgres;
 
 pub use any::{AnyStore, StorageUri};
-pub use layout::Storage;
+pub use layout::{Storage, StoredCertificate};
 pub use log_store::LogStore;
 pub use lsm::LsmStore;
 pub use postgres::PostgresStore;

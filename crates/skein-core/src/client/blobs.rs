@@ -50,12 +50,7 @@ impl<S: KeyValueStore> Client<S> {
             }
             let mut batch = Batch::new();
             Storage::<S>::write_blob(&mut batch, &blob_id, bytes);
-            self.local
-                .storage()
-                .store()
-                .write_batch(batch)
-                .await
-                .map_err(|error| WorkerError::Storage(error.to_string()))?;
+            self.local.storage().write(batch).await?;
             return Ok(true);
         }
         Ok(false)

@@ -11,7 +11,7 @@ use skein_chain::{
     MessageAction, ProposalContent, ProposedBlock,
 };
 use skein_execution::{ChainOwnership, Operation, SystemOperation};
-use skein_views::{Batch, KeyValueStore, RegisterView, View, ViewContext};
+use skein_views::{KeyValueStore, RegisterView, View, ViewContext};
 
 use super::{rounds::Patience, Client, ClientError};
 use crate::{
@@ -691,16 +691,10 @@ impl<S: KeyValueStore> ChainClient<S> {
         context: ViewContext<S>,
         value: &T,
     ) -> Result<(), ClientError> {
-        let mut batch = Batch::new();
-        batch.put(
-            context.base_key().to_vec(),
-            skein_base::encoding::encode(value),
-        );
         self.client
             .local
             .storage()
-            .store()
-            .write_batch(batch)
+            .write_record(&context, value)
             .await
             .map_err(|error| WorkerError::Storage(error.to_string()))?;
         Ok(())

@@ -86,7 +86,7 @@ impl<S: KeyValueStore> Worker<S> {
             }
         };
         let mut batch = Batch::new();
-        Storage::<S>::write_certificate(&mut batch, &value.hash(), certificate.as_unchecked());
+        Storage::<S>::write_certificate(&mut batch, certificate.as_unchecked());
         for (blob_id, bytes) in value.block.published_blobs() {
             Storage::<S>::write_blob(&mut batch, &blob_id, bytes.to_vec());
         }

@@ -121,11 +121,7 @@ impl<S: KeyValueStore> Worker<S> {
             self.marked_pending.lock().remove(&chain_id);
             let mut batch = Batch::new();
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, false);
-            self.storage
-                .store()
-                .write_batch(batch)
-                .await
-                .map_err(|error| WorkerError::Storage(error.to_string()))?;
+            self.storage.write(batch).await?;
         }
         Ok(requests)
     }

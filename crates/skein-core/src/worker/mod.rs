@@ -226,7 +226,7 @@ impl<S: KeyValueStore> Worker<S> {
         mut batch: Batch,
     ) -> Result<(), WorkerError> {
         chain.pre_save(&mut batch)?;
-        if let Err(error) = self.storage.store().write_batch(batch).await {
+        if let Err(error) = self.storage.write(batch).await {
             *chain.guard = None;
             return Err(WorkerError::Storage(error.to_string()));
         }

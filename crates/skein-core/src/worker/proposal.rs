@@ -64,7 +64,7 @@ impl<S: KeyValueStore> Worker<S> {
             // It was checked against the committee, and is for this block.
             manager.lock(*lock);
         }
-        manager.pending_vote = Some(vote);
+        manager.record_vote(vote);
         chain.set_manager(manager);
         self.save(&mut chain, Batch::new()).await?;
         Ok(answer)

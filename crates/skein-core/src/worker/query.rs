@@ -226,11 +226,7 @@ impl<S: KeyValueStore> Worker<S> {
             timestamp: state.timestamp(),
             chain_balance: state.chain_balance(),
             state_hash: chain.execution_state().hash()?,
-            pending_vote: chain
-                .manager()
-                .pending_vote
-                .as_ref()
-                .map(|vote| vote.lite()),
+            pending_vote: chain.manager().pending_vote().map(|vote| vote.lite()),
             manager: manager_info(chain, query.chain_id),
             requested_owner_balance: None,
             requested_pending_bundles: Vec::new(),
@@ -312,8 +308,8 @@ fn manager_info<S: KeyValueStore>(
         current_round,
         leader,
         round_deadline: manager.round_deadline(ownership, state.timestamp()),
-        locked: manager.locked.clone().map(Box::new),
-        timeout: manager.timeout.clone().map(Box::new),
-        timeout_vote: manager.timeout_vote.as_ref().map(|vote| vote.lite()),
+        locked: manager.locked().cloned().map(Box::new),
+        timeout: manager.timeout().cloned().map(Box::new),
+        timeout_vote: manager.timeout_vote().map(|vote| vote.lite()),
     }
 }

@@ -41,7 +41,7 @@ impl<S: KeyValueStore> Worker<S> {
         };
         if confirm {
             let value = Hashed::new(certificate.value.to_confirmed());
-            manager.pending_vote = Some(PendingVote::Confirm(Vote::<ConfirmedBlock>::new(
+            manager.record_vote(PendingVote::Confirm(Vote::<ConfirmedBlock>::new(
                 value, round, &key,
             )));
         }
@@ -110,7 +110,7 @@ impl<S: KeyValueStore> Worker<S> {
         let vote = Vote::new(value, request.round, &key);
         let answer = vote.lite();
         let mut manager = chain.manager().clone();
-        manager.timeout_vote = Some(vote);
+        manager.record_timeout_vote(vote);
         chain.set_manager(manager);
         self.save(&mut chain, Batch::new()).await?;
         Ok(answer)
