@@ -10,6 +10,7 @@
 //! - [`simulation`]: the whole protocol under a seeded scheduler, with invariant checks.
 
 mod budget;
+mod byzantine;
 pub mod client;
 mod clock;
 mod faults;
@@ -22,6 +23,7 @@ pub mod simulation;
 mod validator;
 mod worker;
 
+pub use byzantine::ByzantineVoter;
 pub use client::{
     tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry,
 };

@@ -104,13 +104,6 @@ impl<S: KeyValueStore> LocalValidator<S> {
         self.shards[0].validator().expect("validators have keys")
     }
 
-    /// Makes every shard Byzantine, for tests: see [`Worker::set_votes_for_anything`].
-    pub fn set_votes_for_anything(&self, on: bool) {
-        for shard in &self.shards {
-            shard.set_votes_for_anything(on);
-        }
-    }
-
     /// Which shard owns a chain.
     pub fn shard_of(&self, chain_id: &ChainId) -> usize {
         shard_of(chain_id, self.shards.len())

@@ -21,6 +21,7 @@ use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use super::executor::{Executor, SimClock};
 use crate::{
+    byzantine::ByzantineVoter,
     clock::Clock,
     node::{NodeError, ValidatorNode},
     requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
@@ -188,13 +189,20 @@ impl SimNetwork {
     }
 
     /// Makes validator `index` Byzantine for the rest of the run, across restarts: it
-    /// ignores the voting rules and votes for anything that executes.
+    /// ignores the voting rules and votes for anything that executes ([`ByzantineVoter`]).
     pub fn set_votes_for_anything(&self, index: usize) {
-        let mut slot = self.slots[index].lock();
-        slot.votes_for_anything = true;
-        if let Some((validator, _)) = &slot.running {
-            validator.set_votes_for_anything(true);
-        }
+        self.slots[index].lock().votes_for_anything = true;
+    }
+
+    /// Validator `index` as it answers clients: itself, or wrapped if it is Byzantine.
+    fn node(&self, index: usize) -> Option<Arc<dyn ValidatorNode>> {
+        let slot = self.slots[index].lock();
+        let (validator, _) = slot.running.as_ref()?;
+        Some(if slot.votes_for_anything {
+            Arc::new(ByzantineVoter::new(validator.clone(), slot.key.clone()))
+        } else {
+            validator.clone()
+        })
     }
 
     /// Whether validator `index` is running.
@@ -229,7 +237,6 @@ impl SimNetwork {
             Arc::new(self.clock.clone()),
             CrossChainTransport::Channel(sender),
         ));
-        validator.set_votes_for_anything(slot.votes_for_anything);
         slot.running = Some((validator.clone(), alive.clone()));
         drop(slot);
         // Cross-chain requests of this incarnation travel through the network.
@@ -292,14 +299,14 @@ impl SimNetwork {
     async fn call<T, F>(&self, index: usize, request: F) -> Result<T, NodeError>
     where
         T: Send + 'static,
-        F: Fn(Arc<LocalValidator<SimStore>>) -> BoxFuture<'static, Result<T, NodeError>>,
+        F: Fn(Arc<dyn ValidatorNode>) -> BoxFuture<'static, Result<T, NodeError>>,
     {
         self.clock.sleep(self.delay()).await;
         let faults = *self.faults.lock();
         if self.chance(faults.drop_percent) {
             futures::future::pending::<()>().await;
         }
-        let Some(validator) = self.validator(index) else {
+        let Some(validator) = self.node(index) else {
             return Err(NodeError::Unreachable("the validator is down".into()));
         };
         if self.chance(faults.duplicate_percent) {

@@ -12,13 +12,7 @@ mod proposal;
 mod query;
 mod rounds;
 
-use std::{
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-};
+use std::{collections::HashMap, sync::Arc};
 
 use parking_lot::Mutex;
 use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
@@ -127,8 +121,6 @@ pub struct Worker<S> {
     /// Chains known to carry the pending-outbox mark in storage, so it is not written again
     /// with every block. Forgotten on restart, when at worst the mark is written once more.
     marked_pending: Mutex<std::collections::HashSet<ChainId>>,
-    /// A fault for tests: ignore the voting rules and vote for anything that executes.
-    votes_for_anything: AtomicBool,
 }
 
 impl<S: KeyValueStore> Worker<S> {
@@ -142,19 +134,7 @@ impl<S: KeyValueStore> Worker<S> {
             clock,
             chains: Mutex::new(HashMap::new()),
             marked_pending: Mutex::new(std::collections::HashSet::new()),
-            votes_for_anything: AtomicBool::new(false),
         }
-    }
-
-    /// Makes this validator Byzantine, for tests: it ignores the voting rules (rounds,
-    /// locks, timeouts) and votes for every proposal that executes. The protocol must stay
-    /// safe as long as such validators hold less than a third of the votes.
-    pub fn set_votes_for_anything(&self, on: bool) {
-        self.votes_for_anything.store(on, Ordering::Relaxed);
-    }
-
-    fn votes_for_anything(&self) -> bool {
-        self.votes_for_anything.load(Ordering::Relaxed)
     }
 
     /// The validator this worker votes as.

@@ -22,13 +22,9 @@ impl<S: KeyValueStore> Worker<S> {
         let round = proposal.content.round;
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
-        let confirm = match check_proposal(&chain, &proposal, now) {
-            Ok(Verdict::RepeatVote(vote)) => return Ok(vote),
-            Ok(Verdict::Execute { confirm }) => confirm,
-            Err(error) if self.votes_for_anything() && error.is_voting_rule() => {
-                round == skein_base::Round::Fast
-            }
-            Err(error) => return Err(error.into()),
+        let confirm = match check_proposal(&chain, &proposal, now)? {
+            Verdict::RepeatVote(vote) => return Ok(vote),
+            Verdict::Execute { confirm } => confirm,
         };
         let outcome = chain
             .execute_block(block, ExecutionMode::Proposal, &self.runtime)

@@ -29,12 +29,7 @@ impl<S: KeyValueStore> Worker<S> {
             CertificateVerdict::Next(certificate) => certificate.into_unchecked(),
         };
         let mut manager = chain.manager().clone();
-        let verdict = if self.votes_for_anything() {
-            ValidatedVerdict::Confirm
-        } else {
-            manager.check_validated(round, &certificate.value.block)
-        };
-        let confirm = match verdict {
+        let confirm = match manager.check_validated(round, &certificate.value.block) {
             ValidatedVerdict::Repeat(_) => return self.answer(&mut chain, chain_id).await,
             ValidatedVerdict::Confirm => true,
             ValidatedVerdict::LockOnly => false,
@@ -101,11 +96,8 @@ impl<S: KeyValueStore> Worker<S> {
             self.clock.now(),
             state.timestamp(),
         );
-        match checked {
-            Ok(Some(vote)) => return Ok(vote),
-            Ok(None) => {}
-            Err(error) if self.votes_for_anything() && error.is_voting_rule() => {}
-            Err(error) => return Err(error.into()),
+        if let Some(vote) = checked? {
+            return Ok(vote);
         }
         let vote = Vote::new(value, request.round, &key);
         let answer = vote.lite();

@@ -231,3 +231,44 @@ async fn test_forged_certificates_refused() {
         BlockHeight(0)
     );
 }
+
+/// The Byzantine voter of the tests and the simulator signs what an honest validator
+/// refuses for a voting rule: a second block at a height and round it voted in already.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_the_byzantine_voter_signs_two_blocks_at_one_height() {
+    let network = network(4, 1, 2).await;
+    let byzantine = skein_core::ByzantineVoter::new(
+        network.validator(0),
+        std::sync::Arc::new(network.validator_key(0)),
+    );
+    let first = sign(
+        &network,
+        transfer_block(&network, 1),
+        &network.owner_keys[0],
+    );
+    let second = sign(
+        &network,
+        transfer_block(&network, 2),
+        &network.owner_keys[0],
+    );
+    let first_vote = byzantine.handle_block_proposal(first).await.unwrap();
+    let honest = network.nodes[0]
+        .handle_block_proposal(second.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            honest,
+            NodeError::Chain(ChainError::AlreadyVotedInRound { .. })
+        ),
+        "{honest:?}"
+    );
+    let second_vote = byzantine.handle_block_proposal(second).await.unwrap();
+    assert_ne!(first_vote.value_hash, second_vote.value_hash);
+    assert_eq!(
+        (first_vote.round, second_vote.round),
+        (Round::Fast, Round::Fast)
+    );
+    first_vote.check().unwrap();
+    second_vote.check().unwrap();
+}

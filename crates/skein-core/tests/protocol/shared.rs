@@ -10,7 +10,7 @@ use skein_chain::{
     BlockProposal, Hashed, ProposalContent, ProposedBlock, UncheckedCertificate, ValidatedBlock,
     VoteAggregator,
 };
-use skein_core::{ChainClient, ChainInfoQuery, Client, ValidatorNode};
+use skein_core::{ByzantineVoter, ChainClient, ChainInfoQuery, Client, ValidatorNode};
 use skein_execution::{ChainOwnership, Operation, SystemOperation, TimeoutConfig};
 use skein_views::MemoryStore;
 
@@ -270,7 +270,10 @@ async fn test_silent_leader_is_timed_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_byzantine_validator_cannot_break_a_shared_chain() {
     let network = network(4, 1, 2).await;
-    network.validator(3).set_votes_for_anything(true);
+    network.nodes[3].replace_inner(Arc::new(ByzantineVoter::new(
+        network.validator(3),
+        Arc::new(network.validator_key(3)),
+    )));
     let second_key = second_owner_key();
     let second = AccountOwner::from(second_key.public());
     let chain_id = open_shared(&network, shared_ownership(&[network.owner(0), second], 1)).await;
