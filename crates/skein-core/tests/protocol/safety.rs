@@ -18,21 +18,21 @@ fn sign(network: &Network, block: ProposedBlock, key: &SecretKey) -> BlockPropos
     )
 }
 
+/// Chain 0's owner signs two different first blocks, in the fast round.
+fn two_blocks_at_one_height(network: &Network) -> (BlockProposal, BlockProposal) {
+    let owner = &network.owner_keys[0];
+    (
+        sign(network, transfer_block(network, 1), owner),
+        sign(network, transfer_block(network, 2), owner),
+    )
+}
+
 /// An owner who signs two different blocks at one height can never get both certified:
 /// each validator votes for at most one of them, and asking again returns the same vote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_two_blocks_at_one_height_never_both_certified() {
     let network = network(4, 1, 2).await;
-    let first = sign(
-        &network,
-        transfer_block(&network, 1),
-        &network.owner_keys[0],
-    );
-    let second = sign(
-        &network,
-        transfer_block(&network, 2),
-        &network.owner_keys[0],
-    );
+    let (first, second) = two_blocks_at_one_height(&network);
     let mut first_votes: Vec<LiteVote> = Vec::new();
     let mut second_votes = Vec::new();
     for (index, node) in network.nodes.iter().enumerate() {
@@ -241,16 +241,7 @@ async fn test_the_byzantine_voter_signs_two_blocks_at_one_height() {
         network.validator(0),
         std::sync::Arc::new(network.validator_key(0)),
     );
-    let first = sign(
-        &network,
-        transfer_block(&network, 1),
-        &network.owner_keys[0],
-    );
-    let second = sign(
-        &network,
-        transfer_block(&network, 2),
-        &network.owner_keys[0],
-    );
+    let (first, second) = two_blocks_at_one_height(&network);
     let first_vote = byzantine.handle_block_proposal(first).await.unwrap();
     let honest = network.nodes[0]
         .handle_block_proposal(second.clone())
