@@ -18,9 +18,9 @@ use skein_base::{
 use skein_views::KeyValueStore;
 
 use crate::{
-    block::{MessageAction, MessageBundle},
+    block::{MessageAction, MessageBundle, ProposedBlock},
     certificate::{Certificate, CertificateValue, LiteVote, UncheckedCertificate},
-    chain::ChainStateView,
+    chain::{ChainStateView, ChainTip},
     manager::{round_leader, Leader, RoundVerdict},
     proposal::BlockProposal,
     ChainError,
@@ -97,7 +97,7 @@ pub fn check_proposal<S: KeyValueStore>(
         }
     }
 
-    // 4. Height and parent hash (§7).
+    // 4. Height and parent hash (§7): not certified yet, no gap, on the latest block.
     let tip = chain.tip();
     ensure!(
         block.height >= tip.next_block_height,
@@ -106,20 +106,7 @@ pub fn check_proposal<S: KeyValueStore>(
             next_block_height: tip.next_block_height,
         }
     );
-    ensure!(
-        block.height == tip.next_block_height,
-        ChainError::MissingEarlierBlocks {
-            chain_id: block.chain_id,
-            next_block_height: tip.next_block_height,
-        }
-    );
-    ensure!(
-        block.previous_block_hash == tip.block_hash,
-        ChainError::WrongPreviousHash {
-            expected: tip.block_hash,
-            found: block.previous_block_hash,
-        }
-    );
+    check_extends_tip(&tip, block)?;
 
     // 5. The proposer may propose in this round (§10): a super owner in the fast round, an
     //    owner (or anyone, if the chain allows it) in multi-leader rounds, the drawn leader in
@@ -246,7 +233,7 @@ pub enum CertificateVerdict<V> {
 }
 
 /// Checks a certificate against the chain's state at this node: where it stands (rules 1 to
-/// 5, [`check_standing`]), then its signers.
+/// 4, [`check_standing`]), then its signers.
 pub fn check_certificate<S: KeyValueStore, V: CertificateValue>(
     chain: &ChainStateView<S>,
     certificate: UncheckedCertificate<V>,
@@ -254,13 +241,13 @@ pub fn check_certificate<S: KeyValueStore, V: CertificateValue>(
     if check_standing(chain, &*certificate.value, certificate.round)? == Standing::Past {
         return Ok(CertificateVerdict::Past);
     }
-    // 6. Epoch: the chain knows the committee of the value's epoch.
+    // 5. Epoch: the chain knows the committee of the value's epoch.
     let epoch = certificate.value.epoch();
     let committee = chain
         .system()
         .committee(epoch)
         .ok_or(ChainError::UnknownEpoch(epoch))?;
-    // 7. Signers: members of that committee, no one twice, a quorum of its votes, every
+    // 6. Signers: members of that committee, no one twice, a quorum of its votes, every
     //    signature valid.
     Ok(CertificateVerdict::Next(certificate.check(committee)?))
 }
@@ -282,30 +269,43 @@ pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
         chain.system().is_active(),
         ChainError::InactiveChain(value.chain_id())
     );
-    // 3. No gap: a later height waits for the blocks before it.
-    ensure!(
-        value.height() == tip.next_block_height,
-        ChainError::MissingEarlierBlocks {
-            chain_id: value.chain_id(),
-            next_block_height: tip.next_block_height,
-        }
-    );
+    // 3. No gap, and a block extends the chain's latest block.
+    match value.block() {
+        Some(block) => check_extends_tip(&tip, block)?,
+        None => ensure!(
+            value.height() == tip.next_block_height,
+            ChainError::MissingEarlierBlocks {
+                chain_id: value.chain_id(),
+                next_block_height: tip.next_block_height,
+            }
+        ),
+    }
     // 4. A validated block is certified in a two-phase round, never the fast one.
     ensure!(
         value.may_be_certified_in(round),
         ChainError::ValidatedInFastRound { round }
     );
-    // 5. A block extends the chain's latest block.
-    if let Some(block) = value.block() {
-        ensure!(
-            block.previous_block_hash == tip.block_hash,
-            ChainError::WrongPreviousHash {
-                expected: tip.block_hash,
-                found: block.previous_block_hash,
-            }
-        );
-    }
     Ok(Standing::Next)
+}
+
+/// A block at the chain's next height or later: there is no gap before it, and it names
+/// the chain's latest block as its parent.
+fn check_extends_tip(tip: &ChainTip, block: &ProposedBlock) -> Result<(), ChainError> {
+    ensure!(
+        block.height == tip.next_block_height,
+        ChainError::MissingEarlierBlocks {
+            chain_id: block.chain_id,
+            next_block_height: tip.next_block_height,
+        }
+    );
+    ensure!(
+        block.previous_block_hash == tip.block_hash,
+        ChainError::WrongPreviousHash {
+            expected: tip.block_hash,
+            found: block.previous_block_hash,
+        }
+    );
+    Ok(())
 }
 
 /// Checks the bundles that `origin` sends in one cross-chain update: the shape of the

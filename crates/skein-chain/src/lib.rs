@@ -268,7 +268,7 @@ pub enum ChainError {
         /// The operations found.
         count: usize,
     },
-    /// Certificate rule 5: a validated block is certified only in a two-phase round, never
+    /// Certificate rule 4: a validated block is certified only in a two-phase round, never
     /// in the fast round.
     #[error("a validated block cannot be certified in the {round}")]
     ValidatedInFastRound {

@@ -163,7 +163,7 @@ async fn test_a_validated_certificate_of_the_fast_round_is_refused() {
     );
 }
 
-/// Rule 5: a block that does not extend the chain's latest block.
+/// Rule 3: a block that does not extend the chain's latest block.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_certificate_on_another_parent_is_refused() {
     let network = network(4, 1, 2).await;
@@ -182,7 +182,7 @@ async fn test_a_certificate_on_another_parent_is_refused() {
     );
 }
 
-/// Rule 6: an epoch whose committee the chain does not know.
+/// Rule 5: an epoch whose committee the chain does not know.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_certificate_of_an_unknown_epoch_is_refused() {
     let network = network(4, 1, 2).await;
@@ -195,7 +195,7 @@ async fn test_a_certificate_of_an_unknown_epoch_is_refused() {
     );
 }
 
-/// Rule 7: signers outside the committee, or too few of them.
+/// Rule 6: signers outside the committee, or too few of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_certificate_without_a_quorum_of_members_is_refused() {
     let network = network(4, 1, 2).await;
