@@ -107,11 +107,13 @@ enum Fault {
 /// processes, which run until it is dropped.
 fn fault_during_benchmark(net: &Net, fault: Fault, victims: &[&str]) -> Restarted {
     let chains = 6;
+    // A load of 40 s (2,400 transfers at 60/s): four faults with their restarts on a busy
+    // 2-core machine took more than 20 s once.
     let mut benchmark = Command::new(skein_binary())
         .arg("--wallet")
         .arg(&net.wallet)
         .args(["benchmark", "--chains", &chains.to_string()])
-        .args(["--transfers", "1200", "--target-tps", "60", "--verify"])
+        .args(["--transfers", "2400", "--target-tps", "60", "--verify"])
         .args(["--from", &chain(0)])
         .env_remove("SKEIN_WALLET")
         .stdout(Stdio::piped())
