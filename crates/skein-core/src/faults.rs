@@ -15,6 +15,7 @@ use skein_chain::{
 
 use crate::{
     clock::Clock,
+    forward::{Forward, NodeRequest},
     node::{NodeError, ValidatorNode},
     requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
 };
@@ -194,43 +195,8 @@ impl ValidatorNode for FaultyNode {
 /// validator while it restarts.
 pub struct StoppedNode;
 
-impl ValidatorNode for StoppedNode {
-    fn handle_block_proposal(
-        &self,
-        _proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
-        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
-    }
-
-    fn handle_certificate(
-        &self,
-        _certificate: AnyCertificate,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
-    }
-
-    fn handle_timeout_request(
-        &self,
-        _request: TimeoutRequest,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
-        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
-    }
-
-    fn handle_chain_info_query(
-        &self,
-        _query: ChainInfoQuery,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
-    }
-
-    fn download_blob(&self, _blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
-        async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
-    }
-
-    fn download_certificates(
-        &self,
-        _hashes: Vec<CryptoHash>,
-    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
+impl Forward for StoppedNode {
+    fn forward<R: NodeRequest>(&self, _request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
     }
 }

@@ -14,11 +14,13 @@ mod byzantine;
 pub mod client;
 mod clock;
 mod faults;
+mod forward;
 mod genesis;
 pub mod network;
 mod node;
 mod proposer;
 mod requests;
+mod shards;
 pub mod simulation;
 mod validator;
 mod worker;
@@ -29,6 +31,7 @@ pub use client::{
 };
 pub use clock::{Clock, Sleep, SystemClock};
 pub use faults::{Fault, FaultyNode, StoppedNode};
+pub use forward::{Forward, NodeRequest, Route};
 pub use genesis::{GenesisChain, GenesisConfig};
 pub use network::{InProcessNetwork, NetworkConfig};
 pub use node::{NodeError, ValidatorNode};
@@ -37,5 +40,6 @@ pub use requests::{
     ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, ManagerInfo, Notification,
     NotificationReason, TimeoutRequest,
 };
-pub use validator::{shard_of, CrossChainFaults, CrossChainTransport, LocalValidator};
+pub use shards::{shard_of, Shards};
+pub use validator::{CrossChainFaults, CrossChainTransport, LocalValidator};
 pub use worker::{WithEffects, Worker, WorkerError};

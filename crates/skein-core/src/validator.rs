@@ -11,11 +11,7 @@ use futures::{future::BoxFuture, FutureExt};
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use skein_base::{
-    crypto::{CryptoHash, SecretKey},
-    BlobId, ChainId, ValidatorPublicKey,
-};
-use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
 use skein_views::KeyValueStore;
@@ -23,10 +19,10 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::Clock,
-    node::{NodeError, ValidatorNode},
-    requests::{
-        ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, Notification, TimeoutRequest,
-    },
+    forward::{Forward, NodeRequest, Route},
+    node::NodeError,
+    requests::{CrossChainRequest, Effects, Notification},
+    shards::Shards,
     worker::{Worker, WorkerError},
 };
 
@@ -37,13 +33,6 @@ pub struct CrossChainFaults {
     pub drop_one_in: Option<u32>,
     /// Deliver one request in this many twice (never if `None`).
     pub duplicate_one_in: Option<u32>,
-}
-
-/// Which of `shard_count` shards owns a chain: the same rule for every validator layout, in
-/// process or across processes.
-pub fn shard_of(chain_id: &ChainId, shard_count: usize) -> usize {
-    let count = shard_count.max(1) as u64;
-    usize::try_from(chain_id.0.prefix_u64() % count).expect("a shard index fits usize")
 }
 
 /// Cross-chain requests handled per delivery round at most: bounds the work one call does.
@@ -60,7 +49,7 @@ pub enum CrossChainTransport {
 
 /// A validator in this process.
 pub struct LocalValidator<S> {
-    shards: Vec<Worker<S>>,
+    shards: Shards<Worker<S>>,
     faults: Mutex<(CrossChainFaults, ChaCha8Rng)>,
     notifications: broadcast::Sender<Notification>,
     transport: CrossChainTransport,
@@ -81,15 +70,17 @@ impl<S: KeyValueStore> LocalValidator<S> {
         transport: CrossChainTransport,
     ) -> Self {
         let key = Arc::new(key);
-        let shards = (0..shard_count.max(1))
-            .map(|_| {
-                Worker::new(
-                    Storage::new(store.clone()),
-                    Some(key.clone()),
-                    clock.clone(),
-                )
-            })
-            .collect();
+        let shards = Shards::new(
+            (0..shard_count.max(1))
+                .map(|_| {
+                    Worker::new(
+                        Storage::new(store.clone()),
+                        Some(key.clone()),
+                        clock.clone(),
+                    )
+                })
+                .collect(),
+        );
         let (notifications, _) = broadcast::channel(1024);
         Self {
             shards,
@@ -101,17 +92,20 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// The validator's key.
     pub fn public_key(&self) -> ValidatorPublicKey {
-        self.shards[0].validator().expect("validators have keys")
+        self.shards
+            .first()
+            .validator()
+            .expect("validators have keys")
     }
 
     /// Which shard owns a chain.
     pub fn shard_of(&self, chain_id: &ChainId) -> usize {
-        shard_of(chain_id, self.shards.len())
+        self.shards.index_of(Route::Chain(*chain_id))
     }
 
     /// The shard that owns a chain.
     pub fn worker(&self, chain_id: &ChainId) -> &Worker<S> {
-        &self.shards[self.shard_of(chain_id)]
+        self.shards.owner(chain_id)
     }
 
     /// Creates a genesis chain.
@@ -133,7 +127,7 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Forgets everything held in memory, as a restart would.
     pub fn clear_caches(&self) {
-        for shard in &self.shards {
+        for shard in self.shards.iter() {
             shard.clear_cache();
         }
     }
@@ -212,7 +206,9 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Whether some chain has bundles its recipients have not acknowledged.
     pub async fn has_pending_outboxes(&self) -> Result<bool, WorkerError> {
-        Ok(!self.shards[0]
+        Ok(!self
+            .shards
+            .first()
             .chains_with_pending_outboxes()
             .await?
             .is_empty())
@@ -223,7 +219,7 @@ impl<S: KeyValueStore> LocalValidator<S> {
     pub async fn retry_pending(&self) -> Result<usize, WorkerError> {
         let mut requests: Vec<CrossChainRequest> = Vec::new();
         // The shards share one store, so any of them lists every chain.
-        for chain_id in self.shards[0].chains_with_pending_outboxes().await? {
+        for chain_id in self.shards.first().chains_with_pending_outboxes().await? {
             requests.extend(
                 self.worker(&chain_id)
                     .pending_cross_chain_requests(chain_id)
@@ -240,68 +236,15 @@ impl<S: KeyValueStore> LocalValidator<S> {
     }
 }
 
-impl<S: KeyValueStore> ValidatorNode for LocalValidator<S> {
-    fn handle_block_proposal(
-        &self,
-        proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+impl<S: KeyValueStore> Forward for LocalValidator<S> {
+    fn forward<R: NodeRequest>(&self, request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         async move {
-            let worker = self.worker(&proposal.content.block.chain_id);
-            Ok(worker.handle_block_proposal(proposal).await?)
-        }
-        .boxed()
-    }
-
-    fn handle_certificate(
-        &self,
-        certificate: AnyCertificate,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async move {
-            let worker = self.worker(&certificate.chain_id());
-            let (info, effects) = worker.handle_any_certificate(certificate).await?;
+            let worker = self.shards.route(request.route());
+            let (answer, effects) = request.answer_in(worker).await?;
             self.deliver(effects).await;
-            Ok(info)
+            within_one_message(answer)
         }
         .boxed()
-    }
-
-    fn handle_timeout_request(
-        &self,
-        request: TimeoutRequest,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
-        async move {
-            let worker = self.worker(&request.chain_id);
-            Ok(worker.handle_timeout_request(request).await?)
-        }
-        .boxed()
-    }
-
-    fn handle_chain_info_query(
-        &self,
-        query: ChainInfoQuery,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async move {
-            within_one_message(
-                self.worker(&query.chain_id)
-                    .handle_chain_info_query(query)
-                    .await?,
-            )
-        }
-        .boxed()
-    }
-
-    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
-        // Blobs are in the shared store: any shard can read them.
-        async move { Ok(self.shards[0].handle_download_blob(blob_id).await?) }.boxed()
-    }
-
-    fn download_certificates(
-        &self,
-        hashes: Vec<CryptoHash>,
-    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
-        // Certificates live in the shared store: any shard can read them.
-        async move { within_one_message(self.shards[0].handle_download_certificates(hashes).await?) }
-            .boxed()
     }
 }
 

@@ -4,11 +4,10 @@
 use std::sync::{Arc, Weak};
 
 use futures::{future::BoxFuture, FutureExt};
-use skein_base::{crypto::CryptoHash, ChainId};
-use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_base::ChainId;
 use skein_core::{
-    shard_of, ChainInfo, ChainInfoQuery, CrossChainRequest, Effects, NodeError, Notification,
-    TimeoutRequest, ValidatorNode, Worker,
+    CrossChainRequest, Effects, Forward, NodeError, NodeRequest, Notification, Route, Shards,
+    Worker,
 };
 use skein_views::KeyValueStore;
 use tokio::sync::broadcast;
@@ -21,8 +20,8 @@ pub struct ShardNode<S> {
     this: Weak<ShardNode<S>>,
     worker: Worker<S>,
     index: usize,
-    shard_count: usize,
-    peers: Vec<Option<CrossChainQueue>>,
+    /// A queue to each other shard; `None` for this one.
+    peers: Shards<Option<CrossChainQueue>>,
     notifications: broadcast::Sender<Notification>,
 }
 
@@ -52,8 +51,7 @@ impl<S: KeyValueStore> ShardNode<S> {
             this: this.clone(),
             worker,
             index,
-            shard_count: peer_addresses.len(),
-            peers,
+            peers: Shards::new(peers),
             notifications,
         }))
     }
@@ -65,7 +63,7 @@ impl<S: KeyValueStore> ShardNode<S> {
 
     /// Whether this shard owns the chain.
     pub fn owns(&self, chain_id: &ChainId) -> bool {
-        shard_of(chain_id, self.shard_count) == self.index
+        self.peers.index_of(Route::Chain(*chain_id)) == self.index
     }
 
     /// New receiver of this shard's notifications.
@@ -80,10 +78,9 @@ impl<S: KeyValueStore> ShardNode<S> {
             let _ = self.notifications.send(notification);
         }
         for request in effects.cross_chain_requests {
-            let target = shard_of(&request.target_chain(), self.shard_count);
-            match self.peers.get(target) {
-                Some(Some(queue)) => queue.push(request),
-                _ => {
+            match self.peers.owner(&request.target_chain()) {
+                Some(queue) => queue.push(request),
+                None => {
                     let Some(shard) = self.this.upgrade() else {
                         return;
                     };
@@ -143,65 +140,16 @@ impl<S: KeyValueStore> ShardNode<S> {
     }
 }
 
-impl<S: KeyValueStore> ValidatorNode for ShardNode<S> {
-    fn handle_block_proposal(
-        &self,
-        proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+impl<S: KeyValueStore> Forward for ShardNode<S> {
+    fn forward<R: NodeRequest>(&self, request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         async move {
-            self.check_owner(&proposal.content.block.chain_id)?;
-            Ok(self.worker.handle_block_proposal(proposal).await?)
-        }
-        .boxed()
-    }
-
-    fn handle_certificate(
-        &self,
-        certificate: AnyCertificate,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async move {
-            self.check_owner(&certificate.chain_id())?;
-            let (info, effects) = self.worker.handle_any_certificate(certificate).await?;
+            if let Route::Chain(chain_id) = request.route() {
+                self.check_owner(&chain_id)?;
+            }
+            let (answer, effects) = request.answer_in(&self.worker).await?;
             self.deliver(effects);
-            Ok(info)
+            Ok(answer)
         }
         .boxed()
-    }
-
-    fn handle_timeout_request(
-        &self,
-        request: TimeoutRequest,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
-        async move {
-            self.check_owner(&request.chain_id)?;
-            Ok(self.worker.handle_timeout_request(request).await?)
-        }
-        .boxed()
-    }
-
-    fn handle_chain_info_query(
-        &self,
-        query: ChainInfoQuery,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        async move {
-            self.check_owner(&query.chain_id)?;
-            Ok(self.worker.handle_chain_info_query(query).await?)
-        }
-        .boxed()
-    }
-
-    fn download_blob(
-        &self,
-        blob_id: skein_base::BlobId,
-    ) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
-        async move { Ok(self.worker.handle_download_blob(blob_id).await?) }.boxed()
-    }
-
-    fn download_certificates(
-        &self,
-        hashes: Vec<CryptoHash>,
-    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
-        // Certificates are in the store all shards share.
-        async move { Ok(self.worker.handle_download_certificates(hashes).await?) }.boxed()
     }
 }

@@ -12,19 +12,15 @@ use futures::{channel::mpsc, future::BoxFuture, FutureExt, StreamExt};
 use parking_lot::Mutex;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use skein_base::{
-    crypto::{CryptoHash, SecretKey},
-    BlobId, TimeDelta,
-};
-use skein_chain::{AnyCertificate, BlockProposal, ConfirmedBlock, LiteVote, UncheckedCertificate};
+use skein_base::{crypto::SecretKey, TimeDelta};
 use skein_views::{Batch, KeyValueStore, KeyValues, MemoryStore, StoreError};
 
 use super::executor::{Executor, SimClock};
 use crate::{
     byzantine::ByzantineVoter,
     clock::Clock,
+    forward::{Forward, NodeRequest},
     node::{NodeError, ValidatorNode},
-    requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
     validator::{CrossChainTransport, LocalValidator},
 };
 
@@ -338,71 +334,12 @@ pub struct SimNode {
     pub index: usize,
 }
 
-impl ValidatorNode for SimNode {
-    fn handle_block_proposal(
-        &self,
-        proposal: BlockProposal,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
-        self.network
-            .call(self.index, move |validator| {
-                let proposal = proposal.clone();
-                async move { validator.handle_block_proposal(proposal).await }.boxed()
-            })
-            .boxed()
-    }
-
-    fn handle_certificate(
-        &self,
-        certificate: AnyCertificate,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        self.network
-            .call(self.index, move |validator| {
-                let certificate = certificate.clone();
-                async move { validator.handle_certificate(certificate).await }.boxed()
-            })
-            .boxed()
-    }
-
-    fn handle_timeout_request(
-        &self,
-        request: TimeoutRequest,
-    ) -> BoxFuture<'_, Result<LiteVote, NodeError>> {
+impl Forward for SimNode {
+    fn forward<R: NodeRequest>(&self, request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         self.network
             .call(self.index, move |validator| {
                 let request = request.clone();
-                async move { validator.handle_timeout_request(request).await }.boxed()
-            })
-            .boxed()
-    }
-
-    fn handle_chain_info_query(
-        &self,
-        query: ChainInfoQuery,
-    ) -> BoxFuture<'_, Result<ChainInfo, NodeError>> {
-        self.network
-            .call(self.index, move |validator| {
-                let query = query.clone();
-                async move { validator.handle_chain_info_query(query).await }.boxed()
-            })
-            .boxed()
-    }
-
-    fn download_blob(&self, blob_id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, NodeError>> {
-        self.network
-            .call(self.index, move |validator| {
-                async move { validator.download_blob(blob_id).await }.boxed()
-            })
-            .boxed()
-    }
-
-    fn download_certificates(
-        &self,
-        hashes: Vec<CryptoHash>,
-    ) -> BoxFuture<'_, Result<Vec<UncheckedCertificate<ConfirmedBlock>>, NodeError>> {
-        self.network
-            .call(self.index, move |validator| {
-                let hashes = hashes.clone();
-                async move { validator.download_certificates(hashes).await }.boxed()
+                async move { request.ask(&*validator).await }.boxed()
             })
             .boxed()
     }
