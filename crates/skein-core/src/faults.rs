@@ -1,9 +1,13 @@
-//! [`FaultyNode`]: a validator that misbehaves on purpose, for tests and the simulator.
+//! [`FaultyNode`]: a validator that misbehaves on purpose, for tests and the simulator;
+//! [`StoppedNode`] stands in for one that is down; [`CrossChainFaults`] loses requests
+//! between a validator's shards.
 
 use std::sync::Arc;
 
 use futures::{future::BoxFuture, FutureExt};
 use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use skein_base::{
     crypto::{BcsSignable, CryptoHash, SecretKey, Signature},
     BlobId, TimeDelta,
@@ -198,6 +202,52 @@ pub struct StoppedNode;
 impl Forward for StoppedNode {
     fn forward<R: NodeRequest>(&self, _request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         async { Err(NodeError::Unreachable("the validator is stopped".into())) }.boxed()
+    }
+}
+
+/// How cross-chain requests between a [`LocalValidator`](crate::LocalValidator)'s shards
+/// misbehave.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrossChainFaults {
+    /// Drop one request in this many (never if `None`).
+    pub drop_one_in: Option<u32>,
+    /// Deliver one request in this many twice (never if `None`).
+    pub duplicate_one_in: Option<u32>,
+}
+
+/// [`CrossChainFaults`] with the seeded randomness that decides each request.
+pub(crate) struct LossyDelivery {
+    faults: CrossChainFaults,
+    rng: ChaCha8Rng,
+}
+
+impl Default for LossyDelivery {
+    fn default() -> Self {
+        Self::new(CrossChainFaults::default(), 0)
+    }
+}
+
+impl LossyDelivery {
+    pub(crate) fn new(faults: CrossChainFaults, seed: u64) -> Self {
+        Self {
+            faults,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// How many times to deliver the next request: 0 (dropped), 1 or 2 (duplicated).
+    pub(crate) fn copies(&mut self) -> usize {
+        if let Some(one_in) = self.faults.drop_one_in {
+            if self.rng.gen_ratio(1, one_in.max(1)) {
+                return 0;
+            }
+        }
+        if let Some(one_in) = self.faults.duplicate_one_in {
+            if self.rng.gen_ratio(1, one_in.max(1)) {
+                return 2;
+            }
+        }
+        1
     }
 }
 

@@ -8,9 +8,6 @@
 use std::sync::Arc;
 
 use futures::{future::BoxFuture, FutureExt};
-use parking_lot::Mutex;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
@@ -25,15 +22,6 @@ use crate::{
     shards::Shards,
     worker::{Worker, WorkerError},
 };
-
-/// How cross-chain requests between this validator's shards misbehave, for tests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CrossChainFaults {
-    /// Drop one request in this many (never if `None`).
-    pub drop_one_in: Option<u32>,
-    /// Deliver one request in this many twice (never if `None`).
-    pub duplicate_one_in: Option<u32>,
-}
 
 /// Cross-chain requests handled per delivery round at most: bounds the work one call does.
 const CROSS_CHAIN_DELIVERIES_MAX: usize = 100_000;
@@ -50,7 +38,9 @@ pub enum CrossChainTransport {
 /// A validator in this process.
 pub struct LocalValidator<S> {
     shards: Shards<Worker<S>>,
-    faults: Mutex<(CrossChainFaults, ChaCha8Rng)>,
+    /// Drops or duplicates inline cross-chain requests, in tests only.
+    #[cfg(feature = "testing")]
+    lossy: parking_lot::Mutex<crate::faults::LossyDelivery>,
     notifications: broadcast::Sender<Notification>,
     transport: CrossChainTransport,
 }
@@ -84,7 +74,8 @@ impl<S: KeyValueStore> LocalValidator<S> {
         let (notifications, _) = broadcast::channel(1024);
         Self {
             shards,
-            faults: Mutex::new((CrossChainFaults::default(), ChaCha8Rng::seed_from_u64(0))),
+            #[cfg(feature = "testing")]
+            lossy: parking_lot::Mutex::default(),
             notifications,
             transport,
         }
@@ -115,9 +106,11 @@ impl<S: KeyValueStore> LocalValidator<S> {
             .await
     }
 
-    /// Makes cross-chain requests misbehave from now on, with a seeded randomness.
-    pub fn set_cross_chain_faults(&self, faults: CrossChainFaults, seed: u64) {
-        *self.faults.lock() = (faults, ChaCha8Rng::seed_from_u64(seed));
+    /// Makes cross-chain requests between this validator's shards misbehave from now on,
+    /// with a seeded randomness.
+    #[cfg(feature = "testing")]
+    pub fn set_cross_chain_faults(&self, faults: crate::faults::CrossChainFaults, seed: u64) {
+        *self.lossy.lock() = crate::faults::LossyDelivery::new(faults, seed);
     }
 
     /// Notifications of new blocks and incoming bundles.
@@ -181,19 +174,11 @@ impl<S: KeyValueStore> LocalValidator<S> {
         Ok(())
     }
 
+    /// How many times to deliver the next inline request: once, but for injected faults.
     fn copies_to_deliver(&self) -> usize {
-        let mut guard = self.faults.lock();
-        let (faults, rng) = &mut *guard;
-        if let Some(one_in) = faults.drop_one_in {
-            if rng.gen_ratio(1, one_in.max(1)) {
-                return 0;
-            }
-        }
-        if let Some(one_in) = faults.duplicate_one_in {
-            if rng.gen_ratio(1, one_in.max(1)) {
-                return 2;
-            }
-        }
+        #[cfg(feature = "testing")]
+        return self.lossy.lock().copies();
+        #[cfg(not(feature = "testing"))]
         1
     }
 
