@@ -202,15 +202,11 @@ impl<S: KeyValueStore> LocalValidator<S> {
     /// Re-sends every unacknowledged bundle of every chain. Returns how many requests were
     /// sent.
     pub async fn retry_pending(&self) -> Result<usize, WorkerError> {
-        let mut requests: Vec<CrossChainRequest> = Vec::new();
-        // The shards share one store, so any of them lists every chain.
-        for chain_id in self.shards.first().chains_with_pending_outboxes().await? {
-            requests.extend(
-                self.worker(&chain_id)
-                    .pending_cross_chain_requests(chain_id)
-                    .await?,
-            );
-        }
+        let requests = self
+            .shards
+            .first()
+            .unacknowledged_requests(|chain_id| Some(self.shards.owner(chain_id)))
+            .await?;
         let count = requests.len();
         self.deliver(Effects {
             cross_chain_requests: requests,

@@ -113,18 +113,15 @@ impl<S: KeyValueStore> ShardNode<S> {
 
     /// Re-sends what this shard's chains sent and was not acknowledged.
     pub async fn retry_pending(&self) -> Result<usize, NodeError> {
-        let mut count = 0;
-        for chain_id in self.worker.chains_with_pending_outboxes().await? {
-            if !self.owns(&chain_id) {
-                continue;
-            }
-            let requests = self.worker.pending_cross_chain_requests(chain_id).await?;
-            count += requests.len();
-            self.deliver(Effects {
-                cross_chain_requests: requests,
-                notifications: Vec::new(),
-            });
-        }
+        let requests = self
+            .worker
+            .unacknowledged_requests(|chain_id| self.owns(chain_id).then_some(&self.worker))
+            .await?;
+        let count = requests.len();
+        self.deliver(Effects {
+            cross_chain_requests: requests,
+            notifications: Vec::new(),
+        });
         Ok(count)
     }
 

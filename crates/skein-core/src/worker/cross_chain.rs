@@ -126,6 +126,26 @@ impl<S: KeyValueStore> Worker<S> {
         Ok(requests)
     }
 
+    /// The requests that re-send every unacknowledged bundle of the chains held in this
+    /// process. The shards share one store, so any worker lists every chain with pending
+    /// outboxes; `owner` names the worker that holds a chain (its state is cached there), or
+    /// `None` when another process does.
+    pub async fn unacknowledged_requests<'w>(
+        &self,
+        owner: impl Fn(&ChainId) -> Option<&'w Worker<S>>,
+    ) -> Result<Vec<CrossChainRequest>, WorkerError>
+    where
+        S: 'w,
+    {
+        let mut requests = Vec::new();
+        for chain_id in self.chains_with_pending_outboxes().await? {
+            if let Some(worker) = owner(&chain_id) {
+                requests.extend(worker.pending_cross_chain_requests(chain_id).await?);
+            }
+        }
+        Ok(requests)
+    }
+
     /// The chains of this store with unacknowledged bundles.
     pub async fn chains_with_pending_outboxes(&self) -> Result<Vec<ChainId>, WorkerError> {
         Ok(self.storage.chains_with_pending_outboxes().await?)
