@@ -272,13 +272,7 @@ pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
     // 3. No gap, and a block extends the chain's latest block.
     match value.block() {
         Some(block) => check_extends_tip(&tip, block)?,
-        None => ensure!(
-            value.height() == tip.next_block_height,
-            ChainError::MissingEarlierBlocks {
-                chain_id: value.chain_id(),
-                next_block_height: tip.next_block_height,
-            }
-        ),
+        None => check_no_gap(&tip, value.chain_id(), value.height())?,
     }
     // 4. A validated block is certified in a two-phase round, never the fast one.
     ensure!(
@@ -291,18 +285,25 @@ pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
 /// A block at the chain's next height or later: there is no gap before it, and it names
 /// the chain's latest block as its parent.
 fn check_extends_tip(tip: &ChainTip, block: &ProposedBlock) -> Result<(), ChainError> {
-    ensure!(
-        block.height == tip.next_block_height,
-        ChainError::MissingEarlierBlocks {
-            chain_id: block.chain_id,
-            next_block_height: tip.next_block_height,
-        }
-    );
+    check_no_gap(tip, block.chain_id, block.height)?;
     ensure!(
         block.previous_block_hash == tip.block_hash,
         ChainError::WrongPreviousHash {
             expected: tip.block_hash,
             found: block.previous_block_hash,
+        }
+    );
+    Ok(())
+}
+
+/// Something at `height` comes next on the chain: a later height waits for the blocks
+/// before it.
+fn check_no_gap(tip: &ChainTip, chain_id: ChainId, height: BlockHeight) -> Result<(), ChainError> {
+    ensure!(
+        height == tip.next_block_height,
+        ChainError::MissingEarlierBlocks {
+            chain_id,
+            next_block_height: tip.next_block_height,
         }
     );
     Ok(())

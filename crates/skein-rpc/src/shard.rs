@@ -99,13 +99,7 @@ impl<S: KeyValueStore> ShardNode<S> {
         &self,
         request: CrossChainRequest,
     ) -> Result<(), NodeError> {
-        if !self.owns(&request.target_chain()) {
-            return Err(NodeError::InvalidRequest(format!(
-                "chain {} does not belong to shard {}",
-                request.target_chain(),
-                self.index
-            )));
-        }
+        self.check_owner(&request.target_chain())?;
         let effects = self.worker.handle_cross_chain_request(request).await?;
         self.deliver(effects);
         Ok(())
