@@ -3,8 +3,8 @@
 //! - [`Worker`]: one validator shard's logic — proposals, certificates, cross-chain
 //!   requests, queries — returning [`Effects`] instead of doing I/O.
 //! - [`LocalValidator`]: shards on one store, in this process, behind the [`ValidatorNode`]
-//!   trait that clients talk to; [`Shards`] routes requests to a shard and [`Forward`]
-//!   passes them on.
+//!   trait that clients talk to; [`Shards`] routes requests to a shard, [`Forward`]
+//!   passes them on and [`Delivery`] hands on the cross-chain requests they produce.
 //! - [`Client`] and [`ChainClient`]: drive a user's chains to certificates, synchronising
 //!   lagging validators.
 //! - [`PublicChainProposer`]: a validator's turns on public chains.
@@ -20,6 +20,7 @@ mod budget;
 mod byzantine;
 pub mod client;
 mod clock;
+mod delivery;
 #[cfg(feature = "testing")]
 mod faults;
 mod forward;
@@ -41,6 +42,7 @@ pub use client::{
     tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry,
 };
 pub use clock::{Clock, Sleep, SystemClock};
+pub use delivery::{Delivery, Inlet};
 #[cfg(feature = "testing")]
 pub use faults::{CrossChainFaults, Fault, FaultyNode, StoppedNode};
 pub use forward::{Forward, NodeRequest, Route};

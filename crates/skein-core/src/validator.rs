@@ -1,7 +1,8 @@
 //! [`LocalValidator`]: a whole validator — several shards on one store — in this process.
 //!
 //! Requests go to the shard that owns the chain (`hash(chain) mod shards`). Cross-chain
-//! requests a shard produces are delivered to their target shard before the call returns;
+//! requests a shard produces are delivered to their target shard before the call returns
+//! (through [`Delivery`], as in a shard process);
 //! [`LocalValidator::retry_pending`] re-sends whatever was not acknowledged (after a
 //! restart, or when faults dropped requests).
 
@@ -16,6 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::{
     clock::Clock,
+    delivery::{Delivery, Inlet},
     forward::{Forward, NodeRequest, Route},
     node::NodeError,
     requests::{CrossChainRequest, Effects, Notification},
@@ -23,8 +25,8 @@ use crate::{
     worker::{Worker, WorkerError},
 };
 
-/// Cross-chain requests handled per delivery round at most: bounds the work one call does.
-const CROSS_CHAIN_DELIVERIES_MAX: usize = 100_000;
+/// Notifications kept for a subscriber that lags.
+const NOTIFICATION_BACKLOG: usize = 1024;
 
 /// How cross-chain requests travel between the shards.
 pub enum CrossChainTransport {
@@ -37,12 +39,55 @@ pub enum CrossChainTransport {
 
 /// A validator in this process.
 pub struct LocalValidator<S> {
-    shards: Shards<Worker<S>>,
+    delivery: Delivery<InProcessShard<S>>,
     /// Drops or duplicates inline cross-chain requests, in tests only.
     #[cfg(feature = "testing")]
-    lossy: parking_lot::Mutex<crate::faults::LossyDelivery>,
-    notifications: broadcast::Sender<Notification>,
-    transport: CrossChainTransport,
+    lossy: Arc<parking_lot::Mutex<crate::faults::LossyDelivery>>,
+}
+
+/// One shard of a [`LocalValidator`]: its worker, and how cross-chain requests reach it.
+struct InProcessShard<S> {
+    worker: Worker<S>,
+    transport: Arc<CrossChainTransport>,
+    #[cfg(feature = "testing")]
+    lossy: Arc<parking_lot::Mutex<crate::faults::LossyDelivery>>,
+}
+
+impl<S: KeyValueStore> InProcessShard<S> {
+    /// How many times to handle the next inline request: once, but for injected faults.
+    fn copies_to_handle(&self) -> usize {
+        #[cfg(feature = "testing")]
+        return self.lossy.lock().copies();
+        #[cfg(not(feature = "testing"))]
+        1
+    }
+}
+
+impl<S: KeyValueStore> Inlet for InProcessShard<S> {
+    fn take(&self, request: CrossChainRequest) -> BoxFuture<'_, Effects> {
+        async move {
+            let mut produced = Effects::default();
+            if let CrossChainTransport::Channel(sender) = &*self.transport {
+                // A closed channel means the simulation is over.
+                let _ = sender.unbounded_send(request);
+                return produced;
+            }
+            for _ in 0..self.copies_to_handle() {
+                match self
+                    .worker
+                    .handle_cross_chain_request(request.clone())
+                    .await
+                {
+                    Ok(effects) => produced.merge(effects),
+                    Err(error) => {
+                        tracing::warn!(%error, "cross-chain request failed; it will be retried");
+                    }
+                }
+            }
+            produced
+        }
+        .boxed()
+    }
 }
 
 impl<S: KeyValueStore> LocalValidator<S> {
@@ -60,43 +105,49 @@ impl<S: KeyValueStore> LocalValidator<S> {
         transport: CrossChainTransport,
     ) -> Self {
         let key = Arc::new(key);
-        let shards = Shards::new(
-            (0..shard_count.max(1))
-                .map(|_| {
-                    Worker::new(
-                        Storage::new(store.clone()),
-                        Some(key.clone()),
-                        clock.clone(),
-                    )
-                })
-                .collect(),
-        );
-        let (notifications, _) = broadcast::channel(1024);
+        let transport = Arc::new(transport);
+        #[cfg(feature = "testing")]
+        let lossy = Arc::new(parking_lot::Mutex::default());
+        let shards = (0..shard_count.max(1))
+            .map(|_| InProcessShard {
+                worker: Worker::new(
+                    Storage::new(store.clone()),
+                    Some(key.clone()),
+                    clock.clone(),
+                ),
+                transport: transport.clone(),
+                #[cfg(feature = "testing")]
+                lossy: lossy.clone(),
+            })
+            .collect();
         Self {
-            shards,
+            delivery: Delivery::new(Shards::new(shards), NOTIFICATION_BACKLOG),
             #[cfg(feature = "testing")]
-            lossy: parking_lot::Mutex::default(),
-            notifications,
-            transport,
+            lossy,
         }
+    }
+
+    fn shards(&self) -> &Shards<InProcessShard<S>> {
+        self.delivery.shards()
     }
 
     /// The validator's key.
     pub fn public_key(&self) -> ValidatorPublicKey {
-        self.shards
+        self.shards()
             .first()
+            .worker
             .validator()
             .expect("validators have keys")
     }
 
     /// Which shard owns a chain.
     pub fn shard_of(&self, chain_id: &ChainId) -> usize {
-        self.shards.index_of(Route::Chain(*chain_id))
+        self.shards().index_of(Route::Chain(*chain_id))
     }
 
     /// The shard that owns a chain.
     pub fn worker(&self, chain_id: &ChainId) -> &Worker<S> {
-        self.shards.owner(chain_id)
+        &self.shards().owner(chain_id).worker
     }
 
     /// Creates a genesis chain.
@@ -115,48 +166,13 @@ impl<S: KeyValueStore> LocalValidator<S> {
 
     /// Notifications of new blocks and incoming bundles.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
-        self.notifications.subscribe()
+        self.delivery.subscribe()
     }
 
     /// Forgets everything held in memory, as a restart would.
     pub fn clear_caches(&self) {
-        for shard in self.shards.iter() {
-            shard.clear_cache();
-        }
-    }
-
-    /// Delivers effects: cross-chain requests to their shards (and the effects those
-    /// produce, and so on), notifications to subscribers.
-    pub async fn deliver(&self, effects: Effects) {
-        self.publish(effects.notifications);
-        if let CrossChainTransport::Channel(sender) = &self.transport {
-            for request in effects.cross_chain_requests {
-                // A closed channel means the simulation is over.
-                let _ = sender.unbounded_send(request);
-            }
-            return;
-        }
-        let mut queue = std::collections::VecDeque::from(effects.cross_chain_requests);
-        let mut delivered = 0;
-        while let Some(request) = queue.pop_front() {
-            delivered += 1;
-            if delivered > CROSS_CHAIN_DELIVERIES_MAX {
-                tracing::warn!("cross-chain delivery stopped after {CROSS_CHAIN_DELIVERIES_MAX} requests; the rest will be retried");
-                break;
-            }
-            let copies = self.copies_to_deliver();
-            for _ in 0..copies {
-                let worker = self.worker(&request.target_chain());
-                match worker.handle_cross_chain_request(request.clone()).await {
-                    Ok(effects) => {
-                        self.publish(effects.notifications);
-                        queue.extend(effects.cross_chain_requests);
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "cross-chain request failed; it will be retried");
-                    }
-                }
-            }
+        for shard in self.shards().iter() {
+            shard.worker.clear_cache();
         }
     }
 
@@ -170,30 +186,16 @@ impl<S: KeyValueStore> LocalValidator<S> {
             .worker(&request.target_chain())
             .handle_cross_chain_request(request)
             .await?;
-        self.deliver(effects).await;
+        self.delivery.deliver(effects).await;
         Ok(())
-    }
-
-    /// How many times to deliver the next inline request: once, but for injected faults.
-    fn copies_to_deliver(&self) -> usize {
-        #[cfg(feature = "testing")]
-        return self.lossy.lock().copies();
-        #[cfg(not(feature = "testing"))]
-        1
-    }
-
-    fn publish(&self, notifications: Vec<Notification>) {
-        for notification in notifications {
-            // No subscriber is not an error.
-            let _ = self.notifications.send(notification);
-        }
     }
 
     /// Whether some chain has bundles its recipients have not acknowledged.
     pub async fn has_pending_outboxes(&self) -> Result<bool, WorkerError> {
         Ok(!self
-            .shards
+            .shards()
             .first()
+            .worker
             .chains_with_pending_outboxes()
             .await?
             .is_empty())
@@ -203,16 +205,18 @@ impl<S: KeyValueStore> LocalValidator<S> {
     /// sent.
     pub async fn retry_pending(&self) -> Result<usize, WorkerError> {
         let requests = self
-            .shards
+            .shards()
             .first()
-            .unacknowledged_requests(|chain_id| Some(self.shards.owner(chain_id)))
+            .worker
+            .unacknowledged_requests(|chain_id| Some(self.worker(chain_id)))
             .await?;
         let count = requests.len();
-        self.deliver(Effects {
-            cross_chain_requests: requests,
-            notifications: Vec::new(),
-        })
-        .await;
+        self.delivery
+            .deliver(Effects {
+                cross_chain_requests: requests,
+                notifications: Vec::new(),
+            })
+            .await;
         Ok(count)
     }
 }
@@ -220,9 +224,9 @@ impl<S: KeyValueStore> LocalValidator<S> {
 impl<S: KeyValueStore> Forward for LocalValidator<S> {
     fn forward<R: NodeRequest>(&self, request: R) -> BoxFuture<'_, Result<R::Answer, NodeError>> {
         async move {
-            let worker = self.shards.route(request.route());
+            let worker = &self.shards().route(request.route()).worker;
             let (answer, effects) = request.answer_in(worker).await?;
-            self.deliver(effects).await;
+            self.delivery.deliver(effects).await;
             within_one_message(answer)
         }
         .boxed()

@@ -1,28 +1,54 @@
 //! [`ShardNode`]: one shard of a validator running in its own process, sending cross-chain
-//! requests to its peers over the internal network, through a [`CrossChainQueue`] each.
+//! requests to its peers over the internal network, through a [`CrossChainQueue`] each,
+//! and to itself in the background, by a [`Delivery`].
 
 use std::sync::{Arc, Weak};
 
 use futures::{future::BoxFuture, FutureExt};
 use skein_base::ChainId;
 use skein_core::{
-    CrossChainRequest, Effects, Forward, NodeError, NodeRequest, Notification, Route, Shards,
-    Worker,
+    CrossChainRequest, Delivery, Effects, Forward, Inlet, NodeError, NodeRequest, Notification,
+    Route, Shards, Worker,
 };
 use skein_views::KeyValueStore;
 use tokio::sync::broadcast;
 
 use crate::{client::GrpcShard, cross_chain_queue::CrossChainQueue, ShardKey};
 
+/// Notifications kept for a subscriber that lags.
+const NOTIFICATION_BACKLOG: usize = 4096;
+
 /// One shard in this process, its peers over the network.
 pub struct ShardNode<S> {
-    /// This node, for handing work to background tasks.
-    this: Weak<ShardNode<S>>,
     worker: Worker<S>,
     index: usize,
-    /// A queue to each other shard; `None` for this one.
-    peers: Shards<Option<CrossChainQueue>>,
-    notifications: broadcast::Sender<Notification>,
+    delivery: Delivery<Peer<S>>,
+}
+
+/// Where a cross-chain request for one shard goes from this one.
+enum Peer<S> {
+    /// Another shard process, through its queue.
+    Remote(CrossChainQueue),
+    /// This shard, handled in the background so that the answer does not wait.
+    This(Weak<ShardNode<S>>),
+}
+
+impl<S: KeyValueStore> Inlet for Peer<S> {
+    fn take(&self, request: CrossChainRequest) -> BoxFuture<'_, Effects> {
+        match self {
+            Peer::Remote(queue) => queue.push(request),
+            Peer::This(this) => {
+                if let Some(shard) = this.upgrade() {
+                    tokio::spawn(async move {
+                        if let Err(error) = shard.handle_cross_chain_request(request).await {
+                            tracing::warn!(%error, "local cross-chain request failed; it will be re-sent");
+                        }
+                    });
+                }
+            }
+        }
+        futures::future::ready(Effects::default()).boxed()
+    }
 }
 
 impl<S: KeyValueStore> ShardNode<S> {
@@ -34,25 +60,31 @@ impl<S: KeyValueStore> ShardNode<S> {
         peer_addresses: &[String],
         key: &ShardKey,
     ) -> Result<Arc<Self>, NodeError> {
-        let mut peers = Vec::new();
+        let mut remotes = Vec::new();
         for (position, address) in peer_addresses.iter().enumerate() {
             if position == index {
-                peers.push(None);
+                remotes.push(None);
             } else {
                 let peer = GrpcShard::new(address, key)?;
-                peers.push(Some(CrossChainQueue::spawn(Arc::new(move |request| {
+                remotes.push(Some(CrossChainQueue::spawn(Arc::new(move |request| {
                     let peer = peer.clone();
                     async move { peer.handle_cross_chain_request(request).await }.boxed()
                 }))));
             }
         }
-        let (notifications, _) = broadcast::channel(4096);
-        Ok(Arc::new_cyclic(|this| Self {
-            this: this.clone(),
-            worker,
-            index,
-            peers: Shards::new(peers),
-            notifications,
+        Ok(Arc::new_cyclic(|this| {
+            let peers = remotes
+                .into_iter()
+                .map(|remote| match remote {
+                    Some(queue) => Peer::Remote(queue),
+                    None => Peer::This(this.clone()),
+                })
+                .collect();
+            Self {
+                worker,
+                index,
+                delivery: Delivery::new(Shards::new(peers), NOTIFICATION_BACKLOG),
+            }
         }))
     }
 
@@ -63,35 +95,12 @@ impl<S: KeyValueStore> ShardNode<S> {
 
     /// Whether this shard owns the chain.
     pub fn owns(&self, chain_id: &ChainId) -> bool {
-        self.peers.index_of(Route::Chain(*chain_id)) == self.index
+        self.delivery.shards().index_of(Route::Chain(*chain_id)) == self.index
     }
 
     /// New receiver of this shard's notifications.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
-        self.notifications.subscribe()
-    }
-
-    /// Publishes notifications and sends cross-chain requests on: to peers through their
-    /// queues, to this shard in the background.
-    pub fn deliver(&self, effects: Effects) {
-        for notification in effects.notifications {
-            let _ = self.notifications.send(notification);
-        }
-        for request in effects.cross_chain_requests {
-            match self.peers.owner(&request.target_chain()) {
-                Some(queue) => queue.push(request),
-                None => {
-                    let Some(shard) = self.this.upgrade() else {
-                        return;
-                    };
-                    tokio::spawn(async move {
-                        if let Err(error) = shard.handle_cross_chain_request(request).await {
-                            tracing::warn!(%error, "local cross-chain request failed; it will be re-sent");
-                        }
-                    });
-                }
-            }
-        }
+        self.delivery.subscribe()
     }
 
     /// Handles a cross-chain request for one of this shard's chains.
@@ -101,7 +110,7 @@ impl<S: KeyValueStore> ShardNode<S> {
     ) -> Result<(), NodeError> {
         self.check_owner(&request.target_chain())?;
         let effects = self.worker.handle_cross_chain_request(request).await?;
-        self.deliver(effects);
+        self.delivery.deliver(effects).await;
         Ok(())
     }
 
@@ -112,10 +121,12 @@ impl<S: KeyValueStore> ShardNode<S> {
             .unacknowledged_requests(|chain_id| self.owns(chain_id).then_some(&self.worker))
             .await?;
         let count = requests.len();
-        self.deliver(Effects {
-            cross_chain_requests: requests,
-            notifications: Vec::new(),
-        });
+        self.delivery
+            .deliver(Effects {
+                cross_chain_requests: requests,
+                notifications: Vec::new(),
+            })
+            .await;
         Ok(count)
     }
 
@@ -138,7 +149,7 @@ impl<S: KeyValueStore> Forward for ShardNode<S> {
                 self.check_owner(&chain_id)?;
             }
             let (answer, effects) = request.answer_in(&self.worker).await?;
-            self.deliver(effects);
+            self.delivery.deliver(effects).await;
             Ok(answer)
         }
         .boxed()
