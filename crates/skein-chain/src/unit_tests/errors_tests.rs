@@ -3,8 +3,9 @@
 //! reshaped must show as a diff of `errors.snap`, not as a client that misreads an answer.
 //! Regenerate with `SKEIN_UPDATE_SNAPSHOTS=1 cargo test -p skein-chain errors`.
 //!
-//! A new variant does not compile until [`chain_error_name`] names it; the samples below
-//! then need one of it, in declaration order (the test checks each sample's variant index).
+//! A new variant, of ChainError or of an error inside it, does not compile until its
+//! `*_name` function names it; the samples below then need one of it, in declaration
+//! order (the test checks each sample's variant index).
 
 use skein_base::{
     crypto::{CryptoHash, SecretKey},
@@ -252,32 +253,91 @@ fn inner_errors() -> Vec<(String, usize, Vec<u8>)> {
         },
     ];
     let mut samples = Vec::new();
-    let mut add = |kind: &str, index: usize, name: String, bytes: Vec<u8>| {
+    let mut add = |kind: &str, index: usize, name: &str, bytes: Vec<u8>| {
         samples.push((format!("{kind}::{name}"), index, bytes));
     };
     for (index, error) in certificate.iter().enumerate() {
-        add("CertificateError", index, variant(error), encode(error));
+        add(
+            "CertificateError",
+            index,
+            certificate_error_name(error),
+            encode(error),
+        );
     }
     for (index, error) in inbox.iter().enumerate() {
-        add("InboxError", index, variant(error), encode(error));
+        add("InboxError", index, inbox_error_name(error), encode(error));
     }
     for (index, error) in wasm.iter().enumerate() {
-        add("WasmError", index, variant(error), encode(error));
+        add("WasmError", index, wasm_error_name(error), encode(error));
     }
     for (index, error) in execution.iter().enumerate() {
-        add("ExecutionError", index, variant(error), encode(error));
+        add(
+            "ExecutionError",
+            index,
+            execution_error_name(error),
+            encode(error),
+        );
     }
     samples
 }
 
-/// The name of an enum value's variant, from its `Debug` form.
-fn variant(value: &impl std::fmt::Debug) -> String {
-    let debug = format!("{value:?}");
-    debug
-        .split(|c: char| !c.is_alphanumeric())
-        .next()
-        .unwrap_or_default()
-        .to_string()
+/// The names of the inner errors' variants; each match is exhaustive so that a new variant
+/// is noticed here, as [`chain_error_name`] does for [`ChainError`].
+fn certificate_error_name(error: &CertificateError) -> &'static str {
+    match error {
+        CertificateError::TooManySignatures { .. } => "TooManySignatures",
+        CertificateError::DuplicateSigner(_) => "DuplicateSigner",
+        CertificateError::NotMember(_) => "NotMember",
+        CertificateError::InsufficientWeight { .. } => "InsufficientWeight",
+        CertificateError::InvalidSignature(_) => "InvalidSignature",
+        CertificateError::WrongValue => "WrongValue",
+    }
+}
+
+fn inbox_error_name(error: &InboxError) -> &'static str {
+    match error {
+        InboxError::AlreadyConsumed { .. } => "AlreadyConsumed",
+        InboxError::SkippedBundle { .. } => "SkippedBundle",
+        InboxError::UnexpectedBundle { .. } => "UnexpectedBundle",
+        InboxError::Storage(_) => "Storage",
+    }
+}
+
+fn wasm_error_name(error: &WasmError) -> &'static str {
+    match error {
+        WasmError::InvalidModule(_) => "InvalidModule",
+        WasmError::BytecodeTooLarge { .. } => "BytecodeTooLarge",
+        WasmError::MissingImport { .. } => "MissingImport",
+        WasmError::MissingExport(_) => "MissingExport",
+        WasmError::OutOfFuel { .. } => "OutOfFuel",
+        WasmError::StackExhausted { .. } => "StackExhausted",
+        WasmError::MemoryLimit { .. } => "MemoryLimit",
+        WasmError::Aborted(_) => "Aborted",
+        WasmError::Trap(_) => "Trap",
+        WasmError::Convention(_) => "Convention",
+        WasmError::Host(_) => "Host",
+    }
+}
+
+fn execution_error_name(error: &ExecutionError) -> &'static str {
+    match error {
+        ExecutionError::InsufficientBalance { .. } => "InsufficientBalance",
+        ExecutionError::Arithmetic(_) => "Arithmetic",
+        ExecutionError::ZeroAmount => "ZeroAmount",
+        ExecutionError::Unauthorized { .. } => "Unauthorized",
+        ExecutionError::NotChainOwner { .. } => "NotChainOwner",
+        ExecutionError::NoOwners => "NoOwners",
+        ExecutionError::ClosedChain => "ClosedChain",
+        ExecutionError::AlreadyInitialized => "AlreadyInitialized",
+        ExecutionError::Storage(_) => "Storage",
+        ExecutionError::InvalidBytecode(_) => "InvalidBytecode",
+        ExecutionError::UnknownApplication(_) => "UnknownApplication",
+        ExecutionError::BlobNotFound(_) => "BlobNotFound",
+        ExecutionError::InvalidCall(_) => "InvalidCall",
+        ExecutionError::LimitExceeded(_) => "LimitExceeded",
+        ExecutionError::SessionsNotClosed(_) => "SessionsNotClosed",
+        ExecutionError::Application { .. } => "Application",
+    }
 }
 
 fn encode(value: &impl serde::Serialize) -> Vec<u8> {
