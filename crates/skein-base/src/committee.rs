@@ -76,6 +76,14 @@ pub enum CommitteeError {
     /// The voting power does not fit in 64 bits.
     #[error("total voting power overflows")]
     Overflow,
+    /// More members than [`limits::COMMITTEE_VALIDATORS_MAX`](crate::limits::COMMITTEE_VALIDATORS_MAX).
+    #[error("a committee of {count} validators is larger than the limit of {limit}")]
+    TooManyValidators {
+        /// How many were named.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A member's key is not a valid Ed25519 key.
     #[error("validator {0} has an invalid key")]
     InvalidKey(ValidatorPublicKey),
@@ -96,12 +104,20 @@ pub struct Committee {
 }
 
 impl Committee {
-    /// Forms a committee, refusing an empty one or members without votes.
+    /// Forms a committee, refusing an empty or oversized one, or members without votes.
+    /// Decoding forms it too, so no committee past the limits exists anywhere.
     pub fn new(
         validators: BTreeMap<ValidatorPublicKey, ValidatorState>,
     ) -> Result<Self, CommitteeError> {
         if validators.is_empty() {
             return Err(CommitteeError::Empty);
+        }
+        let limit = crate::limits::COMMITTEE_VALIDATORS_MAX;
+        if validators.len() > limit {
+            return Err(CommitteeError::TooManyValidators {
+                count: validators.len(),
+                limit,
+            });
         }
         let mut total_votes: u64 = 0;
         let mut public_keys = BTreeMap::new();

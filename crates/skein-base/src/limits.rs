@@ -35,6 +35,22 @@ pub const MESSAGES_PER_TRANSACTION_MAX: usize = 1_000;
 /// forged certificate cannot make a validator verify millions of signatures.
 pub const SIGNATURES_PER_CERTIFICATE_MAX: usize = 1_000;
 
+/// Validators in one committee: each vote is a signature every validator and client checks,
+/// and a certificate carries a quorum of them, so a committee's size is paid on every
+/// block. Well within [`SIGNATURES_PER_CERTIFICATE_MAX`].
+pub const COMMITTEE_VALIDATORS_MAX: usize = 128;
+
+/// Epochs a chain trusts at once (the newest and those not yet revoked). The admin chain
+/// creates no committee past this until an old epoch is revoked, so a chain's list of
+/// committees, copied into every chain it opens, stays small.
+pub const LIVE_EPOCHS_MAX: usize = 8;
+
+/// How long after its revocation (in microseconds of block time) a revoked epoch's blocks
+/// are still honoured as the origin of incoming messages: a week, so that a message sent
+/// just before a reconfiguration reaches even a chain idle for days, while a long-range
+/// attacker holding old keys gains nothing once that week is over.
+pub const REVOKED_EPOCH_HONOURED_MICROS: u64 = 7 * 24 * 3_600 * 1_000_000;
+
 /// Certificates returned by one query, and uploaded in one go by a client.
 pub const CERTIFICATES_PER_QUERY_MAX: usize = 500;
 

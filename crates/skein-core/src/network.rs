@@ -110,6 +110,7 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             })
             .collect();
         let genesis = GenesisConfig {
+            admin_chain: 0,
             committee: Committee::new(members).expect("at least one validator"),
             chains: owner_keys
                 .iter()

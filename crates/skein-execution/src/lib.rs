@@ -17,7 +17,9 @@ mod user;
 pub mod wasm;
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, Amount, ApplicationId, ArithmeticError, BlobId, SessionId};
+use skein_base::{
+    AccountOwner, Amount, ApplicationId, ArithmeticError, BlobId, ChainId, Epoch, SessionId,
+};
 use skein_views::{HashedView, ViewError};
 
 use crate::wasm::WasmError;
@@ -108,6 +110,39 @@ pub enum ExecutionError {
         /// How.
         error: WasmError,
     },
+    /// Committees are created and epochs revoked on the admin chain only.
+    #[error("only the admin chain ({admin_chain:?}) manages committees")]
+    NotAdminChain {
+        /// The chain that does.
+        admin_chain: Option<ChainId>,
+    },
+    /// Epochs are created in order, one after the admin chain's current one.
+    #[error("the next epoch is {expected}, not {found}")]
+    WrongNextEpoch {
+        /// The admin chain's epoch plus one.
+        expected: Epoch,
+        /// What the operation named.
+        found: Epoch,
+    },
+    /// As many epochs are live as [`limits::LIVE_EPOCHS_MAX`](skein_base::limits::LIVE_EPOCHS_MAX)
+    /// allows: revoke an old one first.
+    #[error("{limit} epochs are live already; revoke one before creating another")]
+    TooManyLiveEpochs {
+        /// The limit.
+        limit: usize,
+    },
+    /// Only an epoch older than the current one may be revoked: the current committee
+    /// must keep certifying the admin chain.
+    #[error("epoch {epoch} cannot be revoked while the current epoch is {current}")]
+    EpochNotRevocable {
+        /// The epoch named.
+        epoch: Epoch,
+        /// The admin chain's epoch.
+        current: Epoch,
+    },
+    /// The epoch named is not live: never created, or revoked already.
+    #[error("epoch {0} is not live")]
+    EpochNotLive(Epoch),
 }
 
 impl ExecutionError {

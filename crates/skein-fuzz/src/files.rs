@@ -28,6 +28,7 @@ fn directory() -> &'static PathBuf {
         key.save(&directory.join("validator.key.json"))
             .expect("a key file");
         let genesis = GenesisConfig {
+            admin_chain: 0,
             committee: crate::certificates::committee().clone(),
             chains: Vec::new(),
             timestamp: skein_base::Timestamp::default(),

@@ -242,7 +242,10 @@ impl ValidatorConfig {
 
 /// Reads a genesis file.
 pub fn load_genesis(path: &Path) -> Result<GenesisConfig, ConfigError> {
-    serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))
+    let genesis: GenesisConfig =
+        serde_json::from_str(&read(path)?).map_err(|error| invalid(path, error))?;
+    genesis.check().map_err(|error| invalid(path, error))?;
+    Ok(genesis)
 }
 
 /// Writes a genesis file.

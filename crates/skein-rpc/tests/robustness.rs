@@ -108,6 +108,7 @@ fn one_validator(owner_key: &SecretKey, shards: usize) -> LoadedValidatorConfig 
     let key = SecretKey::from_test_seed(1);
     let address = free_address();
     let genesis = GenesisConfig {
+        admin_chain: 0,
         committee: Committee::new(BTreeMap::from([(
             ValidatorPublicKey::from(&key.public()),
             ValidatorState {

@@ -238,6 +238,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         .map(|_| SecretKey::generate())
         .collect();
     let genesis = GenesisConfig {
+        admin_chain: 0,
         committee: Committee::new(members)?,
         chains: owner_keys
             .iter()

@@ -73,3 +73,29 @@ fn test_committee_decoding_recomputes_thresholds() {
     let non_member = ValidatorPublicKey::from(&SecretKey::from_test_seed(99).public());
     assert_eq!(decoded.weight(&non_member), 0);
 }
+
+#[test]
+fn test_a_committee_past_the_size_limit_cannot_be_formed_or_decoded() {
+    let limit = crate::limits::COMMITTEE_VALIDATORS_MAX;
+    let largest = committee_with_votes(&vec![1; limit]).unwrap();
+    assert_eq!(largest.validators().len(), limit);
+    assert_eq!(
+        committee_with_votes(&vec![1; limit + 1]),
+        Err(CommitteeError::TooManyValidators {
+            count: limit + 1,
+            limit
+        })
+    );
+    // The same members sent as bytes are refused on decoding.
+    let mut members = largest.validators().clone();
+    let extra = ValidatorPublicKey::from(&SecretKey::from_test_seed(u64::MAX).public());
+    members.insert(
+        extra,
+        ValidatorState {
+            network_address: "127.0.0.1:1".into(),
+            votes: 1,
+        },
+    );
+    let bytes = bcs::to_bytes(&members).unwrap();
+    assert!(bcs::from_bytes::<Committee>(&bytes).is_err());
+}

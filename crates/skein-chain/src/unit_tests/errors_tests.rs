@@ -251,6 +251,19 @@ fn inner_errors() -> Vec<(String, usize, Vec<u8>)> {
             application_id,
             error: WasmError::Trap("unreachable".into()),
         },
+        ExecutionError::NotAdminChain {
+            admin_chain: Some(ChainId::root(0)),
+        },
+        ExecutionError::WrongNextEpoch {
+            expected: Epoch(2),
+            found: Epoch(3),
+        },
+        ExecutionError::TooManyLiveEpochs { limit: 8 },
+        ExecutionError::EpochNotRevocable {
+            epoch: Epoch(2),
+            current: Epoch(2),
+        },
+        ExecutionError::EpochNotLive(Epoch(1)),
     ];
     let mut samples = Vec::new();
     let mut add = |kind: &str, index: usize, name: &str, bytes: Vec<u8>| {
@@ -337,6 +350,11 @@ fn execution_error_name(error: &ExecutionError) -> &'static str {
         ExecutionError::LimitExceeded(_) => "LimitExceeded",
         ExecutionError::SessionsNotClosed(_) => "SessionsNotClosed",
         ExecutionError::Application { .. } => "Application",
+        ExecutionError::NotAdminChain { .. } => "NotAdminChain",
+        ExecutionError::WrongNextEpoch { .. } => "WrongNextEpoch",
+        ExecutionError::TooManyLiveEpochs { .. } => "TooManyLiveEpochs",
+        ExecutionError::EpochNotRevocable { .. } => "EpochNotRevocable",
+        ExecutionError::EpochNotLive(_) => "EpochNotLive",
     }
 }
 

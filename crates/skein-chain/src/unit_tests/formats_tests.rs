@@ -43,6 +43,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
             index: 1,
             sequence: 2,
         },
+        admin_chain: ChainId::root(0),
         ownership: ChainOwnership::single(owner),
         epoch: Epoch(0),
         committees: BTreeMap::from([(Epoch(0), committee.clone())]),
@@ -69,6 +70,11 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         Operation::System(SystemOperation::ChangeOwnership(ChainOwnership::single(
             owner,
         ))),
+        Operation::System(SystemOperation::CreateCommittee {
+            epoch: Epoch(1),
+            committee: committee.clone(),
+        }),
+        Operation::System(SystemOperation::RevokeEpoch { epoch: Epoch(0) }),
     ];
     let bundle = MessageBundle {
         height: BlockHeight(2),

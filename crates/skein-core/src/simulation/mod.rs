@@ -245,6 +245,7 @@ async fn orchestrate(
         .collect();
     let genesis_balance = Amount::from_attos(1_000_000);
     let genesis = GenesisConfig {
+        admin_chain: 0,
         committee: Committee::new(members).map_err(|error| error.to_string())?,
         chains: (0..config.users * config.chains_per_user)
             .map(|index| GenesisChain {

@@ -134,7 +134,60 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 }
                 Ok(Vec::new())
             }
+            SystemOperation::CreateCommittee { epoch, committee } => {
+                self.check_admin(context)?;
+                let expected = self.epoch().try_add_one()?;
+                ensure!(
+                    *epoch == expected,
+                    ExecutionError::WrongNextEpoch {
+                        expected,
+                        found: *epoch
+                    }
+                );
+                let limit = skein_base::limits::LIVE_EPOCHS_MAX;
+                ensure!(
+                    self.committees().len() < limit,
+                    ExecutionError::TooManyLiveEpochs { limit }
+                );
+                let mut committees = self.committees().clone();
+                committees.insert(*epoch, committee.clone());
+                self.committees.set(committees);
+                self.epoch.set(*epoch);
+                Ok(Vec::new())
+            }
+            SystemOperation::RevokeEpoch { epoch } => {
+                self.check_admin(context)?;
+                let current = self.epoch();
+                ensure!(
+                    *epoch < current,
+                    ExecutionError::EpochNotRevocable {
+                        epoch: *epoch,
+                        current
+                    }
+                );
+                ensure!(
+                    self.committees().contains_key(epoch),
+                    ExecutionError::EpochNotLive(*epoch)
+                );
+                let mut committees = self.committees().clone();
+                committees.remove(epoch);
+                self.committees.set(committees);
+                let mut revoked = self.revoked_epochs().clone();
+                revoked.insert(*epoch, context.timestamp);
+                self.revoked_epochs.set(revoked);
+                Ok(Vec::new())
+            }
         }
+    }
+
+    /// Admin operations run on the admin chain, signed by one of its owners.
+    fn check_admin(&self, context: &OperationContext) -> Result<(), ExecutionError> {
+        let admin_chain = self.admin_chain();
+        ensure!(
+            admin_chain == Some(context.chain_id),
+            ExecutionError::NotAdminChain { admin_chain }
+        );
+        self.check_chain_owner(context.authenticated_signer)
     }
 
     /// Runs one received message, returning the messages it sends.
@@ -286,8 +339,12 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
     ) -> Result<OutgoingMessage, ExecutionError> {
         ensure!(ownership.is_active(), ExecutionError::NoOwners);
         self.debit(source, balance).await?;
+        let admin_chain = self
+            .admin_chain()
+            .ok_or_else(|| ExecutionError::Storage("the chain has no admin chain".into()))?;
         let config = ChainConfig {
             description,
+            admin_chain,
             ownership,
             epoch: self.epoch(),
             committees: self.committees().clone(),

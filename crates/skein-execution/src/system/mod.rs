@@ -1,4 +1,5 @@
-//! The system application: native tokens, opening and closing chains, ownership.
+//! The system application: native tokens, opening and closing chains, ownership, and on
+//! the admin chain the committees of every epoch.
 //!
 //! Every chain runs it. Its operations are checked against the block's authenticated
 //! signer; its messages move tokens between chains. A transfer to another chain sends a
@@ -89,6 +90,23 @@ pub enum SystemOperation {
         /// Applications this one relies on, registered on this chain.
         required_application_ids: Vec<ApplicationId>,
     },
+    /// On the admin chain only: starts epoch `epoch`, the one after the admin chain's, with
+    /// `committee`. The admin chain moves to it at once: its next block is signed by the
+    /// new committee. Other chains adopt it in a block of their own.
+    CreateCommittee {
+        /// The new epoch: the admin chain's current one plus one.
+        epoch: Epoch,
+        /// Its validators.
+        committee: Committee,
+    },
+    /// On the admin chain only: ends an epoch older than the current one. Its committee
+    /// certifies no more blocks; what its blocks sent is honoured for
+    /// [`REVOKED_EPOCH_HONOURED_MICROS`](skein_base::limits::REVOKED_EPOCH_HONOURED_MICROS)
+    /// more.
+    RevokeEpoch {
+        /// The epoch to end.
+        epoch: Epoch,
+    },
 }
 
 impl SystemOperation {
@@ -169,6 +187,9 @@ pub enum SystemMessage {
 pub struct ChainConfig {
     /// How the chain came to exist; its hash is the chain's id.
     pub description: ChainDescription,
+    /// The chain that creates committees, named in the genesis and passed to every chain
+    /// opened since.
+    pub admin_chain: ChainId,
     /// Who owns it.
     pub ownership: ChainOwnership,
     /// Its current epoch.

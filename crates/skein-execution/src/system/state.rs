@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use skein_base::{
-    AccountOwner, Amount, ApplicationDescription, ApplicationId, ChainDescription, Committee,
-    Epoch, Timestamp,
+    AccountOwner, Amount, ApplicationDescription, ApplicationId, ChainDescription, ChainId,
+    Committee, Epoch, Timestamp,
 };
 use skein_views::{CollectionView, KeyValueStore, MapView, RegisterView, View};
 
@@ -16,8 +16,11 @@ use crate::{ownership::ChainOwnership, system::ChainConfig, ExecutionError};
 #[derive(View)]
 pub struct SystemExecutionStateView<S> {
     pub(super) description: RegisterView<S, Option<ChainDescription>>,
+    pub(super) admin_chain: RegisterView<S, Option<ChainId>>,
     pub(super) epoch: RegisterView<S, Epoch>,
     pub(super) committees: RegisterView<S, BTreeMap<Epoch, Committee>>,
+    /// On the admin chain: when each revoked epoch was revoked (block time).
+    pub(super) revoked_epochs: RegisterView<S, BTreeMap<Epoch, Timestamp>>,
     pub(super) ownership: RegisterView<S, ChainOwnership>,
     pub(super) balance: RegisterView<S, Amount>,
     pub(crate) balances: MapView<S, AccountOwner, Amount>,
@@ -35,6 +38,7 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
             return Err(ExecutionError::AlreadyInitialized);
         }
         self.description.set(Some(config.description));
+        self.admin_chain.set(Some(config.admin_chain));
         self.ownership.set(config.ownership);
         self.epoch.set(config.epoch);
         self.committees.set(config.committees);
@@ -46,6 +50,17 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
     /// How the chain came to exist; `None` if this validator has not seen it created.
     pub fn description(&self) -> Option<ChainDescription> {
         *self.description.get()
+    }
+
+    /// The chain that creates committees; `None` if this validator has not seen the chain
+    /// created.
+    pub fn admin_chain(&self) -> Option<ChainId> {
+        *self.admin_chain.get()
+    }
+
+    /// On the admin chain, the epochs it revoked and when; empty elsewhere.
+    pub fn revoked_epochs(&self) -> &BTreeMap<Epoch, Timestamp> {
+        self.revoked_epochs.get()
     }
 
     /// Whether the chain exists here and has owners.

@@ -50,6 +50,7 @@ fn chain() -> Chain {
         .system
         .initialize(ChainConfig {
             description: ChainDescription::Root(0),
+            admin_chain: ChainId::root(0),
             ownership: ChainOwnership::single(owner),
             epoch: Epoch::ZERO,
             committees: BTreeMap::new(),

@@ -26,6 +26,7 @@ async fn new_state(balance: u128) -> SystemState {
     state
         .initialize(ChainConfig {
             description: ChainDescription::Root(0),
+            admin_chain: ChainId::root(0),
             ownership: ChainOwnership::single(owner(1)),
             epoch: Epoch::ZERO,
             committees: BTreeMap::new(),
@@ -331,6 +332,7 @@ fn test_initialize_twice_is_refused() {
         let mut state = new_state(1).await;
         let again = ChainConfig {
             description: ChainDescription::Root(0),
+            admin_chain: ChainId::root(0),
             ownership: ChainOwnership::single(owner(3)),
             epoch: Epoch::ZERO,
             committees: BTreeMap::new(),
@@ -342,5 +344,174 @@ fn test_initialize_twice_is_refused() {
             Err(ExecutionError::AlreadyInitialized)
         );
         assert_eq!(state.chain_balance(), Amount::ONE);
+    });
+}
+
+fn committee(seed: u64) -> skein_base::Committee {
+    let key = skein_base::ValidatorPublicKey::from(&SecretKey::from_test_seed(seed).public());
+    let state = skein_base::ValidatorState {
+        network_address: format!("127.0.0.1:{}", 9000 + seed),
+        votes: 1,
+    };
+    skein_base::Committee::new(BTreeMap::from([(key, state)])).unwrap()
+}
+
+fn create_committee(epoch: u32, seed: u64) -> SystemOperation {
+    SystemOperation::CreateCommittee {
+        epoch: Epoch(epoch),
+        committee: committee(seed),
+    }
+}
+
+/// Runs `operation` on the admin chain (root 0, owned by owner 1) and expects `error`,
+/// with the state unchanged.
+async fn refused_on(
+    state: &mut SystemState,
+    context: &OperationContext,
+    operation: SystemOperation,
+    error: ExecutionError,
+) {
+    let before = state.hash().unwrap();
+    assert_eq!(
+        state.execute_operation(context, &operation).await,
+        Err(error),
+        "{operation:?}"
+    );
+    assert_eq!(
+        state.hash().unwrap(),
+        before,
+        "{operation:?} changed the state"
+    );
+}
+
+#[test]
+fn test_the_admin_chain_creates_committees_in_order_and_moves_to_each() {
+    block_on(async {
+        let mut state = new_state(10).await;
+        let admin = operation_context(Some(owner(1)));
+        for epoch in 1..=3 {
+            let messages = state
+                .execute_operation(&admin, &create_committee(epoch, epoch.into()))
+                .await
+                .unwrap();
+            assert!(messages.is_empty());
+            assert_eq!(state.epoch(), Epoch(epoch));
+            assert_eq!(
+                state.committee(Epoch(epoch)),
+                Some(&committee(epoch.into()))
+            );
+        }
+        assert_eq!(state.committees().len(), 3);
+        // A chain it opens starts in the newest epoch, trusting every live committee, and
+        // knows the admin chain.
+        let opened = state
+            .execute_operation(
+                &admin,
+                &SystemOperation::OpenChain {
+                    ownership: ChainOwnership::single(owner(2)),
+                    balance: Amount::ONE,
+                },
+            )
+            .await
+            .unwrap();
+        let Message::System(SystemMessage::OpenChain(config)) = &opened[0].message else {
+            panic!("an opening message: {opened:?}");
+        };
+        assert_eq!(config.epoch, Epoch(3));
+        assert_eq!(&config.committees, state.committees());
+        assert_eq!(config.admin_chain, ChainId::root(0));
+    });
+}
+
+#[test]
+fn test_each_refused_admin_operation_names_why_and_changes_nothing() {
+    block_on(async {
+        let mut state = new_state(10).await;
+        let admin = operation_context(Some(owner(1)));
+        state
+            .execute_operation(&admin, &create_committee(1, 1))
+            .await
+            .unwrap();
+
+        // Not the admin chain: the same chain's state, but run as chain 5.
+        let elsewhere = OperationContext {
+            chain_id: ChainId::root(5),
+            ..admin
+        };
+        for operation in [
+            create_committee(2, 2),
+            SystemOperation::RevokeEpoch { epoch: Epoch(0) },
+        ] {
+            let error = ExecutionError::NotAdminChain {
+                admin_chain: Some(ChainId::root(0)),
+            };
+            refused_on(&mut state, &elsewhere, operation, error).await;
+        }
+        // Not an owner of the admin chain.
+        let stranger = operation_context(Some(owner(9)));
+        let error = ExecutionError::NotChainOwner {
+            signer: Some(owner(9)),
+        };
+        refused_on(&mut state, &stranger, create_committee(2, 2), error).await;
+        // Epochs in order: not the current one again, not one skipped.
+        for found in [1, 3] {
+            let error = ExecutionError::WrongNextEpoch {
+                expected: Epoch(2),
+                found: Epoch(found),
+            };
+            refused_on(&mut state, &admin, create_committee(found, 2), error).await;
+        }
+        // The current epoch cannot be revoked, nor a later one, nor one never created.
+        for epoch in [1, 2] {
+            let error = ExecutionError::EpochNotRevocable {
+                epoch: Epoch(epoch),
+                current: Epoch(1),
+            };
+            let operation = SystemOperation::RevokeEpoch {
+                epoch: Epoch(epoch),
+            };
+            refused_on(&mut state, &admin, operation, error).await;
+        }
+        // Epoch 0 was never in this state's list (the test chain starts with none).
+        let revoke_zero = SystemOperation::RevokeEpoch { epoch: Epoch::ZERO };
+        let error = ExecutionError::EpochNotLive(Epoch::ZERO);
+        refused_on(&mut state, &admin, revoke_zero, error).await;
+    });
+}
+
+#[test]
+fn test_live_epochs_are_bounded_and_revoking_one_makes_room() {
+    block_on(async {
+        let mut state = new_state(10).await;
+        let admin = operation_context(Some(owner(1)));
+        let limit = u32::try_from(skein_base::limits::LIVE_EPOCHS_MAX).unwrap();
+        for epoch in 1..=limit {
+            state
+                .execute_operation(&admin, &create_committee(epoch, epoch.into()))
+                .await
+                .unwrap();
+        }
+        let next = limit + 1;
+        let error = ExecutionError::TooManyLiveEpochs {
+            limit: skein_base::limits::LIVE_EPOCHS_MAX,
+        };
+        refused_on(&mut state, &admin, create_committee(next, 1), error).await;
+
+        let revoke = SystemOperation::RevokeEpoch { epoch: Epoch(1) };
+        state.execute_operation(&admin, &revoke).await.unwrap();
+        assert_eq!(state.committee(Epoch(1)), None);
+        assert_eq!(
+            state.revoked_epochs().get(&Epoch(1)),
+            Some(&admin.timestamp),
+            "the revocation's time is kept, for how long its messages are honoured"
+        );
+        // Revoked is not live: a second revocation is refused.
+        let error = ExecutionError::EpochNotLive(Epoch(1));
+        refused_on(&mut state, &admin, revoke, error).await;
+        state
+            .execute_operation(&admin, &create_committee(next, 1))
+            .await
+            .unwrap();
+        assert_eq!(state.epoch(), Epoch(next));
     });
 }
