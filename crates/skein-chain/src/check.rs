@@ -13,8 +13,10 @@
 //!   is for the inbox to say.
 
 use skein_base::{
-    encoding, ensure, limits, BlockHeight, ChainId, Round, TimeDelta, Timestamp, ValidatorPublicKey,
+    encoding, ensure, limits, BlockHeight, ChainId, Committee, Epoch, Round, TimeDelta, Timestamp,
+    ValidatorPublicKey,
 };
+use skein_execution::{Operation, SystemExecutionStateView};
 use skein_views::KeyValueStore;
 
 use crate::{
@@ -39,10 +41,23 @@ pub enum Verdict {
     RepeatVote(LiteVote),
 }
 
-/// Checks a proposal against the chain's state at this validator, at time `now`.
+/// What this node knows of one epoch from the admin chain, read from its store by the
+/// caller: the checks themselves do no I/O.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochRecord {
+    /// The committee the admin chain created for the epoch, if this node committed that
+    /// block.
+    pub committee: Option<Committee>,
+    /// When the admin chain revoked the epoch, if it did and this node knows.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Checks a proposal against the chain's state at this validator, at time `now`; `epoch`
+/// is what the admin chain published about the block's epoch.
 pub fn check_proposal<S: KeyValueStore>(
     chain: &ChainStateView<S>,
     proposal: &BlockProposal,
+    epoch: &EpochRecord,
     now: Timestamp,
 ) -> Result<Verdict, ChainError> {
     let block = &proposal.content.block;
@@ -78,15 +93,22 @@ pub fn check_proposal<S: KeyValueStore>(
         .check_signature()
         .map_err(|error| ChainError::InvalidProposalSignature(error.to_string()))?;
 
-    // 3. Chain active, epoch current, closed chains only reject (§3).
+    // 3. Chain active; the epoch the chain's own, or a later one the block migrates to
+    //    (§13); not revoked; closed chains only reject (§3).
     ensure!(state.is_active(), ChainError::InactiveChain(block.chain_id));
     ensure!(
-        block.epoch == state.epoch(),
+        block.epoch == state.epoch() || migrates(block, state),
         ChainError::WrongEpoch {
             expected: state.epoch(),
             found: block.epoch,
         }
     );
+    if let Some(revoked_at) = epoch.revoked_at {
+        return Err(ChainError::RevokedEpoch {
+            epoch: block.epoch,
+            revoked_at,
+        });
+    }
     if state.is_closed() {
         ensure!(block.operations.is_empty(), ChainError::ClosedChain);
         for incoming in &block.incoming_bundles {
@@ -117,9 +139,7 @@ pub fn check_proposal<S: KeyValueStore>(
     let owner = proposal.owner();
     let round = proposal.content.round;
     let ownership = state.ownership();
-    let committee = state
-        .committee(block.epoch)
-        .ok_or(ChainError::UnknownEpoch(block.epoch))?;
+    let committee = committee_of(state, Some(block), block.epoch, epoch)?;
     let leader = round_leader(block.chain_id, block.height, round, ownership, committee);
     let allowed = match leader {
         Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
@@ -232,21 +252,39 @@ pub enum CertificateVerdict<V> {
     Past,
 }
 
-/// Checks a certificate against the chain's state at this node: where it stands (rules 1 to
-/// 4, [`check_standing`]), then its signers.
+/// Checks a certificate against the chain's state at this node, at time `now`: where it
+/// stands (rules 1 to 4, [`check_standing`]), then its epoch (`epoch` is what the admin
+/// chain published about it) and its signers.
 pub fn check_certificate<S: KeyValueStore, V: CertificateValue>(
     chain: &ChainStateView<S>,
     certificate: UncheckedCertificate<V>,
+    epoch: &EpochRecord,
+    now: Timestamp,
 ) -> Result<CertificateVerdict<V>, ChainError> {
     if check_standing(chain, &*certificate.value, certificate.round)? == Standing::Past {
         return Ok(CertificateVerdict::Past);
     }
-    // 5. Epoch: the chain knows the committee of the value's epoch.
-    let epoch = certificate.value.epoch();
-    let committee = chain
-        .system()
-        .committee(epoch)
-        .ok_or(ChainError::UnknownEpoch(epoch))?;
+    // 5. Epoch: the chain's committee of the value's epoch, or the published committee of
+    //    the epoch a block migrates to; a revoked epoch only within the time it is honoured.
+    let value_epoch = certificate.value.epoch();
+    if let Some(revoked_at) = epoch.revoked_at {
+        let honoured_until = revoked_at.saturating_add(TimeDelta::from_micros(
+            limits::REVOKED_EPOCH_HONOURED_MICROS,
+        ));
+        ensure!(
+            now <= honoured_until,
+            ChainError::RevokedEpoch {
+                epoch: value_epoch,
+                revoked_at,
+            }
+        );
+    }
+    let committee = committee_of(
+        chain.system(),
+        certificate.value.block(),
+        value_epoch,
+        epoch,
+    )?;
     // 6. Signers: members of that committee, no one twice, a quorum of its votes, every
     //    signature valid.
     Ok(CertificateVerdict::Next(certificate.check(committee)?))
@@ -280,6 +318,31 @@ pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
         ChainError::ValidatedInFastRound { round }
     );
     Ok(Standing::Next)
+}
+
+/// Whether `block` is in a later epoch than its chain and starts by migrating to it.
+fn migrates<S: KeyValueStore>(block: &ProposedBlock, state: &SystemExecutionStateView<S>) -> bool {
+    let first = block.operations.first();
+    let target = match first {
+        Some(Operation::System(operation)) => operation.migrates_to(),
+        _ => None,
+    };
+    block.epoch > state.epoch() && target == Some(block.epoch)
+}
+
+/// The committee that certifies `block` (or a value about no block) of `epoch`: the chain's
+/// own, or for a block migrating to its epoch the committee the admin chain published.
+fn committee_of<'a, S: KeyValueStore>(
+    state: &'a SystemExecutionStateView<S>,
+    block: Option<&ProposedBlock>,
+    epoch: Epoch,
+    record: &'a EpochRecord,
+) -> Result<&'a Committee, ChainError> {
+    let committee = match block {
+        Some(block) if migrates(block, state) => record.committee.as_ref(),
+        _ => state.committee(epoch),
+    };
+    committee.ok_or(ChainError::UnknownEpoch(epoch))
 }
 
 /// A block at the chain's next height or later: there is no gap before it, and it names

@@ -35,7 +35,7 @@ pub use certificate::{
 pub use chain::{ChainStateView, ChainTip, ExecutionMode};
 pub use check::{
     check_certificate, check_cross_chain_update, check_proposal, check_standing,
-    CertificateVerdict, Standing, Verdict,
+    CertificateVerdict, EpochRecord, Standing, Verdict,
 };
 pub use hashed::Hashed;
 pub use inbox::{InboxError, InboxStateView};
@@ -303,6 +303,17 @@ pub enum ChainError {
         /// The bundle that does not come after it.
         next: Cursor,
     },
+    /// The admin chain revoked the epoch: its committee certifies no new blocks, and its
+    /// certificates are honoured only for
+    /// [`REVOKED_EPOCH_HONOURED_MICROS`](skein_base::limits::REVOKED_EPOCH_HONOURED_MICROS)
+    /// after the revocation. A chain in that epoch migrates by a block of a later one.
+    #[error("epoch {epoch} was revoked at {revoked_at}")]
+    RevokedEpoch {
+        /// The epoch.
+        epoch: Epoch,
+        /// When the admin chain revoked it.
+        revoked_at: Timestamp,
+    },
 }
 
 impl From<ViewError> for ChainError {
@@ -345,7 +356,8 @@ impl ChainError {
             | ChainError::UnrejectableBundle { .. }
             | ChainError::TooManyMessages { .. }
             | ChainError::Arithmetic(_)
-            | ChainError::OperationsOnPublicChain { .. } => true,
+            | ChainError::OperationsOnPublicChain { .. }
+            | ChainError::RevokedEpoch { .. } => true,
             // Not about a proposed block.
             ChainError::ValidatedInFastRound { .. }
             | ChainError::EmptyCrossChainUpdate { .. }

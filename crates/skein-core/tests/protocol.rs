@@ -11,6 +11,7 @@ mod protocol {
     mod hardening;
     mod public;
     mod publishing;
+    mod reconfiguration;
     mod restart;
     mod safety;
     mod shared;

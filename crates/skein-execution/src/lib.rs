@@ -28,7 +28,7 @@ pub use message::{
     Message, MessageContext, MessageKind, Operation, OperationContext, OutgoingMessage,
 };
 pub use ownership::{ChainOwnership, TimeoutConfig};
-pub use runtime::{BlobSource, ExecutionRuntime};
+pub use runtime::{ExecutionRuntime, PublishedData};
 pub use state::ExecutionState;
 pub use system::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
 
@@ -143,6 +143,18 @@ pub enum ExecutionError {
     /// The epoch named is not live: never created, or revoked already.
     #[error("epoch {0} is not live")]
     EpochNotLive(Epoch),
+    /// A chain migrates only forwards, to an epoch after its own.
+    #[error("the chain is in epoch {current} already; it cannot migrate to epoch {epoch}")]
+    EpochNotNewer {
+        /// The epoch named.
+        epoch: Epoch,
+        /// The chain's.
+        current: Epoch,
+    },
+    /// This node has not committed the admin chain's block that created the epoch's
+    /// committee: not the block's fault; the node must first learn the admin chain.
+    #[error("this node does not know the committee of epoch {0} yet")]
+    CommitteeNotPublished(Epoch),
 }
 
 impl ExecutionError {
@@ -153,6 +165,7 @@ impl ExecutionError {
             self,
             ExecutionError::Storage(_)
                 | ExecutionError::BlobNotFound(_)
+                | ExecutionError::CommitteeNotPublished(_)
                 | ExecutionError::Application {
                     error: WasmError::Host(_),
                     ..

@@ -1,11 +1,12 @@
-//! [`ExecutionRuntime`]: what a node needs to run applications — the Wasm engine and the
-//! published code, loaded from the node's blobs.
+//! [`ExecutionRuntime`]: what a node needs to run blocks beyond the chain's own state — the
+//! Wasm engine, the published code (loaded from the node's blobs) and the committees the
+//! admin chain created.
 
 use std::{collections::VecDeque, sync::Arc};
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use skein_base::{limits, BlobId, BytecodeId};
+use skein_base::{limits, BlobId, BytecodeId, Committee, Epoch};
 
 use crate::{
     wasm::{Bytecode, WasmError, WasmRuntime},
@@ -16,23 +17,31 @@ use crate::{
 /// the modules of well over a hundred applications of the largest size.
 const BYTECODE_BYTES_CACHED_MAX: usize = 256 << 20;
 
-/// Where a node keeps published blobs.
-pub trait BlobSource: Send + Sync + 'static {
+/// What a node keeps for every chain to use: published blobs, and the committee of each
+/// epoch the admin chain created.
+pub trait PublishedData: Send + Sync + 'static {
     /// The blob's bytes, if this node has it.
     fn read_blob(&self, id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, ExecutionError>>;
+
+    /// The committee of `epoch`, if this node has committed the admin chain's block that
+    /// created it.
+    fn read_committee(
+        &self,
+        epoch: Epoch,
+    ) -> BoxFuture<'_, Result<Option<Committee>, ExecutionError>>;
 }
 
 /// The Wasm engine (one per process, created on first use) and the node's blobs. Cheap to
 /// clone.
 #[derive(Clone)]
 pub struct ExecutionRuntime {
-    blobs: Arc<dyn BlobSource>,
+    blobs: Arc<dyn PublishedData>,
     bytecodes: Arc<Mutex<VecDeque<(BlobId, Bytecode)>>>,
 }
 
 impl ExecutionRuntime {
     /// A runtime loading application code from `blobs`.
-    pub fn new(blobs: Arc<dyn BlobSource>) -> Self {
+    pub fn new(blobs: Arc<dyn PublishedData>) -> Self {
         Self {
             blobs,
             bytecodes: Arc::default(),
@@ -46,6 +55,15 @@ impl ExecutionRuntime {
         WASM.get_or_init(WasmRuntime::new)
             .as_ref()
             .map_err(|error| ExecutionError::Storage(format!("the Wasm engine failed: {error}")))
+    }
+
+    /// The committee the admin chain created for `epoch`: refused, as this node's gap and
+    /// not the block's fault, while the node has not committed that admin block.
+    pub async fn committee(&self, epoch: Epoch) -> Result<Committee, ExecutionError> {
+        self.blobs
+            .read_committee(epoch)
+            .await?
+            .ok_or(ExecutionError::CommitteeNotPublished(epoch))
     }
 
     /// The contract module of `bytecode_id`.

@@ -48,6 +48,13 @@ impl<S: KeyValueStore> ExecutionState<S> {
         );
         let mut outgoing = Vec::new();
         match operation {
+            Operation::System(SystemOperation::MigrateToEpoch { epoch }) => {
+                let committee = runtime.committee(*epoch).await?;
+                outgoing = self
+                    .system
+                    .migrate_to_epoch(context, *epoch, committee)
+                    .await?;
+            }
             Operation::System(system_operation) => {
                 outgoing = self
                     .system

@@ -7,13 +7,15 @@
 //! [2] ++ bcs(BlobId)                    a blob's bytes
 //! [3] ++ name ++ …                      node-local records (client records)
 //! [4] ++ chain id                       present while the chain has unacknowledged messages
+//! [5] ++ epoch (4 bytes, big-endian)    the committee the admin chain created for it, BCS
+//! [6] ++ epoch (4 bytes, big-endian)    when the admin chain revoked it (block time), BCS
 //! ```
 //!
 //! Certificates and chain states are written in the same batch, so a chain never refers to
 //! a certificate that is not stored.
 
 use serde::{de::DeserializeOwned, Serialize};
-use skein_base::{crypto::CryptoHash, encoding, BlobId, ChainId};
+use skein_base::{crypto::CryptoHash, encoding, BlobId, ChainId, Committee, Epoch, Timestamp};
 use skein_views::{Batch, KeyValueStore, ViewContext, ViewError};
 
 const CHAIN_PREFIX: u8 = 0;
@@ -21,6 +23,8 @@ const CERTIFICATE_PREFIX: u8 = 1;
 const BLOB_PREFIX: u8 = 2;
 const RECORD_PREFIX: u8 = 3;
 const PENDING_OUTBOX_PREFIX: u8 = 4;
+const COMMITTEE_PREFIX: u8 = 5;
+const REVOCATION_PREFIX: u8 = 6;
 
 /// A certificate as it is stored: under the hash of the value it certifies, which a read
 /// checks against the key, so a damaged or misplaced record is an error and not a
@@ -46,6 +50,12 @@ fn certificate_key(hash: &CryptoHash) -> Vec<u8> {
 fn blob_key(id: &BlobId) -> Vec<u8> {
     let mut key = vec![BLOB_PREFIX];
     key.extend(encoding::encode(id));
+    key
+}
+
+fn epoch_key(prefix: u8, epoch: Epoch) -> Vec<u8> {
+    let mut key = vec![prefix];
+    key.extend_from_slice(&epoch.0.to_be_bytes());
     key
 }
 
@@ -141,6 +151,39 @@ impl<S: KeyValueStore> Storage<S> {
     /// Adds a blob to a batch.
     pub fn write_blob(batch: &mut Batch, id: &BlobId, bytes: Vec<u8>) {
         batch.put(blob_key(id), bytes);
+    }
+
+    /// The committee the admin chain created for `epoch`, if this node committed that
+    /// block. Written once and never changed, so a reader may keep it.
+    pub async fn read_committee(&self, epoch: Epoch) -> Result<Option<Committee>, ViewError> {
+        let key = epoch_key(COMMITTEE_PREFIX, epoch);
+        match self.store.read_value(&key).await? {
+            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds the committee of `epoch` to a batch, with the admin chain's block that
+    /// created it (or its genesis).
+    pub fn write_committee(batch: &mut Batch, epoch: Epoch, committee: &Committee) {
+        batch.put(
+            epoch_key(COMMITTEE_PREFIX, epoch),
+            encoding::encode(committee),
+        );
+    }
+
+    /// When the admin chain revoked `epoch`, if it did and this node committed that block.
+    pub async fn read_revocation(&self, epoch: Epoch) -> Result<Option<Timestamp>, ViewError> {
+        let key = epoch_key(REVOCATION_PREFIX, epoch);
+        match self.store.read_value(&key).await? {
+            Some(bytes) => Ok(Some(decode(key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds the revocation of `epoch` at `time` to a batch, with the block that revoked it.
+    pub fn write_revocation(batch: &mut Batch, epoch: Epoch, time: Timestamp) {
+        batch.put(epoch_key(REVOCATION_PREFIX, epoch), encoding::encode(&time));
     }
 
     /// Adds to a batch whether `chain_id` has messages its recipients have not

@@ -57,6 +57,7 @@ fn chain_error_name(error: &ChainError) -> &'static str {
         ChainError::EmptyCrossChainUpdate { .. } => "EmptyCrossChainUpdate",
         ChainError::TooManyBundlesInUpdate { .. } => "TooManyBundlesInUpdate",
         ChainError::BundlesOutOfOrder { .. } => "BundlesOutOfOrder",
+        ChainError::RevokedEpoch { .. } => "RevokedEpoch",
     }
 }
 
@@ -164,6 +165,10 @@ fn chain_errors() -> Vec<ChainError> {
             previous: cursor,
             next: Cursor { height, index: 0 },
         },
+        ChainError::RevokedEpoch {
+            epoch: Epoch(1),
+            revoked_at: time,
+        },
     ]
 }
 
@@ -264,6 +269,11 @@ fn inner_errors() -> Vec<(String, usize, Vec<u8>)> {
             current: Epoch(2),
         },
         ExecutionError::EpochNotLive(Epoch(1)),
+        ExecutionError::EpochNotNewer {
+            epoch: Epoch(1),
+            current: Epoch(2),
+        },
+        ExecutionError::CommitteeNotPublished(Epoch(3)),
     ];
     let mut samples = Vec::new();
     let mut add = |kind: &str, index: usize, name: &str, bytes: Vec<u8>| {
@@ -355,6 +365,8 @@ fn execution_error_name(error: &ExecutionError) -> &'static str {
         ExecutionError::TooManyLiveEpochs { .. } => "TooManyLiveEpochs",
         ExecutionError::EpochNotRevocable { .. } => "EpochNotRevocable",
         ExecutionError::EpochNotLive(_) => "EpochNotLive",
+        ExecutionError::EpochNotNewer { .. } => "EpochNotNewer",
+        ExecutionError::CommitteeNotPublished(_) => "CommitteeNotPublished",
     }
 }
 

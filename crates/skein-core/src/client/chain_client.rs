@@ -640,9 +640,18 @@ impl<S: KeyValueStore> ChainClient<S> {
             return Err(ClientError::ClosedChain(self.chain_id));
         }
         let timestamp = self.client.clock.now().max(info.timestamp);
+        // A block that migrates the chain is certified by the committee it migrates to, so
+        // that a chain whose epoch was revoked can still move.
+        let migrates_to = match operations.first() {
+            Some(Operation::System(operation)) => operation.migrates_to(),
+            _ => None,
+        };
+        let epoch = migrates_to
+            .filter(|epoch| *epoch > info.epoch)
+            .unwrap_or(info.epoch);
         Ok(ProposedBlock {
             chain_id: self.chain_id,
-            epoch: info.epoch,
+            epoch,
             height: info.next_block_height,
             timestamp,
             authenticated_signer: (!public).then(|| self.owner()),

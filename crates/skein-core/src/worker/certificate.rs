@@ -6,6 +6,7 @@ use skein_chain::{
     check_certificate, check_standing, AnyCertificate, Certificate, CertificateVerdict, ChainError,
     ConfirmedBlock, ExecutionMode, Hashed, MessageBundle, Standing, UncheckedCertificate,
 };
+use skein_execution::{Operation, SystemOperation};
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View};
 
@@ -45,7 +46,8 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        match check_certificate(&chain, certificate)? {
+        let epoch = self.epoch_record(certificate.value.block.epoch).await?;
+        match check_certificate(&chain, certificate, &epoch, self.clock.now())? {
             CertificateVerdict::Past => self.answer(&mut chain, chain_id).await,
             CertificateVerdict::Next(certificate) => {
                 self.commit_certificate(&mut chain, &certificate).await
@@ -90,6 +92,7 @@ impl<S: KeyValueStore> Worker<S> {
         for (blob_id, bytes) in value.block.published_blobs() {
             Storage::<S>::write_blob(&mut batch, &blob_id, bytes.to_vec());
         }
+        write_admin_records::<S>(&mut batch, &value.block);
         let mark = !recipients.is_empty() && !self.marked_pending.lock().contains(&chain_id);
         if mark {
             Storage::<S>::mark_pending_outboxes(&mut batch, &chain_id, true);
@@ -203,5 +206,22 @@ impl<S: KeyValueStore> Worker<S> {
             recipient,
             bundles,
         }))
+    }
+}
+
+/// What a committed block of the admin chain publishes for every chain: the committees it
+/// created and the epochs it revoked. A certified block's admin operations all succeeded,
+/// and they succeed only on the admin chain.
+fn write_admin_records<S: KeyValueStore>(batch: &mut Batch, block: &skein_chain::ProposedBlock) {
+    for operation in &block.operations {
+        match operation {
+            Operation::System(SystemOperation::CreateCommittee { epoch, committee }) => {
+                Storage::<S>::write_committee(batch, *epoch, committee);
+            }
+            Operation::System(SystemOperation::RevokeEpoch { epoch }) => {
+                Storage::<S>::write_revocation(batch, *epoch, block.timestamp);
+            }
+            _ => {}
+        }
     }
 }

@@ -15,9 +15,9 @@ mod rounds;
 use std::{collections::HashMap, sync::Arc};
 
 use parking_lot::Mutex;
-use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
-use skein_chain::{ChainError, ChainStateView};
-use skein_execution::{BlobSource, ChainConfig, ExecutionError, ExecutionRuntime};
+use skein_base::{crypto::SecretKey, ChainId, Committee, Epoch, ValidatorPublicKey};
+use skein_chain::{ChainError, ChainStateView, EpochRecord};
+use skein_execution::{ChainConfig, ExecutionError, ExecutionRuntime, PublishedData};
 use skein_storage::Storage;
 use skein_views::{Batch, KeyValueStore, View, ViewError};
 use tokio::sync::OwnedMutexGuard;
@@ -121,6 +121,8 @@ pub struct Worker<S> {
     /// Chains known to carry the pending-outbox mark in storage, so it is not written again
     /// with every block. Forgotten on restart, when at worst the mark is written once more.
     marked_pending: Mutex<std::collections::HashSet<ChainId>>,
+    /// The committees the admin chain created, as read from the store.
+    committees: Mutex<std::collections::BTreeMap<Epoch, Committee>>,
 }
 
 impl<S: KeyValueStore> Worker<S> {
@@ -128,12 +130,13 @@ impl<S: KeyValueStore> Worker<S> {
     /// client's local node, which executes certificates but never votes.
     pub fn new(storage: Storage<S>, key: Option<Arc<SecretKey>>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            runtime: ExecutionRuntime::new(Arc::new(StoredBlobs(storage.clone()))),
+            runtime: ExecutionRuntime::new(Arc::new(StoredData(storage.clone()))),
             storage,
             key,
             clock,
             chains: Mutex::new(HashMap::new()),
             marked_pending: Mutex::new(std::collections::HashSet::new()),
+            committees: Mutex::default(),
         }
     }
 
@@ -156,6 +159,14 @@ impl<S: KeyValueStore> Worker<S> {
         if chain.system().description().is_some() {
             return Ok(());
         }
+        // The admin chain starts with the genesis committee: written for every chain to
+        // read, as the committees it creates later are.
+        let mut batch = Batch::new();
+        if config.admin_chain == chain_id {
+            for (epoch, committee) in &config.committees {
+                Storage::<S>::write_committee(&mut batch, *epoch, committee);
+            }
+        }
         chain
             .execution_state_mut()
             .system
@@ -164,7 +175,29 @@ impl<S: KeyValueStore> Worker<S> {
                 transaction_index: 0,
                 error,
             })?;
-        self.save(&mut chain, Batch::new()).await
+        self.save(&mut chain, batch).await
+    }
+
+    /// What this node knows of `epoch` from the admin chain: its committee (kept once
+    /// read: it never changes) and whether it was revoked (read each time: a revocation
+    /// committed by another shard must be seen).
+    pub(crate) async fn epoch_record(&self, epoch: Epoch) -> Result<EpochRecord, WorkerError> {
+        let cached = self.committees.lock().get(&epoch).cloned();
+        let committee = match cached {
+            Some(committee) => Some(committee),
+            None => {
+                let read = self.storage.read_committee(epoch).await?;
+                if let Some(committee) = &read {
+                    self.committees.lock().insert(epoch, committee.clone());
+                }
+                read
+            }
+        };
+        let revoked_at = self.storage.read_revocation(epoch).await?;
+        Ok(EpochRecord {
+            committee,
+            revoked_at,
+        })
     }
 
     /// Forgets every chain held in memory, as a restart would; the store is untouched.
@@ -232,15 +265,22 @@ impl<S: KeyValueStore> Worker<S> {
     }
 }
 
-/// Application code from the node's own blobs.
-struct StoredBlobs<S>(Storage<S>);
+/// Application code and committees from the node's own store.
+struct StoredData<S>(Storage<S>);
 
-impl<S: KeyValueStore> BlobSource for StoredBlobs<S> {
+impl<S: KeyValueStore> PublishedData for StoredData<S> {
     fn read_blob(
         &self,
         id: skein_base::BlobId,
     ) -> futures::future::BoxFuture<'_, Result<Option<Vec<u8>>, ExecutionError>> {
         Box::pin(async move { Ok(self.0.read_blob(&id).await?) })
+    }
+
+    fn read_committee(
+        &self,
+        epoch: skein_base::Epoch,
+    ) -> futures::future::BoxFuture<'_, Result<Option<skein_base::Committee>, ExecutionError>> {
+        Box::pin(async move { Ok(self.0.read_committee(epoch).await?) })
     }
 }
 

@@ -22,7 +22,8 @@ impl<S: KeyValueStore> Worker<S> {
         let round = proposal.content.round;
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
-        let confirm = match check_proposal(&chain, &proposal, now)? {
+        let epoch = self.epoch_record(block.epoch).await?;
+        let confirm = match check_proposal(&chain, &proposal, &epoch, now)? {
             Verdict::RepeatVote(vote) => return Ok(vote),
             Verdict::Execute { confirm } => confirm,
         };

@@ -24,7 +24,9 @@ impl<S: KeyValueStore> Worker<S> {
         let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
         let round = certificate.round;
-        let certificate = match check_certificate(&chain, certificate)? {
+        let epoch = self.epoch_record(certificate.value.block.epoch).await?;
+        let now = self.clock.now();
+        let certificate = match check_certificate(&chain, certificate, &epoch, now)? {
             CertificateVerdict::Past => return self.answer(&mut chain, chain_id).await,
             CertificateVerdict::Next(certificate) => certificate.into_unchecked(),
         };
@@ -54,12 +56,13 @@ impl<S: KeyValueStore> Worker<S> {
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
         let chain_id = certificate.value.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
-        let certificate = match check_certificate(&chain, certificate)? {
+        let epoch = self.epoch_record(certificate.value.epoch).await?;
+        let now = self.clock.now();
+        let certificate = match check_certificate(&chain, certificate, &epoch, now)? {
             CertificateVerdict::Past => return self.answer(&mut chain, chain_id).await,
             CertificateVerdict::Next(certificate) => certificate.into_unchecked(),
         };
         let mut manager = chain.manager().clone();
-        let now = self.clock.now();
         manager.record_timeout(chain.system().ownership(), certificate, now);
         if manager != *chain.manager() {
             chain.set_manager(manager);

@@ -303,3 +303,93 @@ async fn test_a_cross_chain_update_out_of_order_is_refused() {
         );
     }
 }
+
+/// The system clock, moved forward by a shared offset.
+struct AheadClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl skein_core::Clock for AheadClock {
+    fn now(&self) -> Timestamp {
+        let offset = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        skein_core::SystemClock
+            .now()
+            .saturating_add(skein_base::TimeDelta::from_micros(offset))
+    }
+
+    fn sleep(&self, delta: skein_base::TimeDelta) -> skein_core::Sleep {
+        skein_core::SystemClock.sleep(delta)
+    }
+}
+
+/// Rule 5, revoked epochs: a certificate of a revoked epoch still passes the epoch rule
+/// while the revocation is recent (so messages sent just before it are not lost), and is
+/// refused once the revoked epoch is no longer honoured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let config = skein_core::NetworkConfig {
+        validators: 4,
+        shards: 1,
+        chains: 3,
+        balance: tokens(100),
+    };
+    let clock = std::sync::Arc::new(AheadClock(offset.clone()));
+    let network = skein_core::InProcessNetwork::in_memory(config, clock).await;
+    let client = client(&network).await;
+    // Chain 0 is the admin chain; chain 1 stays in epoch 0, whose revocation is tested.
+    let admin = network.chain_client(&client, 0);
+    let committee = network.genesis().committee.clone();
+    admin
+        .execute_operation(skein_execution::SystemOperation::CreateCommittee {
+            epoch: Epoch(1),
+            committee,
+        })
+        .await
+        .unwrap();
+    admin
+        .execute_operation(skein_execution::SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
+        .await
+        .unwrap();
+    let chain_id = network.chain_id(1);
+    let mut late = block(&network, 0, None);
+    late.chain_id = chain_id;
+    late.authenticated_signer = Some(network.owner(1));
+    late.timestamp = skein_core::Clock::now(&skein_core::SystemClock);
+    // Signed by the committee of epoch 0, as a block certified just before the revocation
+    // would be. Its outcome is made up, so once past the epoch rule it fails at execution.
+    let certificate: AnyCertificate =
+        certify(confirmed(late), Round::Fast, &quorum(&network)).into();
+    let refuse = |certificate: AnyCertificate| {
+        let network = &network;
+        async move {
+            let before = info(network, chain_id).await;
+            let error = network.nodes[0]
+                .handle_certificate(certificate)
+                .await
+                .expect_err("refused");
+            assert_eq!(info(network, chain_id).await, before, "refused: {error}");
+            error
+        }
+    };
+
+    let within = refuse(certificate.clone()).await;
+    assert!(
+        matches!(
+            within,
+            NodeError::Chain(ChainError::IncorrectOutcome { .. })
+        ),
+        "honoured, so refused only at execution: {within:?}"
+    );
+    let honoured = limits::REVOKED_EPOCH_HONOURED_MICROS;
+    offset.store(honoured + 60_000_000, std::sync::atomic::Ordering::SeqCst);
+    let after = refuse(certificate).await;
+    assert!(
+        matches!(
+            after,
+            NodeError::Chain(ChainError::RevokedEpoch {
+                epoch: Epoch::ZERO,
+                ..
+            })
+        ),
+        "no longer honoured: {after:?}"
+    );
+}

@@ -1,7 +1,11 @@
 //! Executing system operations and messages. Every check comes before the first change, so
 //! a failed operation leaves the state as it was.
 
-use skein_base::{ensure, Account, AccountOwner, Amount, ChainDescription, ChainId, Timestamp};
+use std::collections::BTreeMap;
+
+use skein_base::{
+    ensure, Account, AccountOwner, Amount, ChainDescription, ChainId, Committee, Epoch, Timestamp,
+};
 use skein_views::KeyValueStore;
 
 use super::{ChainConfig, SystemExecutionStateView, SystemMessage, SystemOperation};
@@ -155,6 +159,11 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 self.epoch.set(*epoch);
                 Ok(Vec::new())
             }
+            // It needs the published committee, which `ExecutionState` reads and passes to
+            // `migrate_to_epoch`.
+            SystemOperation::MigrateToEpoch { epoch } => {
+                Err(ExecutionError::CommitteeNotPublished(*epoch))
+            }
             SystemOperation::RevokeEpoch { epoch } => {
                 self.check_admin(context)?;
                 let current = self.epoch();
@@ -178,6 +187,27 @@ impl<S: KeyValueStore> SystemExecutionStateView<S> {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Moves the chain to `epoch`, whose committee the admin chain published as
+    /// `committee`: from now on the chain trusts that committee alone. Signed by an owner;
+    /// only forwards.
+    pub async fn migrate_to_epoch(
+        &mut self,
+        context: &OperationContext,
+        epoch: Epoch,
+        committee: Committee,
+    ) -> Result<Vec<OutgoingMessage>, ExecutionError> {
+        self.check_open()?;
+        self.check_chain_owner(context.authenticated_signer)?;
+        let current = self.epoch();
+        ensure!(
+            epoch > current,
+            ExecutionError::EpochNotNewer { epoch, current }
+        );
+        self.committees.set(BTreeMap::from([(epoch, committee)]));
+        self.epoch.set(epoch);
+        Ok(Vec::new())
     }
 
     /// Admin operations run on the admin chain, signed by one of its owners.

@@ -107,9 +107,26 @@ pub enum SystemOperation {
         /// The epoch to end.
         epoch: Epoch,
     },
+    /// Moves the chain to `epoch`, a later epoch the admin chain created: from the next
+    /// block on, the chain's blocks are certified by that epoch's committee only. A chain
+    /// idle for several epochs migrates straight to the newest. As the first operation of
+    /// a block of `epoch` itself, it moves a chain whose epoch was revoked: the new
+    /// committee certifies the move.
+    MigrateToEpoch {
+        /// The epoch to move to.
+        epoch: Epoch,
+    },
 }
 
 impl SystemOperation {
+    /// The epoch a block starting with this operation may be in, beyond the chain's own.
+    pub fn migrates_to(&self) -> Option<Epoch> {
+        match self {
+            SystemOperation::MigrateToEpoch { epoch } => Some(*epoch),
+            _ => None,
+        }
+    }
+
     /// The blobs this operation publishes, with their ids.
     pub fn published_blobs(&self) -> Vec<(skein_base::BlobId, &[u8])> {
         match self {

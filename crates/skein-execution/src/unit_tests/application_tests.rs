@@ -14,19 +14,30 @@ use skein_base::{
 use skein_views::{MemoryStore, View, ViewContext};
 
 use crate::{
-    wasm::WasmError, BlobSource, ChainConfig, ChainOwnership, ExecutionError, ExecutionRuntime,
-    ExecutionStateView, Message, MessageKind, Operation, OperationContext, SystemMessage,
-    SystemOperation,
+    wasm::WasmError, ChainConfig, ChainOwnership, ExecutionError, ExecutionRuntime,
+    ExecutionStateView, Message, MessageKind, Operation, OperationContext, PublishedData,
+    SystemMessage, SystemOperation,
 };
 
-/// Blobs in memory.
+/// Blobs and published committees in memory.
 #[derive(Default)]
-struct Blobs(Mutex<HashMap<BlobId, Vec<u8>>>);
+struct Blobs(
+    Mutex<HashMap<BlobId, Vec<u8>>>,
+    Mutex<BTreeMap<Epoch, skein_base::Committee>>,
+);
 
-impl BlobSource for Blobs {
+impl PublishedData for Blobs {
     fn read_blob(&self, id: BlobId) -> BoxFuture<'_, Result<Option<Vec<u8>>, ExecutionError>> {
         let blob = self.0.lock().get(&id).cloned();
         Box::pin(async move { Ok(blob) })
+    }
+
+    fn read_committee(
+        &self,
+        epoch: Epoch,
+    ) -> BoxFuture<'_, Result<Option<skein_base::Committee>, ExecutionError>> {
+        let committee = self.1.lock().get(&epoch).cloned();
+        Box::pin(async move { Ok(committee) })
     }
 }
 
@@ -834,5 +845,67 @@ fn test_a_transaction_opens_a_bounded_number_of_chains() {
                 );
             }
         }
+    }
+}
+
+fn one_validator_committee(seed: u64) -> skein_base::Committee {
+    let key = skein_base::ValidatorPublicKey::from(&SecretKey::from_test_seed(seed).public());
+    let state = skein_base::ValidatorState {
+        network_address: format!("127.0.0.1:{}", 9000 + seed),
+        votes: 1,
+    };
+    skein_base::Committee::new(BTreeMap::from([(key, state)])).unwrap()
+}
+
+#[test]
+fn test_a_chain_migrates_only_forwards_to_a_published_committee() {
+    let mut chain = chain();
+    let migrate = |epoch| {
+        Operation::System(SystemOperation::MigrateToEpoch {
+            epoch: Epoch(epoch),
+        })
+    };
+    let hash = |chain: &Chain| chain.state.hash().unwrap();
+
+    // This node has not learnt epoch 2 from the admin chain: its gap, not the block's.
+    let before = hash(&chain);
+    let error = chain.execute(migrate(2), &mut FUEL.clone()).unwrap_err();
+    assert_eq!(error, ExecutionError::CommitteeNotPublished(Epoch(2)));
+    assert!(error.is_node_failure());
+    assert_eq!(hash(&chain), before);
+
+    // Published: the chain moves straight to epoch 2, trusting its committee alone.
+    chain
+        .blobs
+        .1
+        .lock()
+        .insert(Epoch(1), one_validator_committee(1));
+    chain
+        .blobs
+        .1
+        .lock()
+        .insert(Epoch(2), one_validator_committee(2));
+    chain.execute(migrate(2), &mut FUEL.clone()).unwrap();
+    let system = &chain.state.system;
+    assert_eq!(system.epoch(), Epoch(2));
+    assert_eq!(
+        system.committees(),
+        &BTreeMap::from([(Epoch(2), one_validator_committee(2))])
+    );
+
+    // Never backwards, nor to where it is.
+    let before = hash(&chain);
+    for epoch in [1, 2] {
+        let error = chain
+            .execute(migrate(epoch), &mut FUEL.clone())
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ExecutionError::EpochNotNewer {
+                epoch: Epoch(epoch),
+                current: Epoch(2)
+            }
+        );
+        assert_eq!(hash(&chain), before);
     }
 }
