@@ -39,7 +39,8 @@ mod worker;
 #[cfg(feature = "testing")]
 pub use byzantine::ByzantineVoter;
 pub use client::{
-    tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Spawner, ValidatorEntry,
+    tokio_spawner, ChainClient, Client, ClientConfig, ClientError, Connect, Membership, Spawner,
+    ValidatorEntry,
 };
 pub use clock::{Clock, Sleep, SystemClock};
 pub use delivery::{Delivery, Inlet};

@@ -59,16 +59,27 @@ pub struct InProcessNetwork<S> {
     pub owner_keys: Vec<Arc<SecretKey>>,
     validators: Mutex<Vec<Option<Arc<LocalValidator<S>>>>>,
     validator_keys: Vec<Arc<SecretKey>>,
+    /// Every validator's node by key, for clients that learn of a validator from the
+    /// admin chain.
+    registry: Arc<Mutex<BTreeMap<ValidatorPublicKey, Arc<dyn ValidatorNode>>>>,
     store_factory: StoreFactory<S>,
     shards: usize,
     clock: Arc<dyn Clock>,
 }
 
 impl InProcessNetwork<MemoryStore> {
-    /// A network whose validators keep their data in memory (kept across restarts).
+    /// A network whose validators keep their data in memory (kept across restarts; one
+    /// more store for each validator added later).
     pub async fn in_memory(config: NetworkConfig, clock: Arc<dyn Clock>) -> Self {
-        let stores: Vec<MemoryStore> = (0..config.validators).map(|_| MemoryStore::new()).collect();
-        Self::new(config, clock, Box::new(move |index| stores[index].clone())).await
+        let stores: Mutex<Vec<MemoryStore>> = Mutex::default();
+        let factory = move |index: usize| {
+            let mut stores = stores.lock();
+            while stores.len() <= index {
+                stores.push(MemoryStore::new());
+            }
+            stores[index].clone()
+        };
+        Self::new(config, clock, Box::new(factory)).await
     }
 
     /// A network for an application's tests, on a tokio runtime: four validators of two
@@ -138,12 +149,21 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             )));
             validators.push(Some(validator));
         }
+        let registry = validator_keys
+            .iter()
+            .zip(&nodes)
+            .map(|(key, node)| {
+                let node = node.clone() as Arc<dyn ValidatorNode>;
+                (ValidatorPublicKey::from(&key.public()), node)
+            })
+            .collect();
         Self {
             genesis,
             nodes,
             owner_keys,
             validators: Mutex::new(validators),
             validator_keys,
+            registry: Arc::new(Mutex::new(registry)),
             store_factory,
             shards: config.shards,
             clock,
@@ -201,11 +221,55 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
         }
     }
 
-    /// The validators as a client lists them.
+    /// Starts one more validator, outside the committee: a validator about to join, started
+    /// from the genesis as an operator would start it. Returns its index.
+    pub async fn add_validator(&mut self) -> usize {
+        let index = self.nodes.len();
+        let key = Arc::new(SecretKey::from_test_seed(1_000 + index as u64));
+        let validator = Self::start(&self.store_factory, index, &key, self.shards, &self.clock);
+        for chain in self.genesis.chain_configs() {
+            validator
+                .initialize_chain(chain)
+                .await
+                .expect("genesis on a fresh store");
+        }
+        let node = Arc::new(FaultyNode::new(
+            validator.clone() as Arc<dyn ValidatorNode>,
+            key.clone(),
+            self.clock.clone(),
+        ));
+        self.registry.lock().insert(
+            ValidatorPublicKey::from(&key.public()),
+            node.clone() as Arc<dyn ValidatorNode>,
+        );
+        self.nodes.push(node);
+        self.validators.lock().push(Some(validator));
+        self.validator_keys.push(key);
+        index
+    }
+
+    /// The key of validator `index`, as committees name it.
+    pub fn validator_public_key(&self, index: usize) -> ValidatorPublicKey {
+        ValidatorPublicKey::from(&self.validator_keys[index].public())
+    }
+
+    /// How clients of this network reach a validator they learn of from the admin chain.
+    pub fn connect(&self) -> crate::client::Connect {
+        let registry = self.registry.clone();
+        Arc::new(move |key, _state| {
+            registry.lock().get(key).cloned().ok_or_else(|| {
+                crate::node::NodeError::Unreachable(format!("no validator {key:?} here"))
+            })
+        })
+    }
+
+    /// The validators of the genesis committee as a client lists them.
     pub fn entries(&self) -> Vec<ValidatorEntry> {
+        let members = self.genesis.committee.validators();
         self.nodes
             .iter()
             .zip(&self.validator_keys)
+            .filter(|(_, key)| members.contains_key(&ValidatorPublicKey::from(&key.public())))
             .map(|(node, key)| ValidatorEntry {
                 public_key: ValidatorPublicKey::from(&key.public()),
                 node: node.clone() as Arc<dyn ValidatorNode>,
@@ -220,7 +284,7 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
         spawner: Spawner,
         config: ClientConfig,
     ) -> Result<Arc<Client<T>>, ClientError> {
-        Client::new(
+        let client = Client::new(
             Storage::new(store),
             &self.genesis,
             self.entries(),
@@ -228,7 +292,9 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
             spawner,
             config,
         )
-        .await
+        .await?;
+        client.connect_new_validators_with(self.connect());
+        Ok(client)
     }
 
     /// The chain client of genesis chain `index`, with its owner's key.

@@ -60,7 +60,7 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// on public chains.
     fn is_validator(&self) -> bool {
         let key = ValidatorPublicKey::from(&self.key.public());
-        self.client.committee().is_member(&key)
+        self.client.membership().committee.is_member(&key)
     }
 
     /// The chain as the local node knows it.
@@ -566,7 +566,8 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// never be certified, and a block replacing it can: validators never vote for two
     /// blocks in one round, and those that refused this one never voted for it.
     async fn refused_for_good_by_quorum(&self, proposal: &BlockProposal) -> bool {
-        let committee = self.client.committee();
+        let membership = self.client.membership();
+        let committee = &membership.committee;
         let quorum = committee.quorum_threshold();
         let spare = committee.total_votes() - quorum;
         let client = &self.client;
@@ -575,10 +576,13 @@ impl<S: KeyValueStore> ChainClient<S> {
         // below leaves it out.
         let answers = client
             .ask_until(
-                |validator| async move {
-                    match client.propose_to(validator, proposal).await {
-                        Err(error) if error.refuses_block_for_good() => Err(error),
-                        _ => Ok(()),
+                |validator| {
+                    let validator = validator.clone();
+                    async move {
+                        match client.propose_to(&validator, proposal).await {
+                            Err(error) if error.refuses_block_for_good() => Err(error),
+                            _ => Ok(()),
+                        }
                     }
                 },
                 |other, failed| failed >= quorum || other > spare,
@@ -620,7 +624,13 @@ impl<S: KeyValueStore> ChainClient<S> {
         incoming_bundles: Vec<IncomingBundle>,
         operations: Vec<Operation>,
     ) -> Result<ProposedBlock, ClientError> {
-        let info = self.active_info().await?;
+        self.client.learn_committees().await?;
+        let mut info = self.active_info().await?;
+        if info.epoch > self.client.membership().epoch {
+            // Another client migrated the chain to a committee this one has not learnt.
+            self.client.follow_admin_chain().await?;
+            info = self.active_info().await?;
+        }
         let ownership = &info.ownership;
         // On a public chain, validators propose blocks that only receive messages.
         let public = ownership.validators_propose;
@@ -638,6 +648,18 @@ impl<S: KeyValueStore> ChainClient<S> {
         }
         if info.is_closed && !operations.is_empty() {
             return Err(ClientError::ClosedChain(self.chain_id));
+        }
+        // The client proposes to the newest committee it knows: a chain still in an older
+        // epoch migrates first, in the same block.
+        let newest = self.client.membership().epoch;
+        let mut operations = operations;
+        let migrates = matches!(
+            operations.first(),
+            Some(Operation::System(operation)) if operation.migrates_to().is_some()
+        );
+        if info.epoch < newest && !migrates && !info.is_closed && !public {
+            let migrate = SystemOperation::MigrateToEpoch { epoch: newest };
+            operations.insert(0, Operation::System(migrate));
         }
         let timestamp = self.client.clock.now().max(info.timestamp);
         // A block that migrates the chain is certified by the committee it migrates to, so

@@ -32,7 +32,8 @@ impl<S: KeyValueStore> Client<S> {
         let (certificate_sender, certificate_receiver) =
             oneshot::channel::<UncheckedCertificate<ConfirmedBlock>>();
         let certificate_receiver = certificate_receiver.shared();
-        for validator in &self.validators {
+        let membership = self.membership();
+        for validator in &membership.validators {
             let client = self.clone();
             let validator = validator.clone();
             let proposal = proposal.clone();
@@ -60,7 +61,8 @@ impl<S: KeyValueStore> Client<S> {
         drop(vote_sender);
         drop(commit_sender);
 
-        let mut aggregator = VoteAggregator::new(value, proposal.content.round, &self.committee);
+        let mut aggregator =
+            VoteAggregator::new(value, proposal.content.round, &membership.committee);
         let mut tally = Tally::default();
         let candidate = self
             .collect_votes(&mut votes, &mut aggregator, &mut tally)
@@ -69,7 +71,7 @@ impl<S: KeyValueStore> Client<S> {
         let _ = certificate_sender.send(candidate.clone());
 
         let mut committed_weight = 0;
-        while committed_weight < self.committee.quorum_threshold() {
+        while committed_weight < membership.committee.quorum_threshold() {
             match commits.next().await {
                 Some((validator, Ok(_))) => committed_weight += self.weight(&validator),
                 Some((validator, Err(error))) => {
@@ -80,12 +82,12 @@ impl<S: KeyValueStore> Client<S> {
                 None => break,
             }
         }
-        if committed_weight >= self.committee.validity_threshold() {
+        if committed_weight >= membership.committee.validity_threshold() {
             // An honest validator checked it.
             return Ok(candidate.vouched_for_by_validators());
         }
         // Too few validators committed it to vouch for it: check it here.
-        if let Ok(certificate) = candidate.clone().check(&self.committee) {
+        if let Ok(certificate) = candidate.clone().check(&membership.committee) {
             return Ok(certificate);
         }
         // Some votes were forged. Drop them, ask the validators that have not voted (their
@@ -105,7 +107,7 @@ impl<S: KeyValueStore> Client<S> {
                 .map(|(validator, _)| *validator)
                 .collect();
             let voted: Vec<_> = aggregator.voters().copied().chain(failed).collect();
-            let asked = self
+            let asked = membership
                 .validators
                 .iter()
                 .filter(|validator| !voted.contains(&validator.public_key));
@@ -133,9 +135,9 @@ impl<S: KeyValueStore> Client<S> {
         let candidate = aggregator.certificate().ok_or_else(|| tally.no_quorum())?;
         // Every vote added since was checked, and the forged ones are gone.
         let certificate = candidate
-            .check(&self.committee)
+            .check(&membership.committee)
             .map_err(|_| tally.no_quorum())?;
-        futures::future::join_all(self.validators.iter().map(|validator| {
+        futures::future::join_all(membership.validators.iter().map(|validator| {
             self.upload_certificate_to(validator, certificate.as_unchecked().clone())
         }))
         .await;
@@ -212,6 +214,7 @@ impl<S: KeyValueStore> Client<S> {
                 | NodeError::Chain(ChainError::InactiveChain(chain_id)) => {
                     self.sync_chain_at(validator, *chain_id, height).await?;
                 }
+                error if lacks_committee(error) => self.sync_admin_chain_to(validator).await?,
                 NodeError::Chain(ChainError::MissingCrossChainUpdate {
                     origin, height, ..
                 }) => {
@@ -255,9 +258,22 @@ impl<S: KeyValueStore> Client<S> {
                 | NodeError::Chain(ChainError::InactiveChain(_)) => {
                     self.sync_chain_at(validator, chain_id, height).await?;
                 }
+                error if lacks_committee(error) => self.sync_admin_chain_to(validator).await?,
                 _ => return Err(error),
             }
         }
+    }
+
+    /// Uploads to `validator` the admin chain's blocks the local node holds: what a
+    /// validator lacks when it does not know an epoch's committee (one that just joined).
+    async fn sync_admin_chain_to(&self, validator: &ValidatorEntry) -> Result<(), NodeError> {
+        let admin_chain = self.admin_chain;
+        let info = self
+            .local
+            .handle_chain_info_query(crate::requests::ChainInfoQuery::new(admin_chain))
+            .await?;
+        self.sync_chain_at(validator, admin_chain, info.next_block_height)
+            .await
     }
 
     /// Runs a request, failing with [`NodeError::Timeout`] if it takes longer than the
@@ -307,4 +323,17 @@ impl Tally {
             errors: std::mem::take(&mut self.errors),
         }
     }
+}
+
+/// Whether a validator refused because it does not know the committee of an epoch: it has
+/// not committed the admin chain's block that created it.
+fn lacks_committee(error: &NodeError) -> bool {
+    matches!(
+        error,
+        NodeError::Chain(ChainError::UnknownEpoch(_))
+            | NodeError::Chain(ChainError::Execution {
+                error: skein_execution::ExecutionError::CommitteeNotPublished(_),
+                ..
+            })
+    )
 }

@@ -57,12 +57,12 @@ impl<S: KeyValueStore> Client<S> {
     /// remembered as stragglers; their requests are dropped.
     pub(crate) async fn ask_quorum<'a, T, Fut>(
         &'a self,
-        request: impl Fn(&'a ValidatorEntry) -> Fut,
+        request: impl Fn(&ValidatorEntry) -> Fut,
     ) -> Vec<(ValidatorPublicKey, Result<T, NodeError>)>
     where
         Fut: Future<Output = Result<T, NodeError>> + 'a,
     {
-        let quorum = self.committee.quorum_threshold();
+        let quorum = self.membership().committee.quorum_threshold();
         self.ask_until(request, |answered, _| answered >= quorum)
             .await
     }
@@ -73,21 +73,23 @@ impl<S: KeyValueStore> Client<S> {
     /// stragglers; their requests are dropped.
     pub(crate) async fn ask_until<'a, T, Fut>(
         &'a self,
-        request: impl Fn(&'a ValidatorEntry) -> Fut,
+        request: impl Fn(&ValidatorEntry) -> Fut,
         enough: impl Fn(u64, u64) -> bool,
     ) -> Vec<(ValidatorPublicKey, Result<T, NodeError>)>
     where
         Fut: Future<Output = Result<T, NodeError>> + 'a,
     {
-        let mut pending: FuturesUnordered<_> = self
+        let membership = self.membership();
+        let mut pending: FuturesUnordered<_> = membership
             .validators
             .iter()
             .map(|validator| {
                 let request = request(validator);
-                async move { (validator.public_key, self.ask(validator, request).await) }
+                let validator = validator.clone();
+                async move { (validator.public_key, self.ask(&validator, request).await) }
             })
             .collect();
-        let mut answers = Vec::with_capacity(self.validators.len());
+        let mut answers = Vec::with_capacity(membership.validators.len());
         let (mut answered, mut failed) = (0, 0);
         while !enough(answered, failed) {
             let Some((validator, answer)) = pending.next().await else {
@@ -102,7 +104,7 @@ impl<S: KeyValueStore> Client<S> {
         }
         if !pending.is_empty() {
             let mut stragglers = self.stragglers.lock();
-            for validator in &self.validators {
+            for validator in &membership.validators {
                 if !answers.iter().any(|(key, _)| *key == validator.public_key) {
                     stragglers.insert(validator.public_key);
                 }
@@ -116,7 +118,8 @@ impl<S: KeyValueStore> Client<S> {
     /// final then, and slower validators get it in the background.
     pub(crate) async fn upload_to_quorum(self: &Arc<Self>, certificate: AnyCertificate) {
         let (sender, mut committed) = mpsc::unbounded();
-        for validator in &self.validators {
+        let membership = self.membership();
+        for validator in &membership.validators {
             let client = self.clone();
             let validator = validator.clone();
             let certificate = certificate.clone();
@@ -129,7 +132,7 @@ impl<S: KeyValueStore> Client<S> {
         }
         drop(sender);
         let mut weight = 0;
-        while weight < self.committee.quorum_threshold() {
+        while weight < membership.committee.quorum_threshold() {
             match committed.next().await {
                 Some((validator, true)) => weight += self.weight(&validator),
                 Some((_, false)) => {}
@@ -143,6 +146,7 @@ impl<S: KeyValueStore> Client<S> {
     pub(crate) fn validators_by_preference(&self) -> Vec<ValidatorEntry> {
         let stragglers = self.stragglers.lock();
         let (mut responsive, late): (Vec<_>, Vec<_>) = self
+            .membership()
             .validators
             .iter()
             .cloned()

@@ -34,7 +34,10 @@ impl<S: KeyValueStore> Client<S> {
         // The first quorum's answers: a validator that is not needed is not waited for
         // (what it alone holds, the next look finds).
         let answers = self
-            .ask_quorum(|validator| validator.node.handle_chain_info_query(query.clone()))
+            .ask_quorum(|validator| {
+                let (node, query) = (validator.node.clone(), query.clone());
+                async move { node.handle_chain_info_query(query).await }
+            })
             .await;
         // A validator that holds later blocks of the chain than we do has already
         // consumed bundles we lack: its pending ones would leave gaps in our inboxes.
@@ -141,7 +144,11 @@ impl<S: KeyValueStore> Client<S> {
                     if !missing.contains(&hash) {
                         continue;
                     }
-                    match certificate.check(&self.committee) {
+                    let Some(committee) = self.committee_of(certificate.value.block.epoch).await
+                    else {
+                        continue;
+                    };
+                    match certificate.check(&committee) {
                         Ok(certificate) => {
                             missing.remove(&hash);
                             blocks.insert(hash, certificate.value().clone());

@@ -22,7 +22,9 @@ mod updater;
 use std::{collections::HashMap, sync::Arc};
 
 use futures::future::BoxFuture;
-use skein_base::{AccountOwner, ChainId, Committee, TimeDelta, ValidatorPublicKey};
+use skein_base::{
+    AccountOwner, ChainId, Committee, Epoch, TimeDelta, ValidatorPublicKey, ValidatorState,
+};
 use skein_storage::Storage;
 use skein_views::KeyValueStore;
 
@@ -55,6 +57,24 @@ pub struct ValidatorEntry {
     /// How to reach it.
     pub node: Arc<dyn ValidatorNode>,
 }
+
+/// The committee of one epoch, and how to reach each of its members: whom the client asks.
+pub struct Membership {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Its committee.
+    pub committee: Committee,
+    /// Its members, in the committee's order.
+    pub validators: Vec<ValidatorEntry>,
+}
+
+/// How a client reaches a validator it learns of from the admin chain, by its key and what
+/// the committee says of it (its address).
+pub type Connect = Arc<
+    dyn Fn(&ValidatorPublicKey, &ValidatorState) -> Result<Arc<dyn ValidatorNode>, NodeError>
+        + Send
+        + Sync,
+>;
 
 /// Timing of the client's requests.
 #[derive(Clone, Copy, Debug)]
@@ -128,6 +148,14 @@ pub enum ClientError {
         /// The rounds tried.
         rounds: usize,
     },
+    /// The admin chain created a committee with a member this client has no way to reach.
+    #[error("cannot reach validator {validator:?} at {address}")]
+    CannotReachValidator {
+        /// The member.
+        validator: ValidatorPublicKey,
+        /// Where the committee says it is.
+        address: String,
+    },
     /// Validators take turns proposing on this chain (a public chain): users reach it only
     /// through messages.
     #[error("chain {0} is public: only validators propose blocks on it; send it messages instead")]
@@ -149,8 +177,12 @@ fn describe_no_quorum(action: &str, errors: &[(ValidatorPublicKey, NodeError)]) 
 /// The state shared by a user's chain clients.
 pub struct Client<S> {
     local: Worker<S>,
-    committee: Committee,
-    validators: Vec<ValidatorEntry>,
+    /// The newest committee the client knows, which it proposes to.
+    membership: parking_lot::RwLock<Arc<Membership>>,
+    /// How to reach validators that join; without it, a committee with a member the
+    /// client cannot reach is not followed.
+    connect: parking_lot::Mutex<Option<Connect>>,
+    admin_chain: ChainId,
     clock: Arc<dyn Clock>,
     spawner: Spawner,
     config: ClientConfig,
@@ -187,10 +219,16 @@ impl<S: KeyValueStore> Client<S> {
         for config in genesis.chain_configs() {
             local.initialize_chain(config).await?;
         }
-        let client = Arc::new(Self {
-            local,
+        let membership = Membership {
+            epoch: Epoch::ZERO,
             committee: genesis.committee.clone(),
             validators,
+        };
+        let client = Arc::new(Self {
+            local,
+            membership: parking_lot::RwLock::new(Arc::new(membership)),
+            connect: parking_lot::Mutex::new(None),
+            admin_chain: genesis.admin_chain_id(),
             clock,
             spawner,
             config,
@@ -200,7 +238,90 @@ impl<S: KeyValueStore> Client<S> {
             slowest_answer_micros: std::sync::atomic::AtomicU64::new(0),
         });
         client.redeliver_locally().await?;
+        client.learn_committees().await?;
         Ok(client)
+    }
+
+    /// Sets how to reach validators that join the committee later.
+    pub fn connect_new_validators_with(&self, connect: Connect) {
+        *self.connect.lock() = Some(connect);
+    }
+
+    /// Follows the admin chain as far as the local node knows it: if it created a newer
+    /// committee, the client proposes to that one from now on (reaching new members by the
+    /// [`Connect`] it was given). Returns whether the committee changed.
+    pub async fn learn_committees(&self) -> Result<bool, ClientError> {
+        let info = self
+            .local
+            .handle_chain_info_query(crate::requests::ChainInfoQuery::new(self.admin_chain))
+            .await?;
+        let current = self.membership();
+        if info.epoch <= current.epoch {
+            return Ok(false);
+        }
+        let committee =
+            self.local
+                .epoch_record(info.epoch)
+                .await?
+                .committee
+                .ok_or(ClientError::Local(WorkerError::Chain(
+                    skein_chain::ChainError::UnknownEpoch(info.epoch),
+                )))?;
+        let connect = self.connect.lock().clone();
+        let mut validators = Vec::new();
+        for (key, state) in committee.validators() {
+            let known = current.validators.iter().find(|entry| {
+                entry.public_key == *key
+                    && current
+                        .committee
+                        .validators()
+                        .get(key)
+                        .map(|old| &old.network_address)
+                        == Some(&state.network_address)
+            });
+            let node = match (known, &connect) {
+                (Some(entry), _) => entry.node.clone(),
+                (None, Some(connect)) => {
+                    connect(key, state).map_err(|error| ClientError::CannotReachValidator {
+                        validator: *key,
+                        address: format!("{} ({error})", state.network_address),
+                    })?
+                }
+                (None, None) => {
+                    return Err(ClientError::CannotReachValidator {
+                        validator: *key,
+                        address: state.network_address.clone(),
+                    })
+                }
+            };
+            validators.push(ValidatorEntry {
+                public_key: *key,
+                node,
+            });
+        }
+        *self.membership.write() = Arc::new(Membership {
+            epoch: info.epoch,
+            committee,
+            validators,
+        });
+        Ok(true)
+    }
+
+    /// Brings the admin chain up to date from the validators, then follows the committees
+    /// it created ([`Client::learn_committees`]). Returns whether the committee changed.
+    pub async fn follow_admin_chain(&self) -> Result<bool, ClientError> {
+        self.synchronize_from_validators(self.admin_chain).await?;
+        self.learn_committees().await
+    }
+
+    /// The committee of `epoch`: the current one, or one the local node learnt from the
+    /// admin chain (for certificates of other epochs); `None` if the client knows none.
+    pub async fn committee_of(&self, epoch: Epoch) -> Option<Committee> {
+        let current = self.membership();
+        if current.epoch == epoch {
+            return Some(current.committee.clone());
+        }
+        self.local.epoch_record(epoch).await.ok()?.committee
     }
 
     /// Hands the local node's unacknowledged messages to itself again: a process killed
@@ -279,14 +400,19 @@ impl<S: KeyValueStore> Client<S> {
         &self.local
     }
 
-    /// The validators.
-    pub fn validators(&self) -> &[ValidatorEntry] {
-        &self.validators
+    /// The validators of the current committee.
+    pub fn validators(&self) -> Vec<ValidatorEntry> {
+        self.membership().validators.clone()
     }
 
-    /// The committee.
-    pub fn committee(&self) -> &Committee {
-        &self.committee
+    /// The current committee, its epoch and its members.
+    pub fn membership(&self) -> Arc<Membership> {
+        self.membership.read().clone()
+    }
+
+    /// The admin chain.
+    pub fn admin_chain(&self) -> ChainId {
+        self.admin_chain
     }
 
     /// The clock the client times rounds with.
@@ -315,11 +441,12 @@ impl<S: KeyValueStore> Client<S> {
     }
 
     fn weight(&self, validator: &ValidatorPublicKey) -> u64 {
-        self.committee.weight(validator)
+        self.membership().committee.weight(validator)
     }
 
     /// Votes that may fail before a quorum is out of reach.
     fn tolerated_failures(&self) -> u64 {
-        self.committee.total_votes() - self.committee.quorum_threshold()
+        let committee = &self.membership().committee;
+        committee.total_votes() - committee.quorum_threshold()
     }
 }

@@ -88,7 +88,7 @@ impl<S: KeyValueStore> Client<S> {
             if status.confirmed {
                 return self.confirmed_at(chain_id, height).await;
             }
-            if status.answered_weight < self.committee.quorum_threshold() {
+            if status.answered_weight < self.membership().committee.quorum_threshold() {
                 return Err(ClientError::NoQuorum {
                     action: "answered",
                     errors: status.errors,
@@ -159,9 +159,11 @@ impl<S: KeyValueStore> Client<S> {
     async fn height_status(&self, chain_id: ChainId, height: BlockHeight) -> HeightStatus {
         let answers = self
             .ask_quorum(|validator| {
-                validator
-                    .node
-                    .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+                let node = validator.node.clone();
+                async move {
+                    node.handle_chain_info_query(ChainInfoQuery::new(chain_id))
+                        .await
+                }
             })
             .await;
         let mut status = HeightStatus {
@@ -230,7 +232,7 @@ impl<S: KeyValueStore> Client<S> {
         if certificate.value.height() != height {
             return None;
         }
-        certificate.check(&self.committee).ok()
+        certificate.check(&self.membership().committee).ok()
     }
 
     /// Sends the timeout certificate and the lock to the validators in an earlier round,
@@ -238,7 +240,8 @@ impl<S: KeyValueStore> Client<S> {
     async fn bring_to_round(&self, round: Round, status: &HeightStatus) {
         // A straggler that did not even answer where it stands is not waited for.
         let stragglers = self.stragglers.lock().clone();
-        let behind: Vec<&ValidatorEntry> = self
+        let membership = self.membership();
+        let behind: Vec<&ValidatorEntry> = membership
             .validators
             .iter()
             .filter(|validator| !stragglers.contains(&validator.public_key))
@@ -278,7 +281,13 @@ impl<S: KeyValueStore> Client<S> {
         owner: AccountOwner,
         key: &skein_base::crypto::SecretKey,
     ) -> bool {
-        match round_leader(chain_id, height, round, ownership, &self.committee) {
+        match round_leader(
+            chain_id,
+            height,
+            round,
+            ownership,
+            &self.membership().committee,
+        ) {
             Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
             Some(Leader::Owner(leader)) => leader == owner,
             Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
@@ -296,7 +305,8 @@ impl<S: KeyValueStore> Client<S> {
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
         let validated = self
             .gather(value, round, "voted to validate the block", |validator| {
-                self.propose_to(validator, proposal).boxed()
+                let validator = validator.clone();
+                async move { self.propose_to(&validator, proposal).await }.boxed()
             })
             .await?;
         self.confirm_validated(&validated).await
@@ -315,9 +325,10 @@ impl<S: KeyValueStore> Client<S> {
             round,
             "voted to confirm the block",
             |validator| {
+                let validator = validator.clone();
                 async move {
                     let info = self
-                        .upload_certificate_to(validator, validated.as_unchecked().clone())
+                        .upload_certificate_to(&validator, validated.as_unchecked().clone())
                         .await?;
                     match info.pending_vote {
                         Some(vote) if vote.value_hash == hash && vote.round == round => Ok(vote),
@@ -362,8 +373,11 @@ impl<S: KeyValueStore> Client<S> {
             .await?
             .into_unchecked();
         // Validators weighing a quorum are enough to move the round on.
-        self.ask_quorum(|validator| self.upload_certificate_to(validator, certificate.clone()))
-            .await;
+        self.ask_quorum(|validator| {
+            let (validator, certificate) = (validator.clone(), certificate.clone());
+            async move { self.upload_certificate_to(&validator, certificate).await }
+        })
+        .await;
         Ok(())
     }
 
@@ -390,8 +404,8 @@ impl<S: KeyValueStore> Client<S> {
             round,
         };
         self.gather(value, round, "voted to time the round out", |validator| {
-            let request = request.clone();
-            async move { self.request_timeout_from(validator, request).await }.boxed()
+            let (validator, request) = (validator.clone(), request.clone());
+            async move { self.request_timeout_from(&validator, request).await }.boxed()
         })
         .await
     }
@@ -462,19 +476,21 @@ impl<S: KeyValueStore> Client<S> {
         value: Hashed<V>,
         round: Round,
         action: &'static str,
-        ask: impl Fn(&'a ValidatorEntry) -> BoxFuture<'a, Result<LiteVote, NodeError>>,
+        ask: impl Fn(&ValidatorEntry) -> BoxFuture<'a, Result<LiteVote, NodeError>>,
     ) -> Result<Certificate<V>, ClientError>
     where
         V: CertificateValue + BcsHashable + Clone,
     {
-        let mut aggregator = VoteAggregator::new(value, round, &self.committee);
+        let membership = self.membership();
+        let mut aggregator = VoteAggregator::new(value, round, &membership.committee);
         let mut tally = Tally::default();
-        let mut answers: FuturesUnordered<_> = self
+        let mut answers: FuturesUnordered<_> = membership
             .validators
             .iter()
             .map(|validator| {
-                let answer = self.ask(validator, ask(validator));
-                async move { (validator.public_key, answer.await) }
+                let answer = ask(validator);
+                let validator = validator.clone();
+                async move { (validator.public_key, self.ask(&validator, answer).await) }
             })
             .collect();
         while let Some((validator, answer)) = answers.next().await {
@@ -489,7 +505,7 @@ impl<S: KeyValueStore> Client<S> {
                     .map_err(|error| NodeError::InvalidRequest(format!("unusable vote: {error}")))
             });
             match added {
-                Ok(Some(candidate)) => match candidate.check(&self.committee) {
+                Ok(Some(candidate)) => match candidate.check(&membership.committee) {
                     Ok(certificate) => return Ok(certificate),
                     Err(_) => {
                         for forger in aggregator.drop_invalid_votes() {

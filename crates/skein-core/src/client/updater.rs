@@ -87,8 +87,9 @@ impl<S: KeyValueStore> Client<S> {
             .local
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?;
+        let membership = self.membership();
         let results =
-            futures::future::join_all(self.validators.iter().map(|validator| async move {
+            futures::future::join_all(membership.validators.iter().map(|validator| async move {
                 let result = self
                     .sync_chain_at(validator, chain_id, local.next_block_height)
                     .await;
@@ -102,7 +103,9 @@ impl<S: KeyValueStore> Client<S> {
     }
 
     /// The certificates of `chain_id` at heights `[from, to)`: from the local node if it has
-    /// them all, otherwise downloaded from the validators and checked against the committee.
+    /// them all, otherwise downloaded from the validators and checked against the committee
+    /// of their epoch. Stops early, with the checked ones, at a certificate of an epoch the
+    /// client learns only by committing them.
     pub(crate) async fn certificates(
         &self,
         chain_id: ChainId,
@@ -134,7 +137,27 @@ impl<S: KeyValueStore> Client<S> {
                     if block.chain_id != chain_id || block.height != next || next >= to {
                         break;
                     }
-                    if certificate.clone().check(&self.committee).is_err() {
+                    let epoch = block.epoch;
+                    let mut committee = self.committee_of(epoch).await;
+                    if committee.is_none() {
+                        // A committee the admin chain created after what the local node
+                        // holds of it. What is in hand is checked: committing it first
+                        // may be what teaches the epoch (on the admin chain itself).
+                        if !certificates.is_empty() {
+                            return Ok(certificates);
+                        }
+                        if chain_id != self.admin_chain() {
+                            if let Err(error) = self.follow_admin_chain().await {
+                                tracing::warn!(%error, "could not follow the admin chain");
+                            }
+                            committee = self.committee_of(epoch).await;
+                        }
+                    }
+                    let valid = match committee {
+                        Some(committee) => certificate.clone().check(&committee).is_ok(),
+                        None => false,
+                    };
+                    if !valid {
                         tracing::warn!(?validator.public_key, "served an invalid certificate");
                         break;
                     }
@@ -232,9 +255,11 @@ impl<S: KeyValueStore> Client<S> {
         // share an honest validator: the first quorum to answer knows the latest one.
         let answers = self
             .ask_quorum(|validator| {
-                validator
-                    .node
-                    .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+                let node = validator.node.clone();
+                async move {
+                    node.handle_chain_info_query(ChainInfoQuery::new(chain_id))
+                        .await
+                }
             })
             .await;
         let highest = answers

@@ -345,10 +345,12 @@ async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() 
         })
         .await
         .unwrap();
-    admin
+    let revocation = admin
         .execute_operation(skein_execution::SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
         .await
         .unwrap();
+    let after_revocation = revocation.value().block.height.try_add_one().unwrap();
+    wait_for_height(&network, 0, network.chain_id(0), after_revocation).await;
     let chain_id = network.chain_id(1);
     let mut late = block(&network, 0, None);
     late.chain_id = chain_id;

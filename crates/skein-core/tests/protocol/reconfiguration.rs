@@ -2,7 +2,7 @@
 
 use skein_base::{Committee, Epoch};
 use skein_chain::ChainError;
-use skein_core::{ChainClient, ClientError, NodeError};
+use skein_core::ChainClient;
 use skein_execution::SystemOperation;
 use skein_views::KeyValueStore;
 
@@ -31,21 +31,6 @@ async fn epoch_at(
         .await
         .expect("query")
         .epoch
-}
-
-/// Whether every validator that answered refused because the epoch was revoked.
-fn refused_as_revoked(error: &ClientError, revoked: Epoch) -> bool {
-    match error {
-        ClientError::NoQuorum { errors, .. } => {
-            !errors.is_empty() && errors.iter().all(|(_, error)| {
-                matches!(
-                    error,
-                    NodeError::Chain(ChainError::RevokedEpoch { epoch, .. }) if *epoch == revoked
-                )
-            })
-        }
-        _ => false,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,25 +66,49 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
         assert_eq!(epoch_at(&network, index, &early).await, Epoch(1));
     }
 
-    // The other chain stays in epoch 0 and still works there, until the epoch is revoked.
-    send(&late, chains[0], 1).await;
-    admin
+    // The other chain stays in epoch 0 until it is next used; the epoch is revoked
+    // meanwhile, and a block of that epoch is refused.
+    let revocation = admin
         .execute_operation(SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
         .await
         .unwrap();
+    // Validator 0 may get the revocation in the background: wait until it has it.
+    let after_revocation = revocation.value().block.height.try_add_one().unwrap();
+    wait_for_height(&network, 0, chains[0], after_revocation).await;
+    assert_eq!(epoch_at(&network, 0, &late).await, Epoch::ZERO);
+    let mut block = transfer_block(&network, 1);
+    block.chain_id = chains[2];
+    block.authenticated_signer = Some(network.owner(2));
+    let proposal = skein_chain::BlockProposal::new(
+        skein_chain::ProposalContent {
+            block,
+            round: skein_base::Round::Fast,
+        },
+        &network.owner_key(2),
+    );
     let before = state_at(&network, 0, chains[2]).await;
-    let error = late
-        .transfer(None, tokens(1), skein_base::Account::chain(chains[0]))
+    let error = network
+        .validator(0)
+        .worker(&chains[2])
+        .handle_block_proposal(proposal)
         .await
         .unwrap_err();
-    assert!(refused_as_revoked(&error, Epoch::ZERO), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            skein_core::WorkerError::Chain(ChainError::RevokedEpoch {
+                epoch: Epoch::ZERO,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
     assert_eq!(state_at(&network, 0, chains[2]).await, before);
 
-    // It migrates straight past the revoked epoch, by a block the new committee signs,
-    // and receives what was sent to it under both epochs.
-    late.execute_operation(SystemOperation::MigrateToEpoch { epoch: Epoch(1) })
-        .await
-        .unwrap();
+    // Its owner's client proposes to the newest committee it knows: the transfer's block
+    // migrates the chain past the revoked epoch first, signed by the new committee, and
+    // the chain receives what was sent to it under both epochs.
+    send(&late, chains[0], 1).await;
     late.process_inbox().await.unwrap();
     admin.process_inbox().await.unwrap();
     early.process_inbox().await.unwrap();
@@ -157,4 +166,82 @@ async fn test_a_block_in_an_epoch_it_does_not_migrate_to_is_refused() {
         "{error:?}"
     );
     assert_eq!(state_at(&network, 0, chain_id).await, before);
+}
+
+/// A validator joins, another leaves, and a client that knew only the genesis follows:
+/// every chain moves to the new committee as it is next used, transfers keep adding up,
+/// and the removed validator can be stopped without anyone noticing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_validator_joins_another_leaves_and_every_chain_still_moves() {
+    let mut network = network(4, 2, 4).await;
+    let joining = network.add_validator().await;
+    let leaving = 3;
+    let chains: Vec<_> = (0..4).map(|index| network.chain_id(index)).collect();
+    let client = client(&network).await;
+    let clients: Vec<_> = (0..4)
+        .map(|index| network.chain_client(&client, index))
+        .collect();
+    let supply = supply_at(&network, 0, &chains).await;
+    send(&clients[1], chains[2], 5).await;
+
+    let mut members = network.genesis().committee.validators().clone();
+    let removed = network.validator_public_key(leaving);
+    let added = network.validator_public_key(joining);
+    let address = members[&removed].network_address.clone();
+    members.remove(&removed);
+    members.insert(
+        added,
+        skein_base::ValidatorState {
+            network_address: address,
+            votes: 1,
+        },
+    );
+    let committee = Committee::new(members).unwrap();
+    clients[0]
+        .execute_operation(SystemOperation::CreateCommittee {
+            epoch: Epoch(1),
+            committee: committee.clone(),
+        })
+        .await
+        .unwrap();
+    clients[0]
+        .execute_operation(SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
+        .await
+        .unwrap();
+    assert_eq!(client.membership().epoch, Epoch(1));
+    assert!(client
+        .validators()
+        .iter()
+        .any(|validator| validator.public_key == added));
+
+    // The removed validator stops; every chain still moves, migrating as it goes.
+    network.nodes[leaving].set_fault(skein_core::Fault::Offline);
+    for (index, chain) in clients.iter().enumerate() {
+        let recipient = skein_base::Account::chain(chains[(index + 1) % 4]);
+        if let Err(error) = chain.transfer(None, tokens(1), recipient).await {
+            panic!("chain {index}: {error:?}");
+        }
+    }
+    for chain in &clients {
+        chain.process_inbox().await.unwrap();
+    }
+    let remaining = [0, 1, 2, joining];
+    for index in remaining {
+        for chain in &clients {
+            assert_eq!(epoch_at(&network, index, chain).await, Epoch(1));
+        }
+    }
+    assert_validators_agree(&network, &remaining, &chains).await;
+    for index in remaining {
+        assert_eq!(supply_at(&network, index, &chains).await, supply);
+    }
+
+    // A second client, started from the genesis alone, learns the committee from the
+    // admin chain once a chain it uses turns out to be ahead of it.
+    let newcomer = super::common::client(&network).await;
+    assert_eq!(newcomer.membership().epoch, Epoch::ZERO);
+    let second = network.chain_client(&newcomer, 2);
+    second.synchronize().await.unwrap();
+    send(&second, chains[3], 1).await;
+    assert_eq!(newcomer.membership().epoch, Epoch(1));
 }

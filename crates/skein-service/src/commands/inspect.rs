@@ -160,8 +160,12 @@ pub async fn show_block(
                     ));
                     continue;
                 };
+                let epoch = certificate.value.block.epoch;
+                let committee = context.client.committee_of(epoch).await.ok_or_else(|| {
+                    anyhow!("the certificate is of epoch {epoch}, whose committee this wallet does not know")
+                })?;
                 let certificate = certificate
-                    .check(context.client.committee())
+                    .check(&committee)
                     .context("a validator served an invalid certificate")?;
                 let block = &certificate.value().block;
                 println!(
