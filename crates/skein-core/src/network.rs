@@ -294,6 +294,7 @@ impl<S: KeyValueStore> InProcessNetwork<S> {
         )
         .await?;
         client.connect_new_validators_with(self.connect());
+        client.learn_committees().await?;
         Ok(client)
     }
 

@@ -144,6 +144,15 @@ macro_rules! impl_validator_node {
 impl_validator_node!(GrpcValidatorNode);
 impl_validator_node!(GrpcShard);
 
+/// How a client reaches, over gRPC, the validators it learns of from the admin chain.
+pub fn grpc_connect() -> skein_core::Connect {
+    Arc::new(|public_key, state| {
+        let node = GrpcValidatorNode::new(&state.network_address)
+            .map_err(|error| NodeError::Unreachable(format!("validator {public_key}: {error}")))?;
+        Ok(Arc::new(node) as Arc<dyn ValidatorNode>)
+    })
+}
+
 /// The validators of `committee`, each reached over gRPC at its network address.
 pub fn validator_entries(committee: &Committee) -> Result<Vec<ValidatorEntry>, NodeError> {
     committee

@@ -26,7 +26,9 @@ mod service;
 mod shard;
 mod shard_key;
 
-pub use client::{channel, status_to_error, validator_entries, GrpcShard, GrpcValidatorNode};
+pub use client::{
+    channel, grpc_connect, status_to_error, validator_entries, GrpcShard, GrpcValidatorNode,
+};
 pub use cross_chain_queue::{CrossChainQueue, SendToPeer};
 pub use proxy::ProxyNode;
 pub use run::{run_proxy, run_shard, run_validator, ServerError};

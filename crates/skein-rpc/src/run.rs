@@ -306,6 +306,7 @@ async fn spawn_proposer(
     )
     .await
     .map_err(|e| error(e.to_string()))?;
+    client.connect_new_validators_with(crate::client::grpc_connect());
     let proposer =
         PublicChainProposer::new(client, config.key.copy(), own, ProposerConfig::default());
     Ok(tokio::spawn(proposer.run(notifications)))

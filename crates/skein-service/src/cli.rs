@@ -5,6 +5,7 @@ use std::{net::IpAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 use skein_base::{
     crypto::PublicKey, Account, Amount, ApplicationId, BlockHeight, BytecodeId, ChainId,
+    ValidatorPublicKey,
 };
 
 use crate::wallet::WALLET_ENV;
@@ -223,6 +224,20 @@ pub enum Command {
     ProcessInbox {
         /// The chain; the default chain if omitted.
         chain: Option<ChainId>,
+    },
+
+    /// See and change the committee: the admin chain's owners create a new epoch with a
+    /// validator added, removed or moved.
+    #[command(subcommand)]
+    Validator(ValidatorCommand),
+
+    /// End every live epoch up to EPOCH (older than the current one): their committees
+    /// certify no new blocks. Run by an owner of the admin chain.
+    ///
+    /// Example: skein revoke-epochs 2
+    RevokeEpochs {
+        /// The last epoch to revoke.
+        epoch: u32,
     },
 
     /// Check every validator of the committee: reachable, how fast, how far it is.
@@ -469,6 +484,48 @@ pub enum WalletCommand {
     Owner {
         /// The chain.
         chain: Option<ChainId>,
+    },
+}
+
+/// `skein validator …`
+#[derive(Subcommand)]
+pub enum ValidatorCommand {
+    /// Show the committee of every live epoch, as the admin chain holds them.
+    ///
+    /// Example: skein validator list
+    List,
+    /// Create the next epoch with one more validator.
+    ///
+    /// Example: skein validator add --public-key 5f1c…9a --address 127.0.0.1:13400
+    Add {
+        /// The validator's key (`skein keygen --output FILE` writes one).
+        #[arg(long)]
+        public_key: ValidatorPublicKey,
+        /// Where clients reach its proxy, HOST:PORT.
+        #[arg(long)]
+        address: String,
+        /// Its voting power.
+        #[arg(long, default_value_t = 1)]
+        votes: u64,
+    },
+    /// Create the next epoch without a validator.
+    ///
+    /// Example: skein validator remove 5f1c…9a
+    Remove {
+        /// The validator's key.
+        public_key: ValidatorPublicKey,
+    },
+    /// Create the next epoch with a validator at a new address (or with a new voting power).
+    ///
+    /// Example: skein validator set-address 5f1c…9a 127.0.0.1:13500
+    SetAddress {
+        /// The validator's key.
+        public_key: ValidatorPublicKey,
+        /// Its new address, HOST:PORT.
+        address: String,
+        /// Its new voting power; unchanged if omitted.
+        #[arg(long)]
+        votes: Option<u64>,
     },
 }
 

@@ -62,6 +62,11 @@ impl Context {
         )
         .await
         .context("cannot start the client")?;
+        client.connect_new_validators_with(skein_rpc::grpc_connect());
+        client
+            .learn_committees()
+            .await
+            .context("cannot follow the committees the wallet's node knows")?;
         Ok(Self { wallet, client })
     }
 
@@ -85,10 +90,10 @@ impl Context {
         Ok(self.client.chain(chain_id, key))
     }
 
-    /// The validators, by key, with their addresses.
+    /// The validators of the current committee, by key, with their addresses.
     pub fn validator_addresses(&self) -> Vec<(ValidatorPublicKey, String)> {
-        self.wallet
-            .genesis()
+        self.client
+            .membership()
             .committee
             .validators()
             .iter()

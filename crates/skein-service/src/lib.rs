@@ -129,6 +129,8 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         Command::Sync { chain } => commands::sync(context, chain).await,
         Command::ProcessInbox { chain } => commands::process_inbox(context, chain).await,
         Command::QueryValidators => commands::query_validators(context).await,
+        Command::Validator(command) => commands::validator(context, command).await,
+        Command::RevokeEpochs { epoch } => commands::revoke_epochs(context, epoch).await,
         Command::ShowBlock { chain, height } => {
             commands::show_block(context, chain, cli::height(height)).await
         }

@@ -2,6 +2,7 @@
 //! 127.0.0.1.
 
 mod e2e {
+    mod committees;
     pub mod common;
     mod crashes;
     mod errors;

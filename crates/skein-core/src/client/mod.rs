@@ -238,11 +238,11 @@ impl<S: KeyValueStore> Client<S> {
             slowest_answer_micros: std::sync::atomic::AtomicU64::new(0),
         });
         client.redeliver_locally().await?;
-        client.learn_committees().await?;
         Ok(client)
     }
 
-    /// Sets how to reach validators that join the committee later.
+    /// Sets how to reach validators that join the committee later; then call
+    /// [`Client::learn_committees`] to start from the newest committee the node knows.
     pub fn connect_new_validators_with(&self, connect: Connect) {
         *self.connect.lock() = Some(connect);
     }

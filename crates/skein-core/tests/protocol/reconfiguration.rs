@@ -33,6 +33,33 @@ async fn epoch_at(
         .epoch
 }
 
+/// Has validator 0 answer a transfer of genesis chain `index`'s first block, in `epoch`,
+/// signed by its owner; returns the refusal and checks that the chain did not change.
+async fn refused_first_block(network: &Network, index: usize, epoch: Epoch) -> ChainError {
+    let chain_id = network.chain_id(index);
+    let mut block = transfer_block(network, 1);
+    block.chain_id = chain_id;
+    block.epoch = epoch;
+    block.authenticated_signer = Some(network.owner(index));
+    let content = skein_chain::ProposalContent {
+        block,
+        round: skein_base::Round::Fast,
+    };
+    let proposal = skein_chain::BlockProposal::new(content, &network.owner_key(index));
+    let before = state_at(network, 0, chain_id).await;
+    let error = network
+        .validator(0)
+        .worker(&chain_id)
+        .handle_block_proposal(proposal)
+        .await
+        .expect_err("refused");
+    assert_eq!(state_at(network, 0, chain_id).await, before, "{error}");
+    match error {
+        skein_core::WorkerError::Chain(error) => error,
+        other => panic!("not a chain rule: {other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_nothing() {
     let network = network(4, 2, 3).await;
@@ -76,34 +103,17 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
     let after_revocation = revocation.value().block.height.try_add_one().unwrap();
     wait_for_height(&network, 0, chains[0], after_revocation).await;
     assert_eq!(epoch_at(&network, 0, &late).await, Epoch::ZERO);
-    let mut block = transfer_block(&network, 1);
-    block.chain_id = chains[2];
-    block.authenticated_signer = Some(network.owner(2));
-    let proposal = skein_chain::BlockProposal::new(
-        skein_chain::ProposalContent {
-            block,
-            round: skein_base::Round::Fast,
-        },
-        &network.owner_key(2),
-    );
-    let before = state_at(&network, 0, chains[2]).await;
-    let error = network
-        .validator(0)
-        .worker(&chains[2])
-        .handle_block_proposal(proposal)
-        .await
-        .unwrap_err();
+    let error = refused_first_block(&network, 2, Epoch::ZERO).await;
     assert!(
         matches!(
             error,
-            skein_core::WorkerError::Chain(ChainError::RevokedEpoch {
+            ChainError::RevokedEpoch {
                 epoch: Epoch::ZERO,
                 ..
-            })
+            }
         ),
         "{error:?}"
     );
-    assert_eq!(state_at(&network, 0, chains[2]).await, before);
 
     // Its owner's client proposes to the newest committee it knows: the transfer's block
     // migrates the chain past the revoked epoch first, signed by the new committee, and
@@ -126,7 +136,6 @@ async fn test_a_block_in_an_epoch_it_does_not_migrate_to_is_refused() {
     let network = network(4, 1, 2).await;
     let client = client(&network).await;
     let admin = network.chain_client(&client, 0);
-    let other = network.chain_client(&client, 1);
     admin
         .execute_operation(SystemOperation::CreateCommittee {
             epoch: Epoch(1),
@@ -136,36 +145,13 @@ async fn test_a_block_in_an_epoch_it_does_not_migrate_to_is_refused() {
         .unwrap();
     // A chain still in epoch 0 proposing a plain block of epoch 1: the epoch is not its
     // own, and the block does not migrate to it.
-    let chain_id = other.chain_id();
-    let mut block = transfer_block(&network, 1);
-    block.chain_id = chain_id;
-    block.epoch = Epoch(1);
-    block.authenticated_signer = Some(network.owner(1));
-    let proposal = skein_chain::BlockProposal::new(
-        skein_chain::ProposalContent {
-            block,
-            round: skein_base::Round::Fast,
-        },
-        &network.owner_key(1),
+    assert_eq!(
+        refused_first_block(&network, 1, Epoch(1)).await,
+        ChainError::WrongEpoch {
+            expected: Epoch::ZERO,
+            found: Epoch(1)
+        }
     );
-    let before = state_at(&network, 0, chain_id).await;
-    let error = network
-        .validator(0)
-        .worker(&chain_id)
-        .handle_block_proposal(proposal)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            skein_core::WorkerError::Chain(ChainError::WrongEpoch {
-                expected: Epoch::ZERO,
-                found: Epoch(1)
-            })
-        ),
-        "{error:?}"
-    );
-    assert_eq!(state_at(&network, 0, chain_id).await, before);
 }
 
 /// A validator joins, another leaves, and a client that knew only the genesis follows:

@@ -121,6 +121,7 @@ pub async fn benchmark(
         client_config(),
     )
     .await?;
+    client.connect_new_validators_with(skein_rpc::grpc_connect());
     let chains = activate(&client, &chain_ids, keys).await?;
     let token = match modules {
         Some(modules) => Some(Arc::new(fungible::set_up(modules, &chains).await?)),

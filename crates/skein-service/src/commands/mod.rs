@@ -2,6 +2,7 @@
 
 mod applications;
 mod chains;
+mod committees;
 mod inspect;
 
 pub use applications::{
@@ -11,6 +12,7 @@ pub use applications::{
 pub use chains::{
     assign, balance, change_ownership, close_chain, open_chain, process_inbox, sync, transfer,
 };
+pub use committees::{revoke_epochs, validator};
 pub use inspect::{
     keygen, query_validators, show_block, wallet_init, wallet_owner, wallet_show, watch,
 };
