@@ -8,6 +8,7 @@ use futures::{
     future::{self, Either},
     FutureExt, StreamExt,
 };
+use skein_base::Committee;
 use skein_chain::{
     AnyCertificate, BlockProposal, ChainError, ConfirmedBlock, ConfirmedBlockCertificate, Hashed,
     LiteVote, UncheckedCertificate, VoteAggregator,
@@ -63,7 +64,7 @@ impl<S: KeyValueStore> Client<S> {
 
         let mut aggregator =
             VoteAggregator::new(value, proposal.content.round, &membership.committee);
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(&membership.committee);
         let candidate = self
             .collect_votes(&mut votes, &mut aggregator, &mut tally)
             .await?;
@@ -73,7 +74,9 @@ impl<S: KeyValueStore> Client<S> {
         let mut committed_weight = 0;
         while committed_weight < membership.committee.quorum_threshold() {
             match commits.next().await {
-                Some((validator, Ok(_))) => committed_weight += self.weight(&validator),
+                Some((validator, Ok(_))) => {
+                    committed_weight += membership.committee.weight(&validator)
+                }
                 Some((validator, Err(error))) => {
                     tracing::debug!(?validator, %error, "certificate not committed");
                 }
@@ -95,7 +98,6 @@ impl<S: KeyValueStore> Client<S> {
         // the corrected certificate to every validator.
         for validator in aggregator.drop_invalid_votes() {
             tally.fail(
-                self,
                 validator,
                 NodeError::InvalidRequest("invalid vote signature".into()),
             );
@@ -128,7 +130,7 @@ impl<S: KeyValueStore> Client<S> {
                     })
                 });
                 if let Err(error) = outcome {
-                    tally.fail(self, validator, error);
+                    tally.fail(validator, error);
                 }
             }
         }
@@ -153,7 +155,7 @@ impl<S: KeyValueStore> Client<S> {
             Result<LiteVote, NodeError>,
         )>,
         aggregator: &mut VoteAggregator<'_, ConfirmedBlock>,
-        tally: &mut Tally,
+        tally: &mut Tally<'_>,
     ) -> Result<UncheckedCertificate<ConfirmedBlock>, ClientError> {
         loop {
             let Some((validator, result)) = votes.next().await else {
@@ -167,8 +169,8 @@ impl<S: KeyValueStore> Client<S> {
                 },
                 Err(error) => error,
             };
-            tally.fail(self, validator, error);
-            if tally.failed_weight > self.tolerated_failures() {
+            tally.fail(validator, error);
+            if tally.quorum_out_of_reach() {
                 return Err(tally.no_quorum());
             }
         }
@@ -290,27 +292,33 @@ impl<S: KeyValueStore> Client<S> {
     }
 }
 
-/// The validators that failed to vote, and their weight.
-#[derive(Default)]
-pub(super) struct Tally {
+/// The validators that failed to vote, and their weight in the committee the votes are
+/// counted against.
+pub(super) struct Tally<'a> {
+    committee: &'a Committee,
     errors: Vec<(skein_base::ValidatorPublicKey, NodeError)>,
     failed_weight: u64,
 }
 
-impl Tally {
-    pub(super) fn fail<S: KeyValueStore>(
-        &mut self,
-        client: &Client<S>,
-        validator: skein_base::ValidatorPublicKey,
-        error: NodeError,
-    ) {
+impl<'a> Tally<'a> {
+    pub(super) fn new(committee: &'a Committee) -> Self {
+        Self {
+            committee,
+            errors: Vec::new(),
+            failed_weight: 0,
+        }
+    }
+
+    pub(super) fn fail(&mut self, validator: skein_base::ValidatorPublicKey, error: NodeError) {
         tracing::debug!(?validator, %error, "no vote");
-        self.failed_weight += client.weight(&validator);
+        self.failed_weight += self.committee.weight(&validator);
         self.errors.push((validator, error));
     }
 
-    pub(super) fn failed_weight(&self) -> u64 {
-        self.failed_weight
+    /// Whether the failures weigh more than the committee can lose and still form a
+    /// quorum.
+    pub(super) fn quorum_out_of_reach(&self) -> bool {
+        self.failed_weight > self.committee.total_votes() - self.committee.quorum_threshold()
     }
 
     fn no_quorum(&mut self) -> ClientError {

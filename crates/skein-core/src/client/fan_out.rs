@@ -96,9 +96,9 @@ impl<S: KeyValueStore> Client<S> {
                 break;
             };
             if answer.is_ok() {
-                answered += self.weight(&validator);
+                answered += membership.committee.weight(&validator);
             } else {
-                failed += self.weight(&validator);
+                failed += membership.committee.weight(&validator);
             }
             answers.push((validator, answer));
         }
@@ -134,7 +134,7 @@ impl<S: KeyValueStore> Client<S> {
         let mut weight = 0;
         while weight < membership.committee.quorum_threshold() {
             match committed.next().await {
-                Some((validator, true)) => weight += self.weight(&validator),
+                Some((validator, true)) => weight += membership.committee.weight(&validator),
                 Some((_, false)) => {}
                 None => break,
             }

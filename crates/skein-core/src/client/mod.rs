@@ -439,14 +439,4 @@ impl<S: KeyValueStore> Client<S> {
         }
         Ok(())
     }
-
-    fn weight(&self, validator: &ValidatorPublicKey) -> u64 {
-        self.membership().committee.weight(validator)
-    }
-
-    /// Votes that may fail before a quorum is out of reach.
-    fn tolerated_failures(&self) -> u64 {
-        let committee = &self.membership().committee;
-        committee.total_votes() - committee.quorum_threshold()
-    }
 }

@@ -182,7 +182,7 @@ impl<S: KeyValueStore> Client<S> {
                     continue;
                 }
             };
-            status.answered_weight += self.weight(&validator);
+            status.answered_weight += self.membership().committee.weight(&validator);
             if info.next_block_height > height {
                 status.confirmed = true;
                 continue;
@@ -483,7 +483,7 @@ impl<S: KeyValueStore> Client<S> {
     {
         let membership = self.membership();
         let mut aggregator = VoteAggregator::new(value, round, &membership.committee);
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(&membership.committee);
         let mut answers: FuturesUnordered<_> = membership
             .validators
             .iter()
@@ -510,7 +510,6 @@ impl<S: KeyValueStore> Client<S> {
                     Err(_) => {
                         for forger in aggregator.drop_invalid_votes() {
                             tally.fail(
-                                self,
                                 forger,
                                 NodeError::InvalidRequest("invalid vote signature".into()),
                             );
@@ -518,9 +517,9 @@ impl<S: KeyValueStore> Client<S> {
                     }
                 },
                 Ok(None) => {}
-                Err(error) => tally.fail(self, validator, error),
+                Err(error) => tally.fail(validator, error),
             }
-            if tally.failed_weight() > self.tolerated_failures() {
+            if tally.quorum_out_of_reach() {
                 break;
             }
         }
