@@ -322,11 +322,7 @@ pub fn check_standing<S: KeyValueStore, V: CertificateValue>(
 
 /// Whether `block` is in a later epoch than its chain and starts by migrating to it.
 fn migrates<S: KeyValueStore>(block: &ProposedBlock, state: &SystemExecutionStateView<S>) -> bool {
-    let first = block.operations.first();
-    let target = match first {
-        Some(Operation::System(operation)) => operation.migrates_to(),
-        _ => None,
-    };
+    let target = block.operations.first().and_then(Operation::migrates_to);
     block.epoch > state.epoch() && target == Some(block.epoch)
 }
 

@@ -1,7 +1,7 @@
 //! Operations, messages and the contexts they run in.
 
 use serde::{Deserialize, Serialize};
-use skein_base::{AccountOwner, ApplicationId, BlockHeight, ChainId, Timestamp};
+use skein_base::{AccountOwner, ApplicationId, BlockHeight, ChainId, Epoch, Timestamp};
 
 use crate::system::{SystemMessage, SystemOperation};
 
@@ -17,6 +17,17 @@ pub enum Operation {
         /// The operation, as the application encodes it.
         bytes: Vec<u8>,
     },
+}
+
+impl Operation {
+    /// The epoch a block starting with this operation may be in, beyond the chain's own:
+    /// the one a `MigrateToEpoch` moves to.
+    pub fn migrates_to(&self) -> Option<Epoch> {
+        match self {
+            Operation::System(SystemOperation::MigrateToEpoch { epoch }) => Some(*epoch),
+            _ => None,
+        }
+    }
 }
 
 /// Something one chain asks another to do, delivered through the recipient's inbox.

@@ -653,21 +653,15 @@ impl<S: KeyValueStore> ChainClient<S> {
         // epoch migrates first, in the same block.
         let newest = self.client.membership().epoch;
         let mut operations = operations;
-        let migrates = matches!(
-            operations.first(),
-            Some(Operation::System(operation)) if operation.migrates_to().is_some()
-        );
-        if info.epoch < newest && !migrates && !info.is_closed && !public {
+        let mut migrates_to = operations.first().and_then(Operation::migrates_to);
+        if info.epoch < newest && migrates_to.is_none() && !info.is_closed && !public {
             let migrate = SystemOperation::MigrateToEpoch { epoch: newest };
             operations.insert(0, Operation::System(migrate));
+            migrates_to = Some(newest);
         }
         let timestamp = self.client.clock.now().max(info.timestamp);
         // A block that migrates the chain is certified by the committee it migrates to, so
         // that a chain whose epoch was revoked can still move.
-        let migrates_to = match operations.first() {
-            Some(Operation::System(operation)) => operation.migrates_to(),
-            _ => None,
-        };
         let epoch = migrates_to
             .filter(|epoch| *epoch > info.epoch)
             .unwrap_or(info.epoch);

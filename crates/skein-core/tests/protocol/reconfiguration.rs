@@ -18,6 +18,17 @@ fn doubled_votes(network: &Network) -> Committee {
     Committee::new(validators).unwrap()
 }
 
+/// Has `admin`, the admin chain's client, create epoch 1 with `committee`.
+async fn create_epoch_one(admin: &ChainClient<impl KeyValueStore>, committee: Committee) {
+    admin
+        .execute_operation(SystemOperation::CreateCommittee {
+            epoch: Epoch(1),
+            committee,
+        })
+        .await
+        .expect("epoch 1 created");
+}
+
 async fn epoch_at(
     network: &Network,
     index: usize,
@@ -71,13 +82,7 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
     let supply = supply_at(&network, 0, &chains).await;
 
     // The admin chain creates epoch 1 and moves to it at once.
-    admin
-        .execute_operation(SystemOperation::CreateCommittee {
-            epoch: Epoch(1),
-            committee: doubled_votes(&network),
-        })
-        .await
-        .unwrap();
+    create_epoch_one(&admin, doubled_votes(&network)).await;
     assert_eq!(epoch_at(&network, 0, &admin).await, Epoch(1));
     // Its next block is certified by the new committee.
     send(&admin, chains[1], 1).await;
@@ -136,13 +141,7 @@ async fn test_a_block_in_an_epoch_it_does_not_migrate_to_is_refused() {
     let network = network(4, 1, 2).await;
     let client = client(&network).await;
     let admin = network.chain_client(&client, 0);
-    admin
-        .execute_operation(SystemOperation::CreateCommittee {
-            epoch: Epoch(1),
-            committee: doubled_votes(&network),
-        })
-        .await
-        .unwrap();
+    create_epoch_one(&admin, doubled_votes(&network)).await;
     // A chain still in epoch 0 proposing a plain block of epoch 1: the epoch is not its
     // own, and the block does not migrate to it.
     assert_eq!(
@@ -183,13 +182,7 @@ async fn test_a_validator_joins_another_leaves_and_every_chain_still_moves() {
         },
     );
     let committee = Committee::new(members).unwrap();
-    clients[0]
-        .execute_operation(SystemOperation::CreateCommittee {
-            epoch: Epoch(1),
-            committee: committee.clone(),
-        })
-        .await
-        .unwrap();
+    create_epoch_one(&clients[0], committee).await;
     clients[0]
         .execute_operation(SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
         .await

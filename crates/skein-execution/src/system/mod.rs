@@ -119,14 +119,6 @@ pub enum SystemOperation {
 }
 
 impl SystemOperation {
-    /// The epoch a block starting with this operation may be in, beyond the chain's own.
-    pub fn migrates_to(&self) -> Option<Epoch> {
-        match self {
-            SystemOperation::MigrateToEpoch { epoch } => Some(*epoch),
-            _ => None,
-        }
-    }
-
     /// The blobs this operation publishes, with their ids.
     pub fn published_blobs(&self) -> Vec<(skein_base::BlobId, &[u8])> {
         match self {

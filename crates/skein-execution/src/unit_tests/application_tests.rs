@@ -848,15 +848,6 @@ fn test_a_transaction_opens_a_bounded_number_of_chains() {
     }
 }
 
-fn one_validator_committee(seed: u64) -> skein_base::Committee {
-    let key = skein_base::ValidatorPublicKey::from(&SecretKey::from_test_seed(seed).public());
-    let state = skein_base::ValidatorState {
-        network_address: format!("127.0.0.1:{}", 9000 + seed),
-        votes: 1,
-    };
-    skein_base::Committee::new(BTreeMap::from([(key, state)])).unwrap()
-}
-
 #[test]
 fn test_a_chain_migrates_only_forwards_to_a_published_committee() {
     let mut chain = chain();
@@ -879,18 +870,18 @@ fn test_a_chain_migrates_only_forwards_to_a_published_committee() {
         .blobs
         .1
         .lock()
-        .insert(Epoch(1), one_validator_committee(1));
+        .insert(Epoch(1), crate::system_tests::committee(1));
     chain
         .blobs
         .1
         .lock()
-        .insert(Epoch(2), one_validator_committee(2));
+        .insert(Epoch(2), crate::system_tests::committee(2));
     chain.execute(migrate(2), &mut FUEL.clone()).unwrap();
     let system = &chain.state.system;
     assert_eq!(system.epoch(), Epoch(2));
     assert_eq!(
         system.committees(),
-        &BTreeMap::from([(Epoch(2), one_validator_committee(2))])
+        &BTreeMap::from([(Epoch(2), crate::system_tests::committee(2))])
     );
 
     // Never backwards, nor to where it is.

@@ -347,7 +347,8 @@ fn test_initialize_twice_is_refused() {
     });
 }
 
-fn committee(seed: u64) -> skein_base::Committee {
+/// A committee of one validator, the one of test seed `seed`.
+pub(crate) fn committee(seed: u64) -> skein_base::Committee {
     let key = skein_base::ValidatorPublicKey::from(&SecretKey::from_test_seed(seed).public());
     let state = skein_base::ValidatorState {
         network_address: format!("127.0.0.1:{}", 9000 + seed),
