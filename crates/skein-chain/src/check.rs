@@ -109,8 +109,10 @@ pub fn check_proposal<S: KeyValueStore>(
             revoked_at,
         });
     }
+    // A migration is not the chain's own work: closed and public chains migrate too.
+    let own_operations = &block.operations[usize::from(migrates(block, state))..];
     if state.is_closed() {
-        ensure!(block.operations.is_empty(), ChainError::ClosedChain);
+        ensure!(own_operations.is_empty(), ChainError::ClosedChain);
         for incoming in &block.incoming_bundles {
             ensure!(
                 incoming.action == MessageAction::Reject || !incoming.bundle.is_rejectable(),
@@ -135,12 +137,21 @@ pub fn check_proposal<S: KeyValueStore>(
     //    single-leader and validator rounds. The block names no one else as its signer —
     //    unless it is a locked block re-proposed with the validated certificate that locked
     //    it, which proves a quorum accepted its signer already (§17.5). A validator's block
-    //    on a public chain only receives messages: it runs no operations of its own.
+    //    on a public chain only receives messages (and migrates): it runs no operations of
+    //    its own. The rounds at a height are the chain's own epoch's, whatever epoch the
+    //    block migrates to: its committee draws the leaders and times the rounds out.
     let owner = proposal.owner();
     let round = proposal.content.round;
     let ownership = state.ownership();
     let committee = committee_of(state, Some(block), block.epoch, epoch)?;
-    let leader = round_leader(block.chain_id, block.height, round, ownership, committee);
+    let rounds_committee = committee_of(state, None, state.epoch(), epoch)?;
+    let leader = round_leader(
+        block.chain_id,
+        block.height,
+        round,
+        ownership,
+        rounds_committee,
+    );
     let allowed = match leader {
         Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
         Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
@@ -151,9 +162,9 @@ pub fn check_proposal<S: KeyValueStore>(
     ensure!(allowed, ChainError::NotAllowedToPropose { owner, round });
     if let Some(Leader::Validator(_)) = leader {
         ensure!(
-            block.operations.is_empty(),
+            own_operations.is_empty(),
             ChainError::OperationsOnPublicChain {
-                count: block.operations.len()
+                count: own_operations.len()
             }
         );
     }

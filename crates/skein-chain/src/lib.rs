@@ -82,7 +82,8 @@ pub enum ChainError {
     /// Rule 3: the chain does not exist here or has no owners.
     #[error("chain {0} is not active on this validator")]
     InactiveChain(ChainId),
-    /// Rule 3: the chain was closed; blocks may only reject incoming bundles.
+    /// Rule 3: the chain was closed; blocks may only reject incoming bundles (and migrate
+    /// the chain to a new epoch).
     #[error("the chain is closed: blocks may only reject incoming messages")]
     ClosedChain,
     /// Rule 3: the block is for another epoch than the chain's.
@@ -262,7 +263,7 @@ pub enum ChainError {
     #[error("storage error: {0}")]
     Storage(String),
     /// Rule 5: a validator's block on a public chain carries operations; it may only pick
-    /// incoming messages.
+    /// incoming messages (and migrate the chain to a new epoch).
     #[error("a block proposed by a validator on a public chain may only receive messages, not run {count} operations")]
     OperationsOnPublicChain {
         /// The operations found.

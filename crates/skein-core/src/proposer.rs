@@ -106,6 +106,7 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
     /// driving each public chain that has messages waiting.
     pub async fn run(self: Arc<Self>, mut notifications: broadcast::Receiver<Notification>) {
         let clock = self.client.clock().clone();
+        self.follow_admin_chain().await;
         // One timer at a time, renewed only when it fires.
         let mut tick = clock.sleep(self.config.recheck_interval);
         loop {
@@ -129,10 +130,21 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
         self.state.lock().public.iter().copied().collect()
     }
 
+    /// Learns the committees the admin chain created, so that the public chains this
+    /// proposer takes turns on migrate to the newest.
+    async fn follow_admin_chain(&self) {
+        if let Err(error) = self.client.follow_admin_chain().await {
+            tracing::debug!(%error, "could not follow the admin chain");
+        }
+    }
+
     async fn hear(self: &Arc<Self>, notification: Notification) {
         let chain_id = notification.chain_id;
         match notification.reason {
             NotificationReason::NewIncomingBundle { .. } => self.consider(chain_id).await,
+            NotificationReason::NewBlock { .. } if chain_id == self.client.admin_chain() => {
+                self.follow_admin_chain().await
+            }
             NotificationReason::NewBlock { .. } => {
                 // A block may have made the chain public, with messages already waiting.
                 let was_private = {

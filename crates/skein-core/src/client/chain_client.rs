@@ -650,11 +650,11 @@ impl<S: KeyValueStore> ChainClient<S> {
             return Err(ClientError::ClosedChain(self.chain_id));
         }
         // The client proposes to the newest committee it knows: a chain still in an older
-        // epoch migrates first, in the same block.
+        // epoch migrates first, in the same block (public and closed chains too).
         let newest = self.client.membership().epoch;
         let mut operations = operations;
         let mut migrates_to = operations.first().and_then(Operation::migrates_to);
-        if info.epoch < newest && migrates_to.is_none() && !info.is_closed && !public {
+        if info.epoch < newest && migrates_to.is_none() {
             let migrate = SystemOperation::MigrateToEpoch { epoch: newest };
             operations.insert(0, Operation::System(migrate));
             migrates_to = Some(newest);

@@ -267,6 +267,20 @@ impl<S: KeyValueStore> Client<S> {
                 .ok_or(ClientError::Local(WorkerError::Chain(
                     skein_chain::ChainError::UnknownEpoch(info.epoch),
                 )))?;
+        let membership = self.membership_with(info.epoch, committee, &current)?;
+        *self.membership.write() = Arc::new(membership);
+        Ok(true)
+    }
+
+    /// The committee of `epoch` with how to reach its members: the members the client
+    /// already reaches at the same address keep their connection, the others are reached
+    /// through the [`Connect`] function.
+    fn membership_with(
+        &self,
+        epoch: Epoch,
+        committee: Committee,
+        current: &Membership,
+    ) -> Result<Membership, ClientError> {
         let connect = self.connect.lock().clone();
         let mut validators = Vec::new();
         for (key, state) in committee.validators() {
@@ -299,12 +313,11 @@ impl<S: KeyValueStore> Client<S> {
                 node,
             });
         }
-        *self.membership.write() = Arc::new(Membership {
-            epoch: info.epoch,
+        Ok(Membership {
+            epoch,
             committee,
             validators,
-        });
-        Ok(true)
+        })
     }
 
     /// Brings the admin chain up to date from the validators, then follows the committees
@@ -322,6 +335,22 @@ impl<S: KeyValueStore> Client<S> {
             return Some(current.committee.clone());
         }
         self.local.epoch_record(epoch).await.ok()?.committee
+    }
+
+    /// Whom to ask about `epoch`: the current membership, or that of an older committee
+    /// the local node knows (a chain behind the newest epoch is timed out by its own).
+    pub(crate) async fn membership_of(&self, epoch: Epoch) -> Result<Arc<Membership>, ClientError> {
+        let current = self.membership();
+        if current.epoch == epoch {
+            return Ok(current);
+        }
+        let committee =
+            self.committee_of(epoch)
+                .await
+                .ok_or(ClientError::Local(WorkerError::Chain(
+                    skein_chain::ChainError::UnknownEpoch(epoch),
+                )))?;
+        Ok(Arc::new(self.membership_with(epoch, committee, &current)?))
     }
 
     /// Hands the local node's unacknowledged messages to itself again: a process killed

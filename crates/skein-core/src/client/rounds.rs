@@ -27,7 +27,7 @@ use skein_chain::{
 use skein_execution::ChainOwnership;
 use skein_views::KeyValueStore;
 
-use super::{communicate::Tally, Client, ClientError, ValidatorEntry};
+use super::{communicate::Tally, Client, ClientError, Membership, ValidatorEntry};
 use crate::{
     node::NodeError,
     requests::{ChainInfo, ChainInfoQuery, TimeoutRequest},
@@ -77,11 +77,13 @@ impl<S: KeyValueStore> Client<S> {
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
         let chain_id = ours.block.chain_id;
         let height = ours.block.height;
-        let ownership = self
+        let info = self
             .local
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
-            .await?
-            .ownership;
+            .await?;
+        let ownership = info.ownership;
+        // The chain's own committee draws the leaders, even when the block migrates.
+        let rounds_committee = self.membership_of(info.epoch).await?.committee.clone();
         let mut failed_timeouts = 0;
         for _ in 0..ROUNDS_PER_HEIGHT_MAX {
             let status = self.height_status(chain_id, height).await;
@@ -107,7 +109,8 @@ impl<S: KeyValueStore> Client<S> {
                     return self.finish(certificate).await;
                 }
             }
-            if self.may_propose(chain_id, height, round, &ownership, owner, key) {
+            let leader = round_leader(chain_id, height, round, &ownership, &rounds_committee);
+            if may_propose(leader, &ownership, owner, key) {
                 // A locked block is re-proposed, with its certificate to unlock others.
                 let (proposal, validated) = match &status.locked {
                     Some(locked) if locked.round() < round => {
@@ -271,31 +274,6 @@ impl<S: KeyValueStore> Client<S> {
         .await;
     }
 
-    /// Whether `owner`, signing with `key`, may propose in `round`.
-    fn may_propose(
-        &self,
-        chain_id: ChainId,
-        height: BlockHeight,
-        round: Round,
-        ownership: &ChainOwnership,
-        owner: AccountOwner,
-        key: &skein_base::crypto::SecretKey,
-    ) -> bool {
-        match round_leader(
-            chain_id,
-            height,
-            round,
-            ownership,
-            &self.membership().committee,
-        ) {
-            Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
-            Some(Leader::Owner(leader)) => leader == owner,
-            Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
-            Some(Leader::Validator(leader)) => leader == ValidatorPublicKey::from(&key.public()),
-            None => false,
-        }
-    }
-
     /// Both phases for a proposal: a quorum of validate votes, then of confirm votes.
     async fn validate_and_confirm(
         &self,
@@ -303,11 +281,18 @@ impl<S: KeyValueStore> Client<S> {
         value: Hashed<ValidatedBlock>,
         round: Round,
     ) -> Result<ConfirmedBlockCertificate, ClientError> {
+        let members = self.membership_of(value.block.epoch).await?;
         let validated = self
-            .gather(value, round, "voted to validate the block", |validator| {
-                let validator = validator.clone();
-                async move { self.propose_to(&validator, proposal).await }.boxed()
-            })
+            .gather(
+                members,
+                value,
+                round,
+                "voted to validate the block",
+                |validator| {
+                    let validator = validator.clone();
+                    async move { self.propose_to(&validator, proposal).await }.boxed()
+                },
+            )
             .await?;
         self.confirm_validated(&validated).await
     }
@@ -320,7 +305,9 @@ impl<S: KeyValueStore> Client<S> {
         let round = validated.round();
         let confirmed = Hashed::new(validated.value().to_confirmed());
         let hash = confirmed.hash();
+        let members = self.membership_of(confirmed.block.epoch).await?;
         self.gather(
+            members,
             confirmed,
             round,
             "voted to confirm the block",
@@ -403,10 +390,18 @@ impl<S: KeyValueStore> Client<S> {
             height,
             round,
         };
-        self.gather(value, round, "voted to time the round out", |validator| {
-            let (validator, request) = (validator.clone(), request.clone());
-            async move { self.request_timeout_from(&validator, request).await }.boxed()
-        })
+        // The rounds at a height are the chain's epoch's, even when its block migrates.
+        let members = self.membership_of(epoch).await?;
+        self.gather(
+            members,
+            value,
+            round,
+            "voted to time the round out",
+            |validator| {
+                let (validator, request) = (validator.clone(), request.clone());
+                async move { self.request_timeout_from(&validator, request).await }.boxed()
+            },
+        )
         .await
     }
 
@@ -473,6 +468,7 @@ impl<S: KeyValueStore> Client<S> {
     /// fails its check, and more answers are awaited.
     async fn gather<'a, V>(
         &'a self,
+        membership: Arc<Membership>,
         value: Hashed<V>,
         round: Round,
         action: &'static str,
@@ -481,7 +477,6 @@ impl<S: KeyValueStore> Client<S> {
     where
         V: CertificateValue + BcsHashable + Clone,
     {
-        let membership = self.membership();
         let mut aggregator = VoteAggregator::new(value, round, &membership.committee);
         let mut tally = Tally::new(&membership.committee);
         let mut answers: FuturesUnordered<_> = membership
@@ -599,4 +594,20 @@ fn sign(
         },
         key,
     )
+}
+
+/// Whether `owner`, signing with `key`, is who the round's `leader` lets propose.
+fn may_propose(
+    leader: Option<Leader>,
+    ownership: &ChainOwnership,
+    owner: AccountOwner,
+    key: &skein_base::crypto::SecretKey,
+) -> bool {
+    match leader {
+        Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
+        Some(Leader::Owner(leader)) => leader == owner,
+        Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
+        Some(Leader::Validator(leader)) => leader == ValidatorPublicKey::from(&key.public()),
+        None => false,
+    }
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use skein_base::{Account, Amount, BlockHeight, ChainId, Epoch, Timestamp};
+use skein_base::{
+    Account, Amount, BlockHeight, ChainId, Committee, Epoch, Timestamp, ValidatorState,
+};
 use skein_chain::ProposedBlock;
 use skein_core::{
     tokio_spawner, ChainClient, Client, ClientConfig, InProcessNetwork, NetworkConfig, SystemClock,
@@ -167,4 +169,43 @@ pub fn transfer_block(network: &Network, tokens_sent: u128) -> ProposedBlock {
             amount: tokens(tokens_sent),
         })],
     }
+}
+
+/// Has `admin`, the admin chain's client, create epoch 1 with `committee`.
+pub async fn create_epoch_one(admin: &ChainClient<impl KeyValueStore>, committee: Committee) {
+    admin
+        .execute_operation(SystemOperation::CreateCommittee {
+            epoch: Epoch(1),
+            committee,
+        })
+        .await
+        .expect("epoch 1 created");
+}
+
+/// The genesis committee with validator `joining` (added to the network) in the place of
+/// validator `leaving`.
+pub fn replacing(network: &Network, leaving: usize, joining: usize) -> Committee {
+    let mut members = network.genesis().committee.validators().clone();
+    let removed = members
+        .remove(&network.validator_public_key(leaving))
+        .expect("the leaving validator is a member");
+    members.insert(
+        network.validator_public_key(joining),
+        ValidatorState {
+            network_address: removed.network_address,
+            votes: 1,
+        },
+    );
+    Committee::new(members).unwrap()
+}
+
+/// The epoch of `chain_id` at validator `index`.
+pub async fn chain_epoch_at(network: &Network, index: usize, chain_id: ChainId) -> Epoch {
+    network
+        .validator(index)
+        .worker(&chain_id)
+        .handle_chain_info_query(skein_core::ChainInfoQuery::new(chain_id))
+        .await
+        .expect("query")
+        .epoch
 }

@@ -64,10 +64,15 @@ async fn start_proposers(
 
 /// The index of the validator that leads the first round at height 0 of `public`.
 fn first_leader(network: &Network, public: ChainId) -> usize {
+    leader_at(network, public, BlockHeight(0))
+}
+
+/// The index of the genesis validator that leads the first round at `height` of `public`.
+fn leader_at(network: &Network, public: ChainId, height: BlockHeight) -> usize {
     let committee = &network.genesis().committee;
     let Some(Leader::Validator(leader)) = round_leader(
         public,
-        BlockHeight(0),
+        height,
         Round::Validator(0),
         &public_ownership(),
         committee,
@@ -79,10 +84,20 @@ fn first_leader(network: &Network, public: ChainId) -> usize {
         .expect("the leader is a validator of the network")
 }
 
-/// Waits (up to twenty seconds) until `chain_id` holds `amount` at every validator.
+/// Waits (up to twenty seconds) until `chain_id` holds `amount` at every genesis validator.
 async fn wait_for_total(network: &Network, chain_id: ChainId, amount: skein_base::Amount) {
+    wait_for_total_at(network, &[0, 1, 2, 3], chain_id, amount).await
+}
+
+/// Waits (up to twenty seconds) until `chain_id` holds `amount` at validators `indices`.
+async fn wait_for_total_at(
+    network: &Network,
+    indices: &[usize],
+    chain_id: ChainId,
+    amount: skein_base::Amount,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    for index in 0..4 {
+    for &index in indices {
         while total_at(network, index, chain_id).await != amount {
             assert!(
                 std::time::Instant::now() < deadline,
@@ -98,9 +113,18 @@ async fn certificates(
     network: &Network,
     chain_id: ChainId,
 ) -> Vec<UncheckedCertificate<ConfirmedBlock>> {
-    let (height, _) = state_at(network, 0, chain_id).await;
+    certificates_at(network, 0, chain_id).await
+}
+
+/// The certificates of `chain_id` at validator `index`.
+async fn certificates_at(
+    network: &Network,
+    index: usize,
+    chain_id: ChainId,
+) -> Vec<UncheckedCertificate<ConfirmedBlock>> {
+    let (height, _) = state_at(network, index, chain_id).await;
     network
-        .validator(0)
+        .validator(index)
         .worker(&chain_id)
         .certificates_in_range(chain_id, BlockHeight(0), height)
         .await
@@ -260,4 +284,68 @@ async fn test_messages_waiting_when_a_chain_becomes_public_are_received() {
     chain.change_ownership(public_ownership()).await.unwrap();
     wait_for_total(&network, chain_id, tokens(6)).await;
     assert_validators_agree(&network, &[0, 1, 2, 3], &[chain_id]).await;
+}
+
+/// A fifth validator joins and the leader of the public chain's next round leaves, stops
+/// and its epoch is revoked: the others time its round out in the chain's old epoch, and
+/// the next leader's block migrates the chain as it receives, certified by the new
+/// committee. The chain keeps receiving in the new epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_public_chain_migrates_across_a_change_of_committee() {
+    let mut network = network(4, 2, 2).await;
+    let joining = network.add_validator().await;
+    let _proposers = start_proposers(&network, &[0, 1, 2, 3, joining]).await;
+    let public = open_public(&network).await;
+    // The opening message is received at height 0, in epoch 0.
+    for index in 0..4 {
+        wait_for_height(&network, index, public, BlockHeight(1)).await;
+    }
+    let leaving = leader_at(&network, public, BlockHeight(1));
+    let remaining: Vec<usize> = [0, 1, 2, 3, joining]
+        .into_iter()
+        .filter(|&index| index != leaving)
+        .collect();
+
+    let client = client(&network).await;
+    let admin = network.chain_client(&client, 0);
+    admin.synchronize().await.unwrap();
+    create_epoch_one(&admin, replacing(&network, leaving, joining)).await;
+    admin
+        .execute_operation(SystemOperation::RevokeEpoch {
+            epoch: skein_base::Epoch::ZERO,
+        })
+        .await
+        .unwrap();
+    network.nodes[leaving].set_fault(skein_core::Fault::Offline);
+
+    let sender = network.chain_client(&client, 1);
+    send(&sender, public, 2).await;
+    wait_for_total_at(&network, &remaining, public, tokens(3)).await;
+    send(&sender, public, 3).await;
+    wait_for_total_at(&network, &remaining, public, tokens(6)).await;
+    for &index in &remaining {
+        assert_eq!(
+            chain_epoch_at(&network, index, public).await,
+            skein_base::Epoch(1)
+        );
+    }
+    assert_validators_agree(&network, &remaining, &[public]).await;
+
+    let certificates = certificates_at(&network, remaining[0], public).await;
+    assert_eq!(certificates[0].value.block.epoch, skein_base::Epoch::ZERO);
+    let migration = &certificates[1];
+    assert!(
+        migration.round > Round::Validator(0),
+        "the departed leader's round was timed out: {:?}",
+        migration.round
+    );
+    let block = &migration.value.block;
+    assert_eq!(block.epoch, skein_base::Epoch(1));
+    assert_eq!(block.authenticated_signer, None);
+    assert_eq!(
+        block.operations,
+        vec![Operation::System(SystemOperation::MigrateToEpoch {
+            epoch: skein_base::Epoch(1)
+        })]
+    );
 }

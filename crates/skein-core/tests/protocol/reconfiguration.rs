@@ -2,9 +2,7 @@
 
 use skein_base::{Committee, Epoch};
 use skein_chain::ChainError;
-use skein_core::ChainClient;
 use skein_execution::SystemOperation;
-use skein_views::KeyValueStore;
 
 use super::common::*;
 
@@ -16,32 +14,6 @@ fn doubled_votes(network: &Network) -> Committee {
         state.votes *= 2;
     }
     Committee::new(validators).unwrap()
-}
-
-/// Has `admin`, the admin chain's client, create epoch 1 with `committee`.
-async fn create_epoch_one(admin: &ChainClient<impl KeyValueStore>, committee: Committee) {
-    admin
-        .execute_operation(SystemOperation::CreateCommittee {
-            epoch: Epoch(1),
-            committee,
-        })
-        .await
-        .expect("epoch 1 created");
-}
-
-async fn epoch_at(
-    network: &Network,
-    index: usize,
-    chain: &ChainClient<impl KeyValueStore>,
-) -> Epoch {
-    let chain_id = chain.chain_id();
-    network
-        .validator(index)
-        .worker(&chain_id)
-        .handle_chain_info_query(skein_core::ChainInfoQuery::new(chain_id))
-        .await
-        .expect("query")
-        .epoch
 }
 
 /// Has validator 0 answer a transfer of genesis chain `index`'s first block, in `epoch`,
@@ -83,7 +55,10 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
 
     // The admin chain creates epoch 1 and moves to it at once.
     create_epoch_one(&admin, doubled_votes(&network)).await;
-    assert_eq!(epoch_at(&network, 0, &admin).await, Epoch(1));
+    assert_eq!(
+        chain_epoch_at(&network, 0, admin.chain_id()).await,
+        Epoch(1)
+    );
     // Its next block is certified by the new committee.
     send(&admin, chains[1], 1).await;
 
@@ -95,7 +70,10 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
         .unwrap();
     send(&early, chains[2], 2).await;
     for index in 0..4 {
-        assert_eq!(epoch_at(&network, index, &early).await, Epoch(1));
+        assert_eq!(
+            chain_epoch_at(&network, index, early.chain_id()).await,
+            Epoch(1)
+        );
     }
 
     // The other chain stays in epoch 0 until it is next used; the epoch is revoked
@@ -107,7 +85,10 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
     // Validator 0 may get the revocation in the background: wait until it has it.
     let after_revocation = revocation.value().block.height.try_add_one().unwrap();
     wait_for_height(&network, 0, chains[0], after_revocation).await;
-    assert_eq!(epoch_at(&network, 0, &late).await, Epoch::ZERO);
+    assert_eq!(
+        chain_epoch_at(&network, 0, late.chain_id()).await,
+        Epoch::ZERO
+    );
     let error = refused_first_block(&network, 2, Epoch::ZERO).await;
     assert!(
         matches!(
@@ -128,7 +109,10 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
     admin.process_inbox().await.unwrap();
     early.process_inbox().await.unwrap();
     for index in 0..4 {
-        assert_eq!(epoch_at(&network, index, &late).await, Epoch(1));
+        assert_eq!(
+            chain_epoch_at(&network, index, late.chain_id()).await,
+            Epoch(1)
+        );
     }
     assert_validators_agree(&network, &[0, 1, 2, 3], &chains).await;
     for index in 0..4 {
@@ -169,20 +153,8 @@ async fn test_a_validator_joins_another_leaves_and_every_chain_still_moves() {
     let supply = supply_at(&network, 0, &chains).await;
     send(&clients[1], chains[2], 5).await;
 
-    let mut members = network.genesis().committee.validators().clone();
-    let removed = network.validator_public_key(leaving);
     let added = network.validator_public_key(joining);
-    let address = members[&removed].network_address.clone();
-    members.remove(&removed);
-    members.insert(
-        added,
-        skein_base::ValidatorState {
-            network_address: address,
-            votes: 1,
-        },
-    );
-    let committee = Committee::new(members).unwrap();
-    create_epoch_one(&clients[0], committee).await;
+    create_epoch_one(&clients[0], replacing(&network, leaving, joining)).await;
     clients[0]
         .execute_operation(SystemOperation::RevokeEpoch { epoch: Epoch::ZERO })
         .await
@@ -207,7 +179,10 @@ async fn test_a_validator_joins_another_leaves_and_every_chain_still_moves() {
     let remaining = [0, 1, 2, joining];
     for index in remaining {
         for chain in &clients {
-            assert_eq!(epoch_at(&network, index, chain).await, Epoch(1));
+            assert_eq!(
+                chain_epoch_at(&network, index, chain.chain_id()).await,
+                Epoch(1)
+            );
         }
     }
     assert_validators_agree(&network, &remaining, &chains).await;

@@ -95,11 +95,21 @@ impl Chain {
         operation: Operation,
         fuel: &mut u64,
     ) -> Result<Vec<crate::OutgoingMessage>, ExecutionError> {
+        self.execute_signed_by(Some(self.owner), operation, fuel)
+    }
+
+    /// Runs `operation` in a block signed by `signer` (by no one if `None`).
+    fn execute_signed_by(
+        &mut self,
+        signer: Option<AccountOwner>,
+        operation: Operation,
+        fuel: &mut u64,
+    ) -> Result<Vec<crate::OutgoingMessage>, ExecutionError> {
         let context = OperationContext {
             chain_id: ChainId::root(0),
             height: BlockHeight(self.height),
             index: 0,
-            authenticated_signer: Some(self.owner),
+            authenticated_signer: signer,
             timestamp: Timestamp::from_micros(self.height),
         };
         self.height += 1;
@@ -899,4 +909,53 @@ fn test_a_chain_migrates_only_forwards_to_a_published_committee() {
         );
         assert_eq!(hash(&chain), before);
     }
+}
+
+#[test]
+fn test_closed_and_public_chains_migrate_and_nobody_else_migrates_for_an_owner() {
+    let migrate = Operation::System(SystemOperation::MigrateToEpoch { epoch: Epoch(1) });
+    let publish = |chain: &Chain| {
+        chain
+            .blobs
+            .1
+            .lock()
+            .insert(Epoch(1), crate::system_tests::committee(1));
+    };
+
+    // A block signed by no one, or by a stranger, does not migrate an owned chain.
+    let mut chain = chain();
+    publish(&chain);
+    let stranger = AccountOwner::from(SecretKey::from_test_seed(9).public());
+    let before = chain.state.hash().unwrap();
+    for signer in [None, Some(stranger)] {
+        let error = chain
+            .execute_signed_by(signer, migrate.clone(), &mut FUEL.clone())
+            .unwrap_err();
+        assert_eq!(error, ExecutionError::NotChainOwner { signer });
+        assert_eq!(chain.state.hash().unwrap(), before);
+    }
+
+    // A closed chain still migrates, so that it can go on rejecting what it receives.
+    chain
+        .execute(
+            Operation::System(SystemOperation::CloseChain),
+            &mut FUEL.clone(),
+        )
+        .unwrap();
+    chain.execute(migrate.clone(), &mut FUEL.clone()).unwrap();
+    assert_eq!(chain.state.system.epoch(), Epoch(1));
+
+    // On a public chain the round's validator proposes, signing for no one.
+    let mut public = self::chain();
+    publish(&public);
+    public
+        .execute(
+            Operation::System(SystemOperation::ChangeOwnership(ChainOwnership::public())),
+            &mut FUEL.clone(),
+        )
+        .unwrap();
+    public
+        .execute_signed_by(None, migrate, &mut FUEL.clone())
+        .unwrap();
+    assert_eq!(public.state.system.epoch(), Epoch(1));
 }
