@@ -240,10 +240,15 @@ pub enum Command {
         epoch: u32,
     },
 
-    /// Check every validator of the committee: reachable, how fast, how far it is.
+    /// Check every validator of the committee: reachable, how fast, how far it has a chain
+    /// (its height and state hash).
     ///
-    /// Example: skein query-validators
-    QueryValidators,
+    /// Example: skein query-validators --chain 77ac…02
+    QueryValidators {
+        /// The chain asked about; the default chain if omitted.
+        #[arg(long)]
+        chain: Option<ChainId>,
+    },
 
     /// Show a block of a chain.
     ///
@@ -387,6 +392,35 @@ pub enum NetCommand {
     ///
     /// Example: skein net up --validators 4 --shards 2 --initial-chains 10
     Up(NetUpOptions),
+
+    /// Start one more validator beside those of a running `net up` (keys and
+    /// configuration written beside theirs); it joins the committee once `skein validator
+    /// add` creates an epoch with it. Prints its public key and address.
+    ///
+    /// Example: skein net add-validator --path /tmp/my-net
+    AddValidator {
+        /// The directory `net up` was started with.
+        #[arg(long)]
+        path: PathBuf,
+        /// The IP address it is reached at.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+    },
+
+    /// Stop validator N of a `net up` network (its processes, by `processes.json`), as an
+    /// operator retiring it would: remove it from the committee first.
+    ///
+    /// Example: skein net stop-validator --path /tmp/my-net 0
+    StopValidator {
+        /// The directory `net up` was started with.
+        #[arg(long)]
+        path: PathBuf,
+        /// The validator's number (`validator-N`).
+        index: usize,
+        /// Kill it at once (SIGKILL), as a crash would, instead of asking it to stop.
+        #[arg(long)]
+        kill: bool,
+    },
 }
 
 /// Options of `skein net up`.

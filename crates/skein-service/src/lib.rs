@@ -24,6 +24,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let wallet = cli.wallet;
     match cli.command {
         Command::Net(NetCommand::Up(options)) => net::net_up(options, wallet).await,
+        Command::Net(NetCommand::AddValidator { path, host }) => {
+            net::add_validator(&path, host).await
+        }
+        Command::Net(NetCommand::StopValidator { path, index, kill }) => {
+            net::stop_validator(&path, index, kill).await
+        }
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
         Command::Wallet(WalletCommand::Owner { chain }) => commands::wallet_owner(wallet, chain),
@@ -128,7 +134,7 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         Command::Assign { chain, key } => commands::assign(context, chain, key).await,
         Command::Sync { chain } => commands::sync(context, chain).await,
         Command::ProcessInbox { chain } => commands::process_inbox(context, chain).await,
-        Command::QueryValidators => commands::query_validators(context).await,
+        Command::QueryValidators { chain } => commands::query_validators(context, chain).await,
         Command::Validator(command) => commands::validator(context, command).await,
         Command::RevokeEpochs { epoch } => commands::revoke_epochs(context, epoch).await,
         Command::ShowBlock { chain, height } => {

@@ -50,6 +50,48 @@ enum Storage {
     Postgres(String),
 }
 
+impl Storage {
+    /// The storage `--storage` names.
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(match text {
+            "memory" => Storage::Memory,
+            "embedded" => Storage::Embedded,
+            url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                if url.contains('?') {
+                    bail!("give the PostgreSQL URL without parameters; net up picks one table per validator");
+                }
+                Storage::Postgres(url.to_string())
+            }
+            other => {
+                bail!("unknown --storage {other:?}: use memory, embedded or a postgres:// URL")
+            }
+        })
+    }
+
+    /// Validator `index`'s storage, in its configuration's words: each its own.
+    fn of_validator(&self, index: usize) -> String {
+        match self {
+            Storage::Memory => "memory".to_string(),
+            Storage::Embedded => format!("embedded:validator-{index}-data"),
+            Storage::Postgres(url) => format!("{url}?table=validator_{index}"),
+        }
+    }
+}
+
+/// What `net up` was asked for, in `net.json`: so that `net add-validator` starts one like
+/// the others.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Layout {
+    /// `--storage`.
+    storage: String,
+    /// Shards per validator.
+    shards: usize,
+    /// Runtime threads of a validator's process.
+    threads: usize,
+}
+
+const LAYOUT_FILE: &str = "net.json";
+
 /// Free addresses, a port each on the given hosts.
 fn free_addresses(hosts: &[IpAddr]) -> anyhow::Result<Vec<SocketAddr>> {
     // Hold every listener until all ports are known, so no port is handed out twice.
@@ -103,16 +145,46 @@ fn prepare_directory(directory: &Path) -> anyhow::Result<()> {
 
 /// Whether a process recorded in the directory's `processes.json` is alive.
 fn still_running(directory: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(directory.join("processes.json")) else {
-        return false;
-    };
-    let Ok(entries) = serde_json::from_str::<Vec<serde_json::Value>>(&text) else {
-        return false;
-    };
-    entries
+    recorded_processes(directory)
+        .unwrap_or_default()
         .iter()
-        .filter_map(|entry| entry["pid"].as_u64())
-        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
+        .filter_map(|record| record.pid)
+        .any(alive)
+}
+
+/// Whether process `pid` runs (a zombie, exited but not yet reaped, does not).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Sends `signal` (`TERM`, `KILL`) to `pid`.
+fn send_signal(pid: u32, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status();
+}
+
+/// Stops the processes `pids` (TERM, then KILL after `patience`); returns those still
+/// alive after that, if any.
+async fn stop_pids(pids: &[u32], patience: Duration) -> Vec<u32> {
+    for &pid in pids {
+        send_signal(pid, "TERM");
+    }
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline && pids.iter().any(|&pid| alive(pid)) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for &pid in pids.iter().filter(|&&pid| alive(pid)) {
+        send_signal(pid, "KILL");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    pids.iter().copied().filter(|&pid| alive(pid)).collect()
 }
 
 /// Starts `program ARGUMENTS` with `threads` runtime worker threads, its output in
@@ -123,18 +195,29 @@ fn spawn(
     program: &Path,
     arguments: &[String],
     threads: usize,
+    lifetime: Lifetime,
 ) -> anyhow::Result<Process> {
     let log = directory.join("logs").join(format!("{name}.log"));
     let file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .env("TOKIO_WORKER_THREADS", threads.to_string())
         .env_remove("SKEIN_WALLET")
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
-        .stderr(file)
-        .kill_on_drop(true)
+        .stderr(file);
+    match lifetime {
+        Lifetime::NetUp => {
+            command.kill_on_drop(true);
+        }
+        // Its own process group: Ctrl-C in the terminal that started it does not stop it.
+        Lifetime::Detached => {
+            command.process_group(0);
+        }
+    }
+    let child = command
         .spawn()
         .with_context(|| format!("cannot start {}", program.display()))?;
     let mut command = vec![program.display().to_string()];
@@ -172,17 +255,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
             options.validators
         ),
     };
-    let storage = match options.storage.as_str() {
-        "memory" => Storage::Memory,
-        "embedded" => Storage::Embedded,
-        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            if url.contains('?') {
-                bail!("give the PostgreSQL URL without parameters; net up picks one table per validator");
-            }
-            Storage::Postgres(url.to_string())
-        }
-        other => bail!("unknown --storage {other:?}: use memory, embedded or a postgres:// URL"),
-    };
+    let storage = Storage::parse(&options.storage)?;
     let directory = match options.path.clone() {
         Some(path) => path,
         None => std::env::temp_dir().join(format!("skein-net-{}", std::process::id())),
@@ -201,38 +274,21 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
     let mut members = BTreeMap::new();
     let mut configs = Vec::new();
     for index in 0..options.validators {
-        let key = KeyFile::generate();
-        let key_file = format!("validator-{index}.key.json");
-        key.save(&directory.join(&key_file))?;
-        let shard_key_file = format!("validator-{index}.shard-key");
-        ShardKey::generate().save(&directory.join(&shard_key_file))?;
         let base = index * (1 + options.shards);
-        let public_address = addresses[base].to_string();
+        let (public_key, config) = write_validator_files(
+            &directory,
+            index,
+            &addresses[base..=base + options.shards],
+            &storage,
+        )?;
         members.insert(
-            key.public_key,
+            public_key,
             ValidatorState {
-                network_address: public_address.clone(),
+                network_address: config.public_address.clone(),
                 votes: 100,
             },
         );
-        let storage = match &storage {
-            Storage::Memory => "memory".to_string(),
-            Storage::Embedded => format!("embedded:validator-{index}-data"),
-            Storage::Postgres(url) => format!("{url}?table=validator_{index}"),
-        };
-        configs.push(ValidatorConfig {
-            name: format!("validator-{index}"),
-            key_file: key_file.into(),
-            public_address,
-            storage,
-            shards: (0..options.shards)
-                .map(|shard| ShardConfig {
-                    address: addresses[base + 1 + shard].to_string(),
-                })
-                .collect(),
-            genesis_file: "genesis.json".into(),
-            shard_key_file: Some(shard_key_file.into()),
-        });
+        configs.push(config);
     }
     let owner_keys: Vec<SecretKey> = (0..options.initial_chains)
         .map(|_| SecretKey::generate())
@@ -250,57 +306,35 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         timestamp: Timestamp::default().max(SystemClock.now()),
     };
     save_genesis(&genesis, &directory.join("genesis.json"))?;
-    for (index, config) in configs.iter().enumerate() {
-        config.save(&directory.join(format!("validator-{index}.toml")))?;
-    }
 
     // Processes. Validators sharing this machine share its cores: a thread each is enough,
     // and saves the cost of threads waking each other.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores.div_ceil(options.validators).max(1);
+    let layout = Layout {
+        storage: options.storage.clone(),
+        shards: options.shards,
+        threads: cores.div_ceil(options.validators).max(1),
+    };
+    skein_rpc::config::write_atomically(
+        &directory.join(LAYOUT_FILE),
+        serde_json::to_string_pretty(&layout)?.as_bytes(),
+    )?;
     let mut processes = Vec::new();
-    for (index, _) in configs.iter().enumerate() {
-        let config = directory
-            .join(format!("validator-{index}.toml"))
-            .display()
-            .to_string();
-        match storage {
-            Storage::Postgres(_) => {
-                for shard in 0..options.shards {
-                    processes.push(spawn(
-                        &directory,
-                        format!("validator-{index}-shard-{shard}"),
-                        &skein,
-                        &[
-                            "server".into(),
-                            "--config".into(),
-                            config.clone(),
-                            "--shard".into(),
-                            shard.to_string(),
-                        ],
-                        1,
-                    )?);
-                }
-                processes.push(spawn(
-                    &directory,
-                    format!("validator-{index}-proxy"),
-                    &skein,
-                    &["proxy".into(), "--config".into(), config],
-                    1,
-                )?);
-            }
-            Storage::Memory | Storage::Embedded => {
-                processes.push(spawn(
-                    &directory,
-                    format!("validator-{index}"),
-                    &skein,
-                    &["server".into(), "--config".into(), config],
-                    threads,
-                )?);
-            }
-        }
+    for index in 0..configs.len() {
+        processes.extend(start_validator(
+            &directory,
+            &skein,
+            index,
+            &storage,
+            &layout,
+            Lifetime::NetUp,
+        )?);
     }
-    if let Err(error) = wait_until_ready(&genesis, &mut processes).await {
+    let addresses = configs
+        .iter()
+        .map(|config| config.public_address.clone())
+        .collect();
+    if let Err(error) = wait_until_ready(addresses, &mut processes).await {
         stop(&mut processes).await;
         return Err(error);
     }
@@ -320,42 +354,267 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
         () = logging::shutdown_signal() => Ok(()),
         exited = watch_processes(&mut processes) => exited,
     };
-    say!("\nstopping {} processes", processes.len());
+    let own: Vec<u32> = processes
+        .iter()
+        .filter_map(|process| process.child.id())
+        .collect();
+    let added: Vec<u32> = recorded_processes(&directory)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|record| record.pid)
+        .filter(|pid| !own.contains(pid) && alive(*pid))
+        .collect();
+    say!("\nstopping {} processes", processes.len() + added.len());
     stop(&mut processes).await;
+    stop_pids(&added, Duration::from_secs(5)).await;
     outcome
 }
 
-/// Writes `processes.json`: each process's name, pid and command line, so an operator (or a
-/// test) can stop one and start it again.
-fn record_processes(directory: &Path, processes: &[Process]) -> anyhow::Result<()> {
-    let entries: Vec<serde_json::Value> = processes
-        .iter()
-        .map(|process| {
-            serde_json::json!({
-                "name": process.name,
-                "pid": process.child.id(),
-                "command": process.command,
-                "log": process.log,
-            })
-        })
+/// Runs `skein net add-validator`: a validator like the others of the network `net up`
+/// runs in `directory` (keys and configuration written beside theirs), started and
+/// answering, but not in the committee until `skein validator add` puts it there.
+pub async fn add_validator(directory: &Path, host: IpAddr) -> anyhow::Result<()> {
+    check_network_directory(directory)?;
+    let layout: Layout = {
+        let path = directory.join(LAYOUT_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {}: was the network made by this version of net up?",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?
+    };
+    let storage = Storage::parse(&layout.storage)?;
+    let index = (0..)
+        .find(|index| !directory.join(format!("validator-{index}.toml")).exists())
+        .expect("a free index");
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let hosts: Vec<IpAddr> = std::iter::once(host)
+        .chain(std::iter::repeat_n(local, layout.shards))
         .collect();
-    let text = serde_json::to_string_pretty(&entries)?;
-    skein_rpc::config::write_atomically(&directory.join("processes.json"), text.as_bytes())?;
+    let addresses = free_addresses(&hosts)?;
+    let (public_key, config) = write_validator_files(directory, index, &addresses, &storage)?;
+    let mut processes = start_validator(
+        directory,
+        &this_binary()?,
+        index,
+        &storage,
+        &layout,
+        Lifetime::Detached,
+    )?;
+    if let Err(error) = wait_until_ready(vec![config.public_address.clone()], &mut processes).await
+    {
+        let pids: Vec<u32> = processes
+            .iter()
+            .filter_map(|process| process.child.id())
+            .collect();
+        stop_pids(&pids, Duration::from_secs(5)).await;
+        return Err(error);
+    }
+    record_processes(directory, &processes)?;
+    say!(
+        "validator-{index} is up at {}, not in the committee yet",
+        config.public_address
+    );
+    say!("  public key: {public_key}");
+    say!("  address:    {}", config.public_address);
+    say!(
+        "  log:        {}",
+        processes[processes.len() - 1].log.display()
+    );
+    say!("To add it to the committee (a new epoch), with the admin chain's wallet:");
+    say!(
+        "  skein validator add --public-key {public_key} --address {}",
+        config.public_address
+    );
     Ok(())
 }
 
-async fn wait_until_ready(
-    genesis: &GenesisConfig,
-    processes: &mut [Process],
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let addresses: Vec<(ValidatorPublicKey, String)> = genesis
-        .committee
-        .validators()
+/// Runs `skein net stop-validator`: stops validator `index`'s processes (TERM, or KILL
+/// with `kill`), as an operator retiring it would.
+pub async fn stop_validator(directory: &Path, index: usize, kill: bool) -> anyhow::Result<()> {
+    check_network_directory(directory)?;
+    let name = format!("validator-{index}");
+    let records = recorded_processes(directory)?;
+    let mine: Vec<&ProcessRecord> = records
         .iter()
-        .map(|(key, state)| (*key, state.network_address.clone()))
+        .filter(|record| record.name == name || record.name.starts_with(&format!("{name}-")))
         .collect();
-    let mut pending: Vec<String> = addresses.into_iter().map(|(_, address)| address).collect();
+    if mine.is_empty() {
+        bail!("the network in {} has no {name}", directory.display());
+    }
+    let pids: Vec<u32> = mine
+        .iter()
+        .filter_map(|record| record.pid)
+        .filter(|pid| alive(*pid))
+        .collect();
+    if pids.is_empty() {
+        say!("{name} is not running");
+        return Ok(());
+    }
+    if kill {
+        for &pid in &pids {
+            send_signal(pid, "KILL");
+        }
+    }
+    let left = stop_pids(&pids, Duration::from_secs(10)).await;
+    if !left.is_empty() {
+        bail!("{name}'s processes {left:?} did not stop");
+    }
+    say!("stopped {name} ({} processes)", pids.len());
+    Ok(())
+}
+
+/// Refuses a directory `net up` did not make.
+fn check_network_directory(directory: &Path) -> anyhow::Result<()> {
+    if !directory.join(MARKER).exists() {
+        bail!(
+            "{} holds no network of `skein net up` (give the --path it was started with)",
+            directory.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes validator `index`'s key, shard key and configuration into `directory`, the
+/// validator reached at `addresses[0]` and its shards at the rest. Returns its public key
+/// and configuration.
+fn write_validator_files(
+    directory: &Path,
+    index: usize,
+    addresses: &[SocketAddr],
+    storage: &Storage,
+) -> anyhow::Result<(ValidatorPublicKey, ValidatorConfig)> {
+    let key = KeyFile::generate();
+    let key_file = format!("validator-{index}.key.json");
+    key.save(&directory.join(&key_file))?;
+    let shard_key_file = format!("validator-{index}.shard-key");
+    ShardKey::generate().save(&directory.join(&shard_key_file))?;
+    let config = ValidatorConfig {
+        name: format!("validator-{index}"),
+        key_file: key_file.into(),
+        public_address: addresses[0].to_string(),
+        storage: storage.of_validator(index),
+        shards: addresses[1..]
+            .iter()
+            .map(|address| ShardConfig {
+                address: address.to_string(),
+            })
+            .collect(),
+        genesis_file: "genesis.json".into(),
+        shard_key_file: Some(shard_key_file.into()),
+    };
+    config.save(&directory.join(format!("validator-{index}.toml")))?;
+    Ok((key.public_key, config))
+}
+
+/// Whether a process lives as long as `net up` (stopped with it), or on its own, started by
+/// `net add-validator` while `net up` runs (which stops it too, from `processes.json`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lifetime {
+    NetUp,
+    Detached,
+}
+
+/// Starts validator `index` from its configuration in `directory`: one process, or with
+/// PostgreSQL one per shard and its proxy.
+fn start_validator(
+    directory: &Path,
+    skein: &Path,
+    index: usize,
+    storage: &Storage,
+    layout: &Layout,
+    lifetime: Lifetime,
+) -> anyhow::Result<Vec<Process>> {
+    let config = directory
+        .join(format!("validator-{index}.toml"))
+        .display()
+        .to_string();
+    let mut processes = Vec::new();
+    match storage {
+        Storage::Postgres(_) => {
+            for shard in 0..layout.shards {
+                processes.push(spawn(
+                    directory,
+                    format!("validator-{index}-shard-{shard}"),
+                    skein,
+                    &[
+                        "server".into(),
+                        "--config".into(),
+                        config.clone(),
+                        "--shard".into(),
+                        shard.to_string(),
+                    ],
+                    1,
+                    lifetime,
+                )?);
+            }
+            processes.push(spawn(
+                directory,
+                format!("validator-{index}-proxy"),
+                skein,
+                &["proxy".into(), "--config".into(), config],
+                1,
+                lifetime,
+            )?);
+        }
+        Storage::Memory | Storage::Embedded => {
+            processes.push(spawn(
+                directory,
+                format!("validator-{index}"),
+                skein,
+                &["server".into(), "--config".into(), config],
+                layout.threads,
+                lifetime,
+            )?);
+        }
+    }
+    Ok(processes)
+}
+
+/// One line of `processes.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProcessRecord {
+    name: String,
+    pid: Option<u32>,
+    command: Vec<String>,
+    log: PathBuf,
+}
+
+const PROCESSES_FILE: &str = "processes.json";
+
+/// The processes recorded in `directory`'s `processes.json` (none if there is none).
+fn recorded_processes(directory: &Path) -> anyhow::Result<Vec<ProcessRecord>> {
+    let path = directory.join(PROCESSES_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a list of processes", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Writes `processes.json`: each process's name, pid and command line, so an operator (or a
+/// test) can stop one and start it again. Adds to what is recorded already.
+fn record_processes(directory: &Path, processes: &[Process]) -> anyhow::Result<()> {
+    let mut entries = recorded_processes(directory)?;
+    entries.extend(processes.iter().map(|process| ProcessRecord {
+        name: process.name.clone(),
+        pid: process.child.id(),
+        command: process.command.clone(),
+        log: process.log.clone(),
+    }));
+    let text = serde_json::to_string_pretty(&entries)?;
+    skein_rpc::config::write_atomically(&directory.join(PROCESSES_FILE), text.as_bytes())?;
+    Ok(())
+}
+
+/// Waits until the validators at `addresses` answer (with the admin chain, which every
+/// validator holds from the genesis), or one of `processes` exits.
+async fn wait_until_ready(addresses: Vec<String>, processes: &mut [Process]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut pending = addresses;
     while !pending.is_empty() {
         for process in processes.iter_mut() {
             if let Some(status) = process.child.try_wait()? {

@@ -109,10 +109,13 @@ pub fn wallet_owner(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::
 }
 
 /// `skein query-validators`
-pub async fn query_validators(context: &Context) -> anyhow::Result<()> {
-    let chain_id = context.wallet.default_chain().unwrap_or(ChainId::root(0));
+pub async fn query_validators(context: &Context, chain: Option<ChainId>) -> anyhow::Result<()> {
+    let chain_id = chain
+        .or(context.wallet.default_chain())
+        .unwrap_or(ChainId::root(0));
     let mut reachable = 0;
     let entries = context.validator_addresses();
+    let committee = context.client.membership().committee.clone();
     for (public_key, address) in &entries {
         let node = GrpcValidatorNode::new(address).map_err(|error| anyhow!("{error}"))?;
         let started = Instant::now();
@@ -121,13 +124,14 @@ pub async fn query_validators(context: &Context) -> anyhow::Result<()> {
             node.handle_chain_info_query(ChainInfoQuery::new(chain_id)),
         )
         .await;
-        let votes = context.wallet.genesis().committee.weight(public_key);
+        let votes = committee.weight(public_key);
         match answer {
             Ok(Ok(info)) => {
                 reachable += 1;
                 println!(
-                    "{address:<22} {public_key}  votes {votes}  ok in {:.1} ms  chain {chain_id} at height {}",
+                    "{address:<22} {public_key}  votes {votes}  ok in {:.1} ms  chain {chain_id} state {} at height {}",
                     started.elapsed().as_secs_f64() * 1_000.0,
+                    info.state_hash,
                     info.next_block_height
                 );
             }

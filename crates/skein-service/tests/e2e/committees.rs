@@ -71,3 +71,113 @@ fn test_an_epoch_created_and_one_revoked_from_the_command_line() {
     let listed = ok(net.skein(&["validator", "list"]));
     assert!(listed.contains("epoch 1 (current)"), "{listed}");
 }
+
+/// What `skein query-validators --chain CHAIN` says of each validator that answered: its
+/// state hash and height of the chain.
+fn tips(net: &Net, chain: &str) -> Vec<String> {
+    let report = ok(net.skein(&["query-validators", "--chain", chain]));
+    report
+        .lines()
+        .filter_map(|line| line.split_once(" state ").map(|(_, tip)| tip.to_string()))
+        .collect()
+}
+
+/// The README's five commands: a fifth validator started and added, an original one
+/// removed and stopped. Chains opened before and after keep moving, a public chain keeps
+/// receiving, and every remaining validator agrees on every tip.
+#[test]
+fn test_a_validator_joins_and_one_leaves_a_running_network() {
+    let net = Net::small(1, 3);
+    let path = net.path().display().to_string();
+    let (a, b) = (chain(1), chain(2));
+    ok(net.skein(&["transfer", "5", "--from", &a, "--to", &b]));
+    let opened = ok(net.skein(&["open-chain", "--initial-balance", "10"]));
+    let before = opened.lines().last().unwrap().to_string();
+    let public = open_public_chain(&net, "1");
+
+    let started = ok(net.skein(&["net", "add-validator", "--path", &path]));
+    let field = |name: &str| {
+        started
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(|value| value.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} in:\n{started}"))
+    };
+    let (key, address) = (field("public key:"), field("address:"));
+    let added = ok(net.skein(&[
+        "validator",
+        "add",
+        "--public-key",
+        &key,
+        "--address",
+        &address,
+    ]));
+    assert!(added.contains("created epoch 1"), "{added}");
+    let leaving = skein_rpc::config::KeyFile::load(&net.path().join("validator-0.key.json"))
+        .unwrap()
+        .public_key
+        .to_string();
+    let removed = ok(net.skein(&["validator", "remove", &leaving]));
+    assert!(removed.contains("created epoch 2"), "{removed}");
+    let stopped = ok(net.skein(&["net", "stop-validator", "--path", &path, "0"]));
+    assert!(stopped.contains("stopped validator-0"), "{stopped}");
+    // Mistakes: a validator the network never had, a directory that holds no network.
+    let error = fails(
+        net.skein(&["net", "stop-validator", "--path", &path, "9"]),
+        1,
+    );
+    assert!(error.contains("has no validator-9"), "{error}");
+    let elsewhere = net.directory.path().display().to_string();
+    let error = fails(
+        net.skein(&["net", "add-validator", "--path", &elsewhere]),
+        1,
+    );
+    assert!(error.contains("holds no network"), "{error}");
+    let listed = ok(net.skein(&["validator", "list"]));
+    assert!(
+        listed.contains("epoch 2 (current): 4 validators"),
+        "{listed}"
+    );
+
+    // Chains opened before and after the change move, migrating as they go; the public
+    // chain receives in the new epoch, its blocks proposed by the new committee.
+    let opened = ok(net.skein(&["open-chain", "--initial-balance", "10"]));
+    let after = opened.lines().last().unwrap().to_string();
+    let chains = [a.clone(), b.clone(), before.clone(), after.clone()];
+    for (from, to) in [(&a, &after), (&after, &before), (&before, &b), (&b, &a)] {
+        ok(net.skein(&["transfer", "1", "--from", from, "--to", to]));
+    }
+    ok(net.skein(&["transfer", "2", "--from", &a, "--to", &public]));
+    for chain in &chains {
+        ok(net.skein(&["process-inbox", chain]));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ok(net.skein(&["balance", &public])) != "3" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the public chain never received the transfer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for (chain, balance) in [(&after, "10"), (&before, "10"), (&b, "1000005")] {
+        assert_eq!(ok(net.skein(&["balance", chain])), balance, "{chain}");
+    }
+
+    // The four remaining validators answer, and agree on every chain's tip.
+    let mut all = chains.to_vec();
+    all.push(public);
+    for chain in &all {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let tips = tips(&net, chain);
+            if tips.len() == 4 && tips.iter().all(|tip| *tip == tips[0]) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "validators disagree on {chain}: {tips:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}

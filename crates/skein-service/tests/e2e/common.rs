@@ -369,3 +369,21 @@ fn interrupt(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Opens a chain with `balance` tokens from the default chain and makes it public, with
+/// short rounds; returns its id.
+pub fn open_public_chain(net: &Net, balance: &str) -> String {
+    let opened = ok(net.skein(&["open-chain", "--initial-balance", balance]));
+    let public = opened.lines().last().unwrap().to_string();
+    let changed = ok(net.skein(&[
+        "change-ownership",
+        &public,
+        "--public",
+        "--base-timeout-ms",
+        "500",
+        "--timeout-increment-ms",
+        "100",
+    ]));
+    assert!(changed.contains("public chain"), "{changed}");
+    public
+}

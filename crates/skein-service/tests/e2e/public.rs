@@ -8,18 +8,7 @@ use super::common::*;
 #[test]
 fn test_validators_receive_transfers_on_a_public_chain() {
     let net = Net::small(2, 2);
-    let opened = ok(net.skein(&["open-chain", "--initial-balance", "10"]));
-    let public = opened.lines().last().unwrap().to_string();
-    let changed = ok(net.skein(&[
-        "change-ownership",
-        &public,
-        "--public",
-        "--base-timeout-ms",
-        "500",
-        "--timeout-increment-ms",
-        "100",
-    ]));
-    assert!(changed.contains("public chain"), "{changed}");
+    let public = open_public_chain(&net, "10");
 
     for from in [chain(0), chain(1), chain(0)] {
         ok(net.skein(&["transfer", "1.5", "--from", &from, "--to", &public]));
