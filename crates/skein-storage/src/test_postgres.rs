@@ -45,12 +45,29 @@ fn running_as_root() -> bool {
 }
 
 impl TestPostgres {
-    /// Starts a server. Fails with a message saying what is missing.
+    /// Starts a server. Fails with a message saying what is missing, or with the end of the
+    /// server's log when it would not start.
+    ///
+    /// The port is free when chosen but another process may take it before the server binds
+    /// it (tests start networks beside each other), so a server that does not come up is tried
+    /// again on another port.
     pub fn start() -> Result<Self, String> {
+        const ATTEMPTS: usize = 3;
         let initdb = find_binary("initdb").ok_or(
             "PostgreSQL's initdb was not found: install the `postgresql` package (.ci/run does)",
         )?;
         let pg_ctl = find_binary("pg_ctl").ok_or("PostgreSQL's pg_ctl was not found")?;
+        let mut failures = Vec::new();
+        for _ in 0..ATTEMPTS {
+            match Self::start_once(&initdb, &pg_ctl) {
+                Ok(server) => return Ok(server),
+                Err(error) => failures.push(error),
+            }
+        }
+        Err(failures.join("\n--- then ---\n"))
+    }
+
+    fn start_once(initdb: &Path, pg_ctl: &Path) -> Result<Self, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map_err(|error| format!("no free port: {error}"))?
@@ -58,9 +75,15 @@ impl TestPostgres {
         let directory =
             std::env::temp_dir().join(format!("skein-postgres-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&directory).map_err(|error| error.to_string())?;
-        // PostgreSQL refuses to run as root: then it runs as the `postgres` user.
-        let as_postgres_user = running_as_root();
-        if as_postgres_user {
+        // Dropped on any failure below: the directory goes, and a half-started server stops.
+        let server = Self {
+            directory: directory.clone(),
+            pg_ctl: pg_ctl.to_path_buf(),
+            // PostgreSQL refuses to run as root: then it runs as the `postgres` user.
+            as_postgres_user: running_as_root(),
+            port,
+        };
+        if server.as_postgres_user {
             let status = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
                 .arg(&directory)
@@ -70,15 +93,9 @@ impl TestPostgres {
                 return Err("could not give the data directory to the postgres user".into());
             }
         }
-        let server = Self {
-            directory: directory.clone(),
-            pg_ctl,
-            as_postgres_user,
-            port,
-        };
         let data = directory.join("data");
         server.run(
-            &initdb,
+            initdb,
             &[
                 "-D".as_ref(),
                 data.as_os_str(),
@@ -94,19 +111,29 @@ impl TestPostgres {
             directory.display()
         );
         let log = directory.join("server.log");
-        server.run(
-            &server.pg_ctl,
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-w".as_ref(),
-                "start".as_ref(),
-            ],
-        )?;
+        server
+            .run(
+                &server.pg_ctl,
+                &[
+                    "-D".as_ref(),
+                    data.as_os_str(),
+                    "-o".as_ref(),
+                    options.as_ref(),
+                    "-l".as_ref(),
+                    log.as_os_str(),
+                    "-w".as_ref(),
+                    "start".as_ref(),
+                ],
+            )
+            .map_err(|error| {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!(
+                    "{error}\nthe server's log (port {port}) ends with:\n{}",
+                    tail.join("\n")
+                )
+            })?;
         Ok(server)
     }
 
