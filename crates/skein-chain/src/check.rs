@@ -53,11 +53,13 @@ pub struct EpochRecord {
 }
 
 /// Checks a proposal against the chain's state at this validator, at time `now`; `epoch`
-/// is what the admin chain published about the block's epoch.
+/// is what the admin chain published about the block's epoch, `own_epoch` about the
+/// chain's (the same record when they are one epoch).
 pub fn check_proposal<S: KeyValueStore>(
     chain: &ChainStateView<S>,
     proposal: &BlockProposal,
     epoch: &EpochRecord,
+    own_epoch: &EpochRecord,
     now: Timestamp,
 ) -> Result<Verdict, ChainError> {
     let block = &proposal.content.block;
@@ -93,8 +95,23 @@ pub fn check_proposal<S: KeyValueStore>(
         .check_signature()
         .map_err(|error| ChainError::InvalidProposalSignature(error.to_string()))?;
 
-    // 3. Chain active; the epoch the chain's own, or a later one the block migrates to
-    //    (§13); not revoked; closed chains only reject (§3).
+    // 3. Height and parent hash (§7): not certified yet, no gap, on the latest block. Before
+    //    the epoch: a validator that lacks the chain's latest blocks (and may not know its
+    //    epoch yet) says so, and is brought up to date.
+    let tip = chain.tip();
+    ensure!(
+        block.height >= tip.next_block_height,
+        ChainError::HeightAlreadyCertified {
+            height: block.height,
+            next_block_height: tip.next_block_height,
+        }
+    );
+    check_extends_tip(&tip, block)?;
+
+    // 4. Chain active; the epoch the chain's own, or once that is revoked a later one the
+    //    block migrates to (§13): one committee decides each height, the chain's own while
+    //    it lives (a chain migrates in a block of its own epoch then); not revoked; closed
+    //    chains only reject (§3).
     ensure!(state.is_active(), ChainError::InactiveChain(block.chain_id));
     ensure!(
         block.epoch == state.epoch() || migrates(block, state),
@@ -109,8 +126,20 @@ pub fn check_proposal<S: KeyValueStore>(
             revoked_at,
         });
     }
+    ensure!(
+        block.epoch == state.epoch() || own_epoch.revoked_at.is_some(),
+        ChainError::EpochStillLive {
+            epoch: state.epoch(),
+            found: block.epoch,
+        }
+    );
     // A migration is not the chain's own work: closed and public chains migrate too.
-    let own_operations = &block.operations[usize::from(migrates(block, state))..];
+    let migration = block
+        .operations
+        .first()
+        .and_then(Operation::migrates_to)
+        .is_some();
+    let own_operations = &block.operations[usize::from(migration)..];
     if state.is_closed() {
         ensure!(own_operations.is_empty(), ChainError::ClosedChain);
         for incoming in &block.incoming_bundles {
@@ -121,37 +150,18 @@ pub fn check_proposal<S: KeyValueStore>(
         }
     }
 
-    // 4. Height and parent hash (§7): not certified yet, no gap, on the latest block.
-    let tip = chain.tip();
-    ensure!(
-        block.height >= tip.next_block_height,
-        ChainError::HeightAlreadyCertified {
-            height: block.height,
-            next_block_height: tip.next_block_height,
-        }
-    );
-    check_extends_tip(&tip, block)?;
-
     // 5. The proposer may propose in this round (§10): a super owner in the fast round, an
     //    owner (or anyone, if the chain allows it) in multi-leader rounds, the drawn leader in
     //    single-leader and validator rounds. The block names no one else as its signer —
     //    unless it is a locked block re-proposed with the validated certificate that locked
     //    it, which proves a quorum accepted its signer already (§17.5). A validator's block
     //    on a public chain only receives messages (and migrates): it runs no operations of
-    //    its own. The rounds at a height are the chain's own epoch's, whatever epoch the
-    //    block migrates to: its committee draws the leaders and times the rounds out.
+    //    its own. The committee that certifies the block draws the leaders.
     let owner = proposal.owner();
     let round = proposal.content.round;
     let ownership = state.ownership();
     let committee = committee_of(state, Some(block), block.epoch, epoch)?;
-    let rounds_committee = committee_of(state, None, state.epoch(), epoch)?;
-    let leader = round_leader(
-        block.chain_id,
-        block.height,
-        round,
-        ownership,
-        rounds_committee,
-    );
+    let leader = round_leader(block.chain_id, block.height, round, ownership, committee);
     let allowed = match leader {
         Some(Leader::SuperOwners) => ownership.super_owners.contains(&owner),
         Some(Leader::Owners) => ownership.may_propose_in_multi_leader_round(&owner),
@@ -338,7 +348,9 @@ fn migrates<S: KeyValueStore>(block: &ProposedBlock, state: &SystemExecutionStat
 }
 
 /// The committee that certifies `block` (or a value about no block) of `epoch`: the chain's
-/// own, or for a block migrating to its epoch the committee the admin chain published.
+/// own, or the committee the admin chain published for a block migrating to its epoch and
+/// for a timeout of a later epoch (a quorum of it signs those only once the chain's own
+/// epoch is revoked).
 fn committee_of<'a, S: KeyValueStore>(
     state: &'a SystemExecutionStateView<S>,
     block: Option<&ProposedBlock>,
@@ -347,6 +359,7 @@ fn committee_of<'a, S: KeyValueStore>(
 ) -> Result<&'a Committee, ChainError> {
     let committee = match block {
         Some(block) if migrates(block, state) => record.committee.as_ref(),
+        None if epoch > state.epoch() => record.committee.as_ref(),
         _ => state.committee(epoch),
     };
     committee.ok_or(ChainError::UnknownEpoch(epoch))

@@ -315,6 +315,17 @@ pub enum ChainError {
         /// When the admin chain revoked it.
         revoked_at: Timestamp,
     },
+    /// Proposal rule 4: the block is in a later epoch than its chain's, which is still
+    /// live here. A chain migrates in a block of its own epoch while that epoch lives, so
+    /// that one committee decides each height; only once the admin chain revoked it does a
+    /// block of a later epoch take the chain there.
+    #[error("the chain's epoch {epoch} is not revoked here: it migrates in a block of that epoch, not of {found}")]
+    EpochStillLive {
+        /// The chain's epoch.
+        epoch: Epoch,
+        /// The block's.
+        found: Epoch,
+    },
 }
 
 impl From<ViewError> for ChainError {
@@ -368,6 +379,7 @@ impl ChainError {
             ChainError::Inbox { error, .. } => !matches!(error, InboxError::Storage(_)),
             ChainError::InactiveChain(_)
             | ChainError::UnknownEpoch(_)
+            | ChainError::EpochStillLive { .. }
             | ChainError::HeightAlreadyCertified { .. }
             | ChainError::MissingEarlierBlocks { .. }
             | ChainError::AlreadyVotedInRound { .. }

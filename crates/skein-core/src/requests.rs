@@ -122,6 +122,9 @@ pub struct TimeoutRequest {
     pub height: BlockHeight,
     /// The round to time out.
     pub round: Round,
+    /// The epoch whose committee decides the height, as the client sees it: the chain's
+    /// own, or once that is revoked the newest. A validator that sees another refuses.
+    pub epoch: Epoch,
 }
 
 /// A request between the shards of one validator. Shards trust each other: the sending

@@ -92,6 +92,7 @@ fn main() {
         chain_id: chain,
         height: BlockHeight(1),
         round: Round::MultiLeader(0),
+        epoch: skein_base::Epoch::ZERO,
     };
     write("validator", "timeout", 3, &bcs(&timeout));
     write("wire", "timeout", 2, &bcs(&timeout));

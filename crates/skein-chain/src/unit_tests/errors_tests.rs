@@ -58,6 +58,7 @@ fn chain_error_name(error: &ChainError) -> &'static str {
         ChainError::TooManyBundlesInUpdate { .. } => "TooManyBundlesInUpdate",
         ChainError::BundlesOutOfOrder { .. } => "BundlesOutOfOrder",
         ChainError::RevokedEpoch { .. } => "RevokedEpoch",
+        ChainError::EpochStillLive { .. } => "EpochStillLive",
     }
 }
 
@@ -168,6 +169,10 @@ fn chain_errors() -> Vec<ChainError> {
         ChainError::RevokedEpoch {
             epoch: Epoch(1),
             revoked_at: time,
+        },
+        ChainError::EpochStillLive {
+            epoch: Epoch(0),
+            found: Epoch(1),
         },
     ]
 }

@@ -16,6 +16,7 @@ use skein_views::{KeyValueStore, RegisterView, View, ViewContext};
 use super::{rounds::Patience, Client, ClientError};
 use crate::{
     budget::ByteBudget,
+    node::NodeError,
     requests::{ChainInfo, ChainInfoQuery},
     worker::WorkerError,
 };
@@ -299,9 +300,21 @@ impl<S: KeyValueStore> ChainClient<S> {
         if !fast {
             return self.run_in_rounds(operations).await;
         }
-        let block = self.new_block(Vec::new(), operations).await?;
+        let block = self.new_block(Vec::new(), operations.clone()).await?;
         let value = self.client.stage_block(block).await?;
-        self.sign_and_certify(value).await
+        match self.sign_and_certify(value).await {
+            // The chain's epoch was revoked and this client had not heard: it learns from
+            // the admin chain, drops the block the validators refuse, and proposes again in
+            // the epoch the chain migrates to.
+            Err(ClientError::NoQuorum { errors, .. }) if errors.iter().any(revoked_epoch) => {
+                self.client.follow_admin_chain().await?;
+                self.finish_signed_block().await?;
+                let block = self.new_block(Vec::new(), operations).await?;
+                let value = self.client.stage_block(block).await?;
+                self.sign_and_certify(value).await
+            }
+            result => result,
+        }
     }
 
     /// Gets ready to propose: in the fast round, completes a block signed earlier; on a
@@ -566,7 +579,13 @@ impl<S: KeyValueStore> ChainClient<S> {
     /// never be certified, and a block replacing it can: validators never vote for two
     /// blocks in one round, and those that refused this one never voted for it.
     async fn refused_for_good_by_quorum(&self, proposal: &BlockProposal) -> bool {
-        let membership = self.client.membership();
+        let Ok(membership) = self
+            .client
+            .membership_of(proposal.content.block.epoch)
+            .await
+        else {
+            return false;
+        };
         let committee = &membership.committee;
         let quorum = committee.quorum_threshold();
         let spare = committee.total_votes() - quorum;
@@ -575,7 +594,8 @@ impl<S: KeyValueStore> ChainClient<S> {
         // A request that times out is an error too, but not one for good, and the count
         // below leaves it out.
         let answers = client
-            .ask_until(
+            .ask_until_of(
+                &membership,
                 |validator| {
                     let validator = validator.clone();
                     async move {
@@ -660,11 +680,12 @@ impl<S: KeyValueStore> ChainClient<S> {
             migrates_to = Some(newest);
         }
         let timestamp = self.client.clock.now().max(info.timestamp);
-        // A block that migrates the chain is certified by the committee it migrates to, so
-        // that a chain whose epoch was revoked can still move.
-        let epoch = migrates_to
-            .filter(|epoch| *epoch > info.epoch)
-            .unwrap_or(info.epoch);
+        // The chain's committee certifies the migration while its epoch lives; once that is
+        // revoked, the committee it migrates to does, so that the chain can still move.
+        let epoch = match migrates_to {
+            Some(target) if self.client.deciding_epoch(info.epoch).await? > info.epoch => target,
+            _ => info.epoch,
+        };
         Ok(ProposedBlock {
             chain_id: self.chain_id,
             epoch,
@@ -755,4 +776,9 @@ fn ran_out_of_fuel(error: &skein_execution::ExecutionError) -> bool {
             ..
         }
     )
+}
+
+/// Whether a validator refused because the block's epoch was revoked.
+fn revoked_epoch((_, error): &(skein_base::ValidatorPublicKey, NodeError)) -> bool {
+    matches!(error, NodeError::Chain(ChainError::RevokedEpoch { .. }))
 }

@@ -33,7 +33,9 @@ impl<S: KeyValueStore> Client<S> {
         let (certificate_sender, certificate_receiver) =
             oneshot::channel::<UncheckedCertificate<ConfirmedBlock>>();
         let certificate_receiver = certificate_receiver.shared();
-        let membership = self.membership();
+        // The committee of the block's epoch votes: the chain's own, even when the client
+        // follows a newer one and the block migrates to it.
+        let membership = self.membership_of(proposal.content.block.epoch).await?;
         for validator in &membership.validators {
             let client = self.clone();
             let validator = validator.clone();
@@ -216,7 +218,7 @@ impl<S: KeyValueStore> Client<S> {
                 | NodeError::Chain(ChainError::InactiveChain(chain_id)) => {
                     self.sync_chain_at(validator, *chain_id, height).await?;
                 }
-                error if lacks_committee(error) => self.sync_admin_chain_to(validator).await?,
+                error if lacks_admin_blocks(error) => self.sync_admin_chain_to(validator).await?,
                 NodeError::Chain(ChainError::MissingCrossChainUpdate {
                     origin, height, ..
                 }) => {
@@ -260,7 +262,7 @@ impl<S: KeyValueStore> Client<S> {
                 | NodeError::Chain(ChainError::InactiveChain(_)) => {
                     self.sync_chain_at(validator, chain_id, height).await?;
                 }
-                error if lacks_committee(error) => self.sync_admin_chain_to(validator).await?,
+                error if lacks_admin_blocks(error) => self.sync_admin_chain_to(validator).await?,
                 _ => return Err(error),
             }
         }
@@ -268,7 +270,10 @@ impl<S: KeyValueStore> Client<S> {
 
     /// Uploads to `validator` the admin chain's blocks the local node holds: what a
     /// validator lacks when it does not know an epoch's committee (one that just joined).
-    async fn sync_admin_chain_to(&self, validator: &ValidatorEntry) -> Result<(), NodeError> {
+    pub(super) async fn sync_admin_chain_to(
+        &self,
+        validator: &ValidatorEntry,
+    ) -> Result<(), NodeError> {
         let admin_chain = self.admin_chain;
         let info = self
             .local
@@ -333,12 +338,14 @@ impl<'a> Tally<'a> {
     }
 }
 
-/// Whether a validator refused because it does not know the committee of an epoch: it has
-/// not committed the admin chain's block that created it.
-fn lacks_committee(error: &NodeError) -> bool {
+/// Whether a validator refused for lack of the admin chain's latest blocks: it does not know
+/// the committee of an epoch (it has not committed the block that created it), or not that
+/// the chain's epoch was revoked (so it expects a block of that epoch).
+pub(super) fn lacks_admin_blocks(error: &NodeError) -> bool {
     matches!(
         error,
         NodeError::Chain(ChainError::UnknownEpoch(_))
+            | NodeError::Chain(ChainError::EpochStillLive { .. })
             | NodeError::Chain(ChainError::Execution {
                 error: skein_execution::ExecutionError::CommitteeNotPublished(_),
                 ..

@@ -18,7 +18,7 @@ use skein_base::{TimeDelta, ValidatorPublicKey};
 use skein_chain::AnyCertificate;
 use skein_views::KeyValueStore;
 
-use super::{Client, ValidatorEntry};
+use super::{Client, Membership, ValidatorEntry};
 use crate::node::NodeError;
 
 /// The shortest a command waits for deliveries to slower validators before exiting.
@@ -62,24 +62,36 @@ impl<S: KeyValueStore> Client<S> {
     where
         Fut: Future<Output = Result<T, NodeError>> + 'a,
     {
-        let quorum = self.membership().committee.quorum_threshold();
-        self.ask_until(request, |answered, _| answered >= quorum)
+        self.ask_quorum_of(&self.membership(), request).await
+    }
+
+    /// [`Client::ask_quorum`] of the members of another epoch than the current one.
+    pub(crate) async fn ask_quorum_of<'a, T, Fut>(
+        &'a self,
+        membership: &Membership,
+        request: impl Fn(&ValidatorEntry) -> Fut,
+    ) -> Vec<(ValidatorPublicKey, Result<T, NodeError>)>
+    where
+        Fut: Future<Output = Result<T, NodeError>> + 'a,
+    {
+        let quorum = membership.committee.quorum_threshold();
+        self.ask_until_of(membership, request, |answered, _| answered >= quorum)
             .await
     }
 
-    /// Asks every validator at once and returns the answers in hand as soon as `enough`
+    /// Asks every member of `membership` at once and returns the answers in hand as soon as `enough`
     /// says so, given the weight of the successful answers and of the failed ones so far
     /// (or when every validator answered). Those still silent then are remembered as
     /// stragglers; their requests are dropped.
-    pub(crate) async fn ask_until<'a, T, Fut>(
+    pub(crate) async fn ask_until_of<'a, T, Fut>(
         &'a self,
+        membership: &Membership,
         request: impl Fn(&ValidatorEntry) -> Fut,
         enough: impl Fn(u64, u64) -> bool,
     ) -> Vec<(ValidatorPublicKey, Result<T, NodeError>)>
     where
         Fut: Future<Output = Result<T, NodeError>> + 'a,
     {
-        let membership = self.membership();
         let mut pending: FuturesUnordered<_> = membership
             .validators
             .iter()

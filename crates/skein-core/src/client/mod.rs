@@ -353,6 +353,20 @@ impl<S: KeyValueStore> Client<S> {
         Ok(Arc::new(self.membership_with(epoch, committee, &current)?))
     }
 
+    /// Whether the local node knows that the admin chain revoked `epoch`.
+    pub async fn knows_revoked(&self, epoch: Epoch) -> Result<bool, ClientError> {
+        Ok(self.local.epoch_record(epoch).await?.revoked_at.is_some())
+    }
+
+    /// The epoch whose committee decides the next height of a chain in epoch `own`, as
+    /// validators do (proposal rule 4 in `skein_chain::check`): that one while the local node
+    /// has not seen it revoked, else the newest the client knows.
+    pub(crate) async fn deciding_epoch(&self, own: Epoch) -> Result<Epoch, ClientError> {
+        let revoked = self.knows_revoked(own).await?;
+        let newest = self.membership().epoch;
+        Ok(if revoked && newest > own { newest } else { own })
+    }
+
     /// Hands the local node's unacknowledged messages to itself again: a process killed
     /// between committing a block and delivering its messages would otherwise leave a gap
     /// in a recipient's inbox, and that chain's next block would skip a bundle. A delivery

@@ -82,22 +82,23 @@ impl<S: KeyValueStore> Client<S> {
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?;
         let ownership = info.ownership;
-        // The chain's own committee draws the leaders, even when the block migrates.
-        let rounds_committee = self.membership_of(info.epoch).await?.committee.clone();
+        // The committee of the block's epoch decides the height: it draws the leaders,
+        // locks, times rounds out and certifies.
+        let members = self.membership_of(ours.block.epoch).await?;
         let mut failed_timeouts = 0;
         for _ in 0..ROUNDS_PER_HEIGHT_MAX {
-            let status = self.height_status(chain_id, height).await;
+            let status = self.height_status(&members, chain_id, height).await;
             if status.confirmed {
                 return self.confirmed_at(chain_id, height).await;
             }
-            if status.answered_weight < self.membership().committee.quorum_threshold() {
+            if status.answered_weight < members.committee.quorum_threshold() {
                 return Err(ClientError::NoQuorum {
                     action: "answered",
                     errors: status.errors,
                 });
             }
             let round = current_round(&ownership, &status);
-            self.bring_to_round(round, &status).await;
+            self.bring_to_round(&members, round, &status).await;
 
             // A block validated in this round only needs its confirm votes.
             if let Some(locked) = status
@@ -109,7 +110,7 @@ impl<S: KeyValueStore> Client<S> {
                     return self.finish(certificate).await;
                 }
             }
-            let leader = round_leader(chain_id, height, round, &ownership, &rounds_committee);
+            let leader = round_leader(chain_id, height, round, &ownership, &members.committee);
             if may_propose(leader, &ownership, owner, key) {
                 // A locked block is re-proposed, with its certificate to unlock others.
                 let (proposal, validated) = match &status.locked {
@@ -140,7 +141,10 @@ impl<S: KeyValueStore> Client<S> {
             }
             // The round stalled (or belongs to someone else): time it out once it may be.
             self.wait_for_deadline(&ownership, round, &status).await;
-            match self.time_out_round(chain_id, height, round).await {
+            match self
+                .time_out_round_of(&members, chain_id, height, round)
+                .await
+            {
                 Ok(()) => failed_timeouts = 0,
                 // Validators that cannot agree even on a timeout are unreachable or
                 // behind: give up rather than wait round after round.
@@ -158,10 +162,16 @@ impl<S: KeyValueStore> Client<S> {
         })
     }
 
-    /// Asks every validator about the height, keeping only what proves itself.
-    async fn height_status(&self, chain_id: ChainId, height: BlockHeight) -> HeightStatus {
+    /// Asks the members of the committee deciding the height where they stand, keeping
+    /// only what proves itself.
+    async fn height_status(
+        &self,
+        members: &Membership,
+        chain_id: ChainId,
+        height: BlockHeight,
+    ) -> HeightStatus {
         let answers = self
-            .ask_quorum(|validator| {
+            .ask_quorum_of(members, |validator| {
                 let node = validator.node.clone();
                 async move {
                     node.handle_chain_info_query(ChainInfoQuery::new(chain_id))
@@ -185,7 +195,7 @@ impl<S: KeyValueStore> Client<S> {
                     continue;
                 }
             };
-            status.answered_weight += self.membership().committee.weight(&validator);
+            status.answered_weight += members.committee.weight(&validator);
             if info.next_block_height > height {
                 status.confirmed = true;
                 continue;
@@ -206,7 +216,7 @@ impl<S: KeyValueStore> Client<S> {
                     .is_none_or(|best| locked.round > best.round())
                 {
                     // A forged higher lock must not erase a genuine lower one.
-                    if let Some(locked) = self.checked(*locked, height) {
+                    if let Some(locked) = checked(members, *locked, height) {
                         status.locked = Some(locked);
                     }
                 }
@@ -217,7 +227,7 @@ impl<S: KeyValueStore> Client<S> {
                     .as_ref()
                     .is_none_or(|best| timeout.round > best.round())
                 {
-                    if let Some(timeout) = self.checked(*timeout, height) {
+                    if let Some(timeout) = checked(members, *timeout, height) {
                         status.timeout = Some(timeout);
                     }
                 }
@@ -226,25 +236,12 @@ impl<S: KeyValueStore> Client<S> {
         status
     }
 
-    /// A certificate reported by a validator, if it is for `height` and holds.
-    fn checked<V: CertificateValue>(
-        &self,
-        certificate: UncheckedCertificate<V>,
-        height: BlockHeight,
-    ) -> Option<Certificate<V>> {
-        if certificate.value.height() != height {
-            return None;
-        }
-        certificate.check(&self.membership().committee).ok()
-    }
-
     /// Sends the timeout certificate and the lock to the validators in an earlier round,
     /// so they all vote in `round`.
-    async fn bring_to_round(&self, round: Round, status: &HeightStatus) {
+    async fn bring_to_round(&self, members: &Membership, round: Round, status: &HeightStatus) {
         // A straggler that did not even answer where it stands is not waited for.
         let stragglers = self.stragglers.lock().clone();
-        let membership = self.membership();
-        let behind: Vec<&ValidatorEntry> = membership
+        let behind: Vec<&ValidatorEntry> = members
             .validators
             .iter()
             .filter(|validator| !stragglers.contains(&validator.public_key))
@@ -284,7 +281,7 @@ impl<S: KeyValueStore> Client<S> {
         let members = self.membership_of(value.block.epoch).await?;
         let validated = self
             .gather(
-                members,
+                &members,
                 value,
                 round,
                 "voted to validate the block",
@@ -307,7 +304,7 @@ impl<S: KeyValueStore> Client<S> {
         let hash = confirmed.hash();
         let members = self.membership_of(confirmed.block.epoch).await?;
         self.gather(
-            members,
+            &members,
             confirmed,
             round,
             "voted to confirm the block",
@@ -341,26 +338,51 @@ impl<S: KeyValueStore> Client<S> {
             .local
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?;
-        let status = self.height_status(chain_id, info.next_block_height).await;
+        let members = self
+            .membership_of(self.deciding_epoch(info.epoch).await?)
+            .await?;
+        let status = self
+            .height_status(&members, chain_id, info.next_block_height)
+            .await;
         let round = current_round(&info.ownership, &status);
-        self.bring_to_round(round, &status).await;
+        self.bring_to_round(&members, round, &status).await;
         Ok(())
     }
 
-    /// Gathers a timeout certificate for `round` and hands it to every validator, so they
-    /// all move on to the next round.
+    /// Gathers a timeout certificate for `round` at the chain's `height` from the committee
+    /// deciding it (as the local node knows the chain) and hands it to its members.
     pub(crate) async fn time_out_round(
         &self,
         chain_id: ChainId,
         height: BlockHeight,
         round: Round,
     ) -> Result<(), ClientError> {
+        let info = self
+            .local
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?;
+        let members = self
+            .membership_of(self.deciding_epoch(info.epoch).await?)
+            .await?;
+        self.time_out_round_of(&members, chain_id, height, round)
+            .await
+    }
+
+    /// Gathers a timeout certificate for `round` from `members`, the committee deciding the
+    /// height, and hands it to them, so they all move on to the next round.
+    async fn time_out_round_of(
+        &self,
+        members: &Membership,
+        chain_id: ChainId,
+        height: BlockHeight,
+        round: Round,
+    ) -> Result<(), ClientError> {
         let certificate = self
-            .time_out(chain_id, height, round)
+            .time_out(members, chain_id, height, round)
             .await?
             .into_unchecked();
         // Validators weighing a quorum are enough to move the round on.
-        self.ask_quorum(|validator| {
+        self.ask_quorum_of(members, |validator| {
             let (validator, certificate) = (validator.clone(), certificate.clone());
             async move { self.upload_certificate_to(&validator, certificate).await }
         })
@@ -368,18 +390,15 @@ impl<S: KeyValueStore> Client<S> {
         Ok(())
     }
 
-    /// Gathers timeout votes for `round`.
+    /// Gathers timeout votes for `round` from `members`.
     async fn time_out(
         &self,
+        members: &Membership,
         chain_id: ChainId,
         height: BlockHeight,
         round: Round,
     ) -> Result<Certificate<Timeout>, ClientError> {
-        let epoch = self
-            .local
-            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
-            .await?
-            .epoch;
+        let epoch = members.epoch;
         let value = Hashed::new(Timeout {
             chain_id,
             height,
@@ -389,9 +408,8 @@ impl<S: KeyValueStore> Client<S> {
             chain_id,
             height,
             round,
+            epoch,
         };
-        // The rounds at a height are the chain's epoch's, even when its block migrates.
-        let members = self.membership_of(epoch).await?;
         self.gather(
             members,
             value,
@@ -433,6 +451,12 @@ impl<S: KeyValueStore> Client<S> {
                     self.sync_chain_at(validator, request.chain_id, request.height)
                         .await?;
                 }
+                // It has not seen the chain's epoch revoked, or not the newest committee.
+                NodeError::Chain(ChainError::WrongEpoch { expected, found })
+                    if expected < found && attempts <= self.config.sync_attempts =>
+                {
+                    self.sync_admin_chain_to(validator).await?;
+                }
                 _ => return Err(error),
             }
         }
@@ -468,7 +492,7 @@ impl<S: KeyValueStore> Client<S> {
     /// fails its check, and more answers are awaited.
     async fn gather<'a, V>(
         &'a self,
-        membership: Arc<Membership>,
+        membership: &Membership,
         value: Hashed<V>,
         round: Round,
         action: &'static str,
@@ -558,6 +582,19 @@ impl<S: KeyValueStore> Client<S> {
             }),
         }
     }
+}
+
+/// A certificate reported by a validator, if it is for `height` and the committee deciding
+/// it signed it.
+fn checked<V: CertificateValue>(
+    members: &Membership,
+    certificate: UncheckedCertificate<V>,
+    height: BlockHeight,
+) -> Option<Certificate<V>> {
+    if certificate.value.height() != height {
+        return None;
+    }
+    certificate.check(&members.committee).ok()
 }
 
 /// How long after a reported deadline the client asks for timeout votes, for clocks that

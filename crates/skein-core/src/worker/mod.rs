@@ -200,6 +200,23 @@ impl<S: KeyValueStore> Worker<S> {
         })
     }
 
+    /// The epoch whose committee decides the next height of a chain in epoch `own`: that
+    /// one while this node has not seen it revoked, else the newest this node knows (see
+    /// proposal rule 4 in `skein_chain::check`).
+    pub(crate) async fn deciding_epoch(&self, own: Epoch) -> Result<Epoch, WorkerError> {
+        if self.epoch_record(own).await?.revoked_at.is_none() {
+            return Ok(own);
+        }
+        let mut newest = own;
+        while let Ok(next) = newest.try_add_one() {
+            if self.epoch_record(next).await?.committee.is_none() {
+                break;
+            }
+            newest = next;
+        }
+        Ok(newest)
+    }
+
     /// Forgets every chain held in memory, as a restart would; the store is untouched.
     pub fn clear_cache(&self) {
         self.chains.lock().clear();

@@ -23,7 +23,13 @@ impl<S: KeyValueStore> Worker<S> {
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
         let epoch = self.epoch_record(block.epoch).await?;
-        let confirm = match check_proposal(&chain, &proposal, &epoch, now)? {
+        let own_epoch = chain.system().epoch();
+        let own_epoch = if own_epoch == block.epoch {
+            epoch.clone()
+        } else {
+            self.epoch_record(own_epoch).await?
+        };
+        let confirm = match check_proposal(&chain, &proposal, &epoch, &own_epoch, now)? {
             Verdict::RepeatVote(vote) => return Ok(vote),
             Verdict::Execute { confirm } => confirm,
         };

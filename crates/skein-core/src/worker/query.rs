@@ -213,6 +213,13 @@ impl<S: KeyValueStore> Worker<S> {
         chain: &mut ChainGuard<S>,
         query: &ChainInfoQuery,
     ) -> Result<ChainInfo, WorkerError> {
+        // The leader is drawn by the committee deciding the next height.
+        let own_epoch = chain.system().epoch();
+        let deciding = self.deciding_epoch(own_epoch).await?;
+        let deciding_committee = match deciding == own_epoch {
+            true => chain.system().committee(own_epoch).cloned(),
+            false => self.epoch_record(deciding).await?.committee,
+        };
         let state = chain.system();
         let tip = chain.tip();
         let mut info = ChainInfo {
@@ -227,7 +234,7 @@ impl<S: KeyValueStore> Worker<S> {
             chain_balance: state.chain_balance(),
             state_hash: chain.execution_state().hash()?,
             pending_vote: chain.manager().pending_vote().map(|vote| vote.lite()),
-            manager: manager_info(chain, query.chain_id),
+            manager: manager_info(chain, query.chain_id, deciding_committee.as_ref()),
             requested_owner_balance: None,
             requested_pending_bundles: Vec::new(),
             requested_received_log: Vec::new(),
@@ -286,16 +293,18 @@ impl<S: KeyValueStore> Worker<S> {
     }
 }
 
-/// Where consensus on the chain's next height stands here.
+/// Where consensus on the chain's next height stands here, with the round's leader drawn by
+/// `committee` (the one deciding that height).
 fn manager_info<S: KeyValueStore>(
     chain: &ChainGuard<S>,
     chain_id: skein_base::ChainId,
+    committee: Option<&skein_base::Committee>,
 ) -> ManagerInfo {
     let state = chain.system();
     let ownership = state.ownership();
     let manager = chain.manager();
     let current_round = manager.current_round(ownership);
-    let leader = state.committee(state.epoch()).and_then(|committee| {
+    let leader = committee.and_then(|committee| {
         round_leader(
             chain_id,
             chain.tip().next_block_height,

@@ -72,17 +72,20 @@ impl<S: KeyValueStore> Worker<S> {
     }
 
     /// Signs a timeout vote for the chain's current round at its next height, once the
-    /// round's time is up. Asking again in the same round gets the same vote.
+    /// round's time is up, as a member of the committee that decides that height (the
+    /// chain's epoch's, or once it is revoked the newest one's). Asking again in the same
+    /// round gets the same vote.
     pub async fn handle_timeout_request(
         &self,
         request: TimeoutRequest,
     ) -> Result<LiteVote, WorkerError> {
         let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
         let mut chain = self.lock_chain(request.chain_id).await?;
+        let epoch = self.deciding_epoch(chain.system().epoch()).await?;
         let value = Hashed::new(Timeout {
             chain_id: request.chain_id,
             height: request.height,
-            epoch: chain.system().epoch(),
+            epoch,
         });
         if check_standing(&chain, &*value, request.round)? == Standing::Past {
             let next_block_height = chain.tip().next_block_height;
@@ -92,14 +95,25 @@ impl<S: KeyValueStore> Worker<S> {
             }
             .into());
         }
+        // A client that sees another epoch decide the height (either of us has not heard
+        // of the admin chain's latest blocks) would count this vote for nothing.
+        if request.epoch != epoch {
+            return Err(ChainError::WrongEpoch {
+                expected: epoch,
+                found: request.epoch,
+            }
+            .into());
+        }
         let state = chain.system();
         let checked = chain.manager().check_timeout_request(
             state.ownership(),
             request.round,
             self.clock.now(),
             state.timestamp(),
-        );
-        if let Some(vote) = checked? {
+        )?;
+        // The vote in this round may be of the epoch before its revocation: then the round
+        // is timed out again, in the epoch deciding it now.
+        if let Some(vote) = checked.filter(|vote| vote.value_hash == value.hash()) {
             return Ok(vote);
         }
         let vote = Vote::new(value, request.round, &key);

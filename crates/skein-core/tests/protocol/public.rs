@@ -286,12 +286,76 @@ async fn test_messages_waiting_when_a_chain_becomes_public_are_received() {
     assert_validators_agree(&network, &[0, 1, 2, 3], &[chain_id]).await;
 }
 
-/// A fifth validator joins and the leader of the public chain's next round leaves, stops
-/// and its epoch is revoked: the others time its round out in the chain's old epoch, and
-/// the next leader's block migrates the chain as it receives, certified by the new
-/// committee. The chain keeps receiving in the new epoch.
+/// A fifth validator joins while epoch 0 stays live: the public chain migrates in a block
+/// of its own epoch, certified by the genesis committee that decides its heights until
+/// then, and keeps receiving in epoch 1, where the newcomer takes turns too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a_public_chain_migrates_across_a_change_of_committee() {
+async fn test_a_public_chain_migrates_in_its_own_epoch_while_it_lives() {
+    let mut network = network(4, 2, 2).await;
+    let joining = network.add_validator().await;
+    let everyone = [0, 1, 2, 3, joining];
+    let _proposers = start_proposers(&network, &everyone).await;
+    let public = open_public(&network).await;
+    for index in 0..4 {
+        wait_for_height(&network, index, public, BlockHeight(1)).await;
+    }
+    let client = client(&network).await;
+    let admin = network.chain_client(&client, 0);
+    admin.synchronize().await.unwrap();
+    let mut members = network.genesis().committee.validators().clone();
+    members.insert(
+        network.validator_public_key(joining),
+        skein_base::ValidatorState {
+            network_address: String::new(),
+            votes: 1,
+        },
+    );
+    create_epoch_one(&admin, skein_base::Committee::new(members).unwrap()).await;
+
+    let sender = network.chain_client(&client, 1);
+    send(&sender, public, 2).await;
+    wait_for_total_at(&network, &[0, 1, 2, 3], public, tokens(3)).await;
+    send(&sender, public, 3).await;
+    wait_for_total_at(&network, &everyone, public, tokens(6)).await;
+    for index in everyone {
+        assert_eq!(
+            chain_epoch_at(&network, index, public).await,
+            skein_base::Epoch(1)
+        );
+    }
+    assert_validators_agree(&network, &everyone, &[public]).await;
+
+    let certificates = certificates_at(&network, joining, public).await;
+    let migration = certificates
+        .iter()
+        .position(|certificate| {
+            certificate.value.block.operations.first()
+                == Some(&Operation::System(SystemOperation::MigrateToEpoch {
+                    epoch: skein_base::Epoch(1),
+                }))
+        })
+        .expect("a block migrates the chain");
+    let block = &certificates[migration].value.block;
+    assert_eq!(
+        block.epoch,
+        skein_base::Epoch::ZERO,
+        "migrates in its own epoch"
+    );
+    assert_eq!(block.authenticated_signer, None);
+    assert!(certificates[..migration]
+        .iter()
+        .all(|certificate| certificate.value.block.epoch == skein_base::Epoch::ZERO));
+    assert!(certificates[migration + 1..]
+        .iter()
+        .all(|certificate| certificate.value.block.epoch == skein_base::Epoch(1)));
+}
+
+/// A fifth validator joins, one leaves and stops, and epoch 0 is revoked: the public chain,
+/// still in epoch 0, can no longer be decided by its committee, so the new one decides its
+/// next height — draws the leader, times rounds out — and certifies the block that migrates
+/// it as it receives. The departed validator is needed for nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_public_chain_whose_epoch_was_revoked_migrates_in_the_new_one() {
     let mut network = network(4, 2, 2).await;
     let joining = network.add_validator().await;
     let _proposers = start_proposers(&network, &[0, 1, 2, 3, joining]).await;
@@ -333,13 +397,7 @@ async fn test_a_public_chain_migrates_across_a_change_of_committee() {
 
     let certificates = certificates_at(&network, remaining[0], public).await;
     assert_eq!(certificates[0].value.block.epoch, skein_base::Epoch::ZERO);
-    let migration = &certificates[1];
-    assert!(
-        migration.round > Round::Validator(0),
-        "the departed leader's round was timed out: {:?}",
-        migration.round
-    );
-    let block = &migration.value.block;
+    let block = &certificates[1].value.block;
     assert_eq!(block.epoch, skein_base::Epoch(1));
     assert_eq!(block.authenticated_signer, None);
     assert_eq!(

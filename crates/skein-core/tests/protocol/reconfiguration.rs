@@ -17,12 +17,24 @@ fn doubled_votes(network: &Network) -> Committee {
 }
 
 /// Has validator 0 answer a transfer of genesis chain `index`'s first block, in `epoch`,
-/// signed by its owner; returns the refusal and checks that the chain did not change.
-async fn refused_first_block(network: &Network, index: usize, epoch: Epoch) -> ChainError {
+/// signed by its owner (starting by migrating to `epoch` if `migrating`); returns the
+/// refusal and checks that the chain did not change.
+async fn refused_first_block(
+    network: &Network,
+    index: usize,
+    epoch: Epoch,
+    migrating: bool,
+) -> ChainError {
     let chain_id = network.chain_id(index);
     let mut block = transfer_block(network, 1);
     block.chain_id = chain_id;
     block.epoch = epoch;
+    if migrating {
+        let migrate = SystemOperation::MigrateToEpoch { epoch };
+        block
+            .operations
+            .insert(0, skein_execution::Operation::System(migrate));
+    }
     block.authenticated_signer = Some(network.owner(index));
     let content = skein_chain::ProposalContent {
         block,
@@ -62,12 +74,14 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
     // Its next block is certified by the new committee.
     send(&admin, chains[1], 1).await;
 
-    // One chain migrates while epoch 0 is still live: a block of epoch 1 that starts by
-    // migrating, certified by the new committee; then it transfers in epoch 1.
-    early
+    // One chain migrates while epoch 0 is still live: in a block of epoch 0, certified by
+    // the genesis committee that decides its heights until then; then it transfers in
+    // epoch 1.
+    let migration = early
         .execute_operation(SystemOperation::MigrateToEpoch { epoch: Epoch(1) })
         .await
         .unwrap();
+    assert_eq!(migration.value().block.epoch, Epoch::ZERO);
     send(&early, chains[2], 2).await;
     for index in 0..4 {
         assert_eq!(
@@ -89,7 +103,7 @@ async fn test_chains_migrate_to_a_new_committee_and_a_revoked_epoch_certifies_no
         chain_epoch_at(&network, 0, late.chain_id()).await,
         Epoch::ZERO
     );
-    let error = refused_first_block(&network, 2, Epoch::ZERO).await;
+    let error = refused_first_block(&network, 2, Epoch::ZERO, false).await;
     assert!(
         matches!(
             error,
@@ -129,9 +143,18 @@ async fn test_a_block_in_an_epoch_it_does_not_migrate_to_is_refused() {
     // A chain still in epoch 0 proposing a plain block of epoch 1: the epoch is not its
     // own, and the block does not migrate to it.
     assert_eq!(
-        refused_first_block(&network, 1, Epoch(1)).await,
+        refused_first_block(&network, 1, Epoch(1), false).await,
         ChainError::WrongEpoch {
             expected: Epoch::ZERO,
+            found: Epoch(1)
+        }
+    );
+    // A block of epoch 1 that migrates there, while epoch 0 lives: the chain's own
+    // committee decides its height until its epoch is revoked.
+    assert_eq!(
+        refused_first_block(&network, 1, Epoch(1), true).await,
+        ChainError::EpochStillLive {
+            epoch: Epoch::ZERO,
             found: Epoch(1)
         }
     );

@@ -160,10 +160,13 @@ fn fault_during_benchmark(net: &Net, fault: Fault, victims: &[&str]) -> Restarte
             }
         }
     }
-    assert!(
-        benchmark.try_wait().expect("the benchmark runs").is_none(),
-        "the faults happened after the load: make the benchmark longer"
-    );
+    if let Some(status) = benchmark.try_wait().expect("the benchmark runs") {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = benchmark.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        panic!("the benchmark ended ({status}) before the faults did: {stderr}");
+    }
 
     let deadline = Instant::now() + Duration::from_secs(240);
     let status = loop {
