@@ -7,6 +7,8 @@
 //! 3. The total supply is conserved at every validator.
 //! 4. Validators agree on every chain's height and state hash.
 //! 5. No transfer runs twice, and no client is left with unconfirmed work once calm.
+//! 6. After committee changes, every chain ends in the newest epoch, and each certificate
+//!    is of its chain's epoch or of one its block migrates to.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,6 +214,64 @@ pub async fn check_transfers_at_most_once<S: KeyValueStore>(
                     ));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks invariant 6 at `validator`: every chain is in epoch `newest`, and along each
+/// chain the blocks' epochs never go back, each block of a later epoch than the one before
+/// starting by migrating to it or following one that did.
+pub async fn check_epochs<S: KeyValueStore>(
+    validator: &LocalValidator<S>,
+    chains: &[ChainId],
+    newest: skein_base::Epoch,
+) -> Result<(), String> {
+    for chain_id in chains {
+        let worker = validator.worker(chain_id);
+        let info = worker
+            .handle_chain_info_query(ChainInfoQuery::new(*chain_id))
+            .await
+            .map_err(|error| error.to_string())?;
+        if info.epoch != newest {
+            return Err(format!(
+                "{chain_id:?} ends in epoch {:?}, not the newest {newest:?}",
+                info.epoch
+            ));
+        }
+        let mut chain_epoch = None;
+        for certificate in certificates_of(worker, *chain_id).await? {
+            let block = &certificate.value.block;
+            let migrates_to = block.operations.first().and_then(Operation::migrates_to);
+            match chain_epoch {
+                Some(epoch) if block.epoch < epoch => {
+                    return Err(format!(
+                        "{chain_id:?} at {:?}: a block of epoch {:?} after epoch {epoch:?}",
+                        block.height, block.epoch
+                    ))
+                }
+                Some(epoch) if block.epoch > epoch && migrates_to != Some(block.epoch) => {
+                    return Err(format!(
+                        "{chain_id:?} at {:?}: a block of epoch {:?} that does not migrate there",
+                        block.height, block.epoch
+                    ))
+                }
+                _ => {}
+            }
+            // The admin chain moves to each epoch it creates at once.
+            let created = block
+                .operations
+                .iter()
+                .find_map(|operation| match operation {
+                    Operation::System(SystemOperation::CreateCommittee { epoch, .. }) => {
+                        Some(*epoch)
+                    }
+                    _ => None,
+                });
+            chain_epoch = [Some(block.epoch), migrates_to, created]
+                .into_iter()
+                .flatten()
+                .max();
         }
     }
     Ok(())

@@ -20,6 +20,7 @@
 pub mod checker;
 mod executor;
 mod network;
+mod reconfiguration;
 mod workload;
 
 use std::{fmt, sync::Arc};
@@ -83,6 +84,9 @@ pub struct SimulationConfig {
     /// Public chains, opened at the start: users send them tokens and claim from them, and
     /// every validator runs a proposer that takes its turns there.
     pub public_chains: usize,
+    /// Committee changes while users work (a spare validator joins or a member leaves,
+    /// older epochs are revoked, retired validators stopped); as many spares wait to join.
+    pub reconfigurations: usize,
 }
 
 /// How the Byzantine validator misbehaves.
@@ -123,6 +127,7 @@ impl SimulationConfig {
             multi_leader_rounds: rng.gen_range(0..=2),
             base_timeout: TimeDelta::from_millis(rng.gen_range(50..=400)),
             public_chains: rng.gen_range(0..=1),
+            reconfigurations: 0,
         }
     }
 
@@ -152,6 +157,8 @@ pub struct SimulationReport {
     pub operations: UserStats,
     /// Validator crashes.
     pub crashes: u64,
+    /// Committee changes the admin chain made.
+    pub reconfigurations: u64,
     /// Virtual time the run took, in microseconds.
     pub virtual_micros: u64,
 }
@@ -227,13 +234,13 @@ async fn orchestrate(
     clock: SimClock,
 ) -> Result<SimulationReport, String> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators)
+    let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators + config.reconfigurations)
         .map(|index| Arc::new(SecretKey::from_test_seed(10_000 + index as u64)))
         .collect();
     let user_keys: Vec<Arc<SecretKey>> = (0..config.users)
         .map(|index| Arc::new(SecretKey::from_test_seed(20_000 + index as u64)))
         .collect();
-    let members = validator_keys
+    let members = validator_keys[..config.validators]
         .iter()
         .map(|key| {
             let state = ValidatorState {
@@ -257,9 +264,10 @@ async fn orchestrate(
     };
     let supply = genesis.total_supply().map_err(|error| error.to_string())?;
 
-    // Validators, each with genesis in its store.
+    // Validators, each with genesis in its store (the spares too: a joining validator
+    // starts from the genesis file).
     let mut stores = Vec::new();
-    for _ in 0..config.validators {
+    for _ in 0..validator_keys.len() {
         let store = MemoryStore::new();
         let worker = Worker::new(Storage::new(store.clone()), None, Arc::new(clock.clone()));
         for chain in genesis.chain_configs() {
@@ -310,6 +318,17 @@ async fn orchestrate(
             }
         })
         .collect();
+    // Clients start with the genesis committee and reach members that join by their key.
+    let (genesis_entries, connect) = {
+        let all = entries.clone();
+        let connect: crate::client::Connect = Arc::new(move |key, _| {
+            all.iter()
+                .find(|entry| entry.public_key == *key)
+                .map(|entry| entry.node.clone())
+                .ok_or_else(|| crate::node::NodeError::Unreachable(format!("{key:?}")))
+        });
+        (entries[..config.validators].to_vec(), connect)
+    };
 
     // Users.
     let spawner: Spawner = {
@@ -326,12 +345,16 @@ async fn orchestrate(
         Client::new(
             Storage::new(MemoryStore::new()),
             &genesis,
-            entries.clone(),
+            genesis_entries.clone(),
             Arc::new(clock.clone()),
             spawner.clone(),
             client_config,
         )
-        .map(|client| client.map_err(|error| error.to_string()))
+        .map(|client| {
+            let client = client.map_err(|error| error.to_string())?;
+            client.connect_new_validators_with(connect.clone());
+            Ok::<_, String>(client)
+        })
     };
     let registry = Registry::default();
     let mut users = Vec::new();
@@ -423,7 +446,7 @@ async fn orchestrate(
                         )
                         .unwrap_or(0);
                     let down = (0..network.len())
-                        .filter(|i| !network.is_running(*i))
+                        .filter(|i| !network.is_running(*i) && !network.is_retired(*i))
                         .count();
                     if network.is_running(index) {
                         if down < max_crashed {
@@ -454,6 +477,35 @@ async fn orchestrate(
         );
     }
 
+    // The committee changes while users work.
+    let validator_public_keys: Vec<ValidatorPublicKey> = validator_keys
+        .iter()
+        .map(|key| ValidatorPublicKey::from(&key.public()))
+        .collect();
+    let committees = Arc::new(Mutex::new(reconfiguration::Committees::new(
+        validator_public_keys,
+        genesis.committee.clone(),
+        (config.validators..validator_keys.len()).collect(),
+        config.byzantine.then_some(0),
+    )));
+    let reconfigured = {
+        let (sender, receiver) = oneshot::channel();
+        let task = reconfiguration::run(
+            users[0].clone(),
+            committees.clone(),
+            network.clone(),
+            clock.clone(),
+            config.reconfigurations,
+        );
+        executor.spawn(
+            async move {
+                let _ = sender.send(task.await);
+            }
+            .boxed(),
+        );
+        receiver
+    };
+
     // Users work.
     let mut handles = Vec::new();
     for (index, user) in users.iter().enumerate() {
@@ -482,6 +534,9 @@ async fn orchestrate(
         operations.succeeded += stats.succeeded;
         operations.failed += stats.failed;
     }
+    reconfigured
+        .await
+        .map_err(|_| "the reconfiguration task vanished".to_string())??;
 
     // Calm: no more crashes or lost messages; everyone back up.
     active.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -490,13 +545,32 @@ async fn orchestrate(
         network.start(index);
     }
     let chains = settle(&users, &network, &registry, &clock).await?;
-    let honest: Vec<usize> = (0..network.len()).collect();
+    let (newest, honest) = {
+        let committees = committees.lock();
+        (committees.newest(), committees.newest_members())
+    };
+    let chains = if newest > skein_base::Epoch::ZERO {
+        migrate_every_chain(&users, &registry, newest).await?;
+        settle(&users, &network, &registry, &clock).await?
+    } else {
+        chains
+    };
     check(&users, &network, &honest, &chains, supply).await?;
+    for index in &honest {
+        let validator = network
+            .validator(*index)
+            .ok_or(format!("validator {index} is down"))?;
+        checker::check_epochs(&validator, &chains, newest)
+            .await
+            .map_err(|error| format!("validator {index}: {error}"))?;
+    }
 
     let mut blocks = 0;
     let mut later_round_blocks = 0;
     let mut public_blocks = 0;
-    let validator = network.validator(0).ok_or("validator 0 is down")?;
+    let validator = network
+        .validator(honest[0])
+        .ok_or("a validator of the newest committee is down")?;
     for chain_id in &chains {
         let certificates = checker::certificates_of(validator.worker(chain_id), *chain_id).await?;
         blocks += certificates.len() as u64;
@@ -514,6 +588,7 @@ async fn orchestrate(
             })
             .count() as u64;
     }
+    let changes = committees.lock().changes;
     Ok(SimulationReport {
         chains: chains.len(),
         blocks,
@@ -521,6 +596,7 @@ async fn orchestrate(
         public_blocks,
         operations,
         crashes: crashes.load(std::sync::atomic::Ordering::SeqCst),
+        reconfigurations: changes,
         virtual_micros: 0,
     })
 }
@@ -671,6 +747,63 @@ async fn settle(
         "the network did not settle in {SETTLE_ROUNDS_MAX} rounds (last error: {})",
         last_error.unwrap_or_default()
     ))
+}
+
+/// Once calm, moves every chain still in an older epoch to `newest`: users' chains (and
+/// shared ones) by their owners' migrating blocks, public chains by a transfer they
+/// receive, which the validators' proposers take in a block that migrates.
+async fn migrate_every_chain(
+    users: &[Arc<User>],
+    registry: &Registry,
+    newest: skein_base::Epoch,
+) -> Result<(), String> {
+    for user in users {
+        user.client
+            .follow_admin_chain()
+            .await
+            .map_err(|error| format!("following the admin chain: {error}"))?;
+    }
+    let sender = &users[0];
+    let from = sender
+        .client
+        .chain(sender.chain_ids()[0], sender.key.copy());
+    for chain_id in registry.public_chains() {
+        from.transfer(
+            None,
+            Amount::from_attos(1),
+            skein_base::Account::chain(chain_id),
+        )
+        .await
+        .map_err(|error| format!("waking public chain {chain_id:?}: {error}"))?;
+    }
+    for user in users {
+        for chain_id in user.chain_ids() {
+            if registry.is_public(&chain_id) {
+                continue;
+            }
+            let chain = user.client.chain(chain_id, user.key.copy());
+            let info = chain
+                .chain_info()
+                .await
+                .map_err(|error| error.to_string())?;
+            if info.epoch >= newest {
+                continue;
+            }
+            let migrate = skein_execution::SystemOperation::MigrateToEpoch { epoch: newest };
+            if let Err(error) = chain.execute_operation(migrate).await {
+                // Another owner of a shared chain may have migrated it meanwhile.
+                let info = user
+                    .client
+                    .synchronize_from_validators(chain_id)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if info.epoch < newest {
+                    return Err(format!("migrating {chain_id:?} failed: {error}"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds chains that users opened without learning it (the opening block was certified

@@ -97,6 +97,8 @@ struct Slot {
     running: Option<(Arc<LocalValidator<SimStore>>, Arc<AtomicBool>)>,
     /// Whether every incarnation ignores the voting rules.
     votes_for_anything: bool,
+    /// Whether it left every live committee and was stopped for good.
+    retired: bool,
 }
 
 /// The network and the validators on it.
@@ -129,6 +131,7 @@ impl SimNetwork {
                     key,
                     running: None,
                     votes_for_anything: false,
+                    retired: false,
                 })
             })
             .collect();
@@ -213,11 +216,23 @@ impl SimNetwork {
         }
     }
 
-    /// Starts validator `index` on its store (if stopped) and has it re-send what its
-    /// chains' recipients have not acknowledged.
+    /// Stops validator `index` for good, as an operator stops one that left every live
+    /// committee: it is never started again.
+    pub fn retire(&self, index: usize) {
+        self.crash(index);
+        self.slots[index].lock().retired = true;
+    }
+
+    /// Whether validator `index` was retired.
+    pub fn is_retired(&self, index: usize) -> bool {
+        self.slots[index].lock().retired
+    }
+
+    /// Starts validator `index` on its store (if stopped and not retired) and has it
+    /// re-send what its chains' recipients have not acknowledged.
     pub fn start(self: &Arc<Self>, index: usize) {
         let mut slot = self.slots[index].lock();
-        if slot.running.is_some() {
+        if slot.running.is_some() || slot.retired {
             return;
         }
         let alive = Arc::new(AtomicBool::new(true));
