@@ -10,6 +10,7 @@ use super::{Client, ClientError, ValidatorEntry};
 use crate::{
     node::NodeError,
     requests::{ChainInfo, ChainInfoQuery},
+    worker::WorkerError,
 };
 
 impl<S: KeyValueStore> Client<S> {
@@ -283,9 +284,17 @@ impl<S: KeyValueStore> Client<S> {
                 }
             };
             for certificate in certificates {
-                let (info, effects) = self
-                    .with_blobs(|| self.local.handle_certificate(certificate.clone()))
-                    .await?;
+                let handle =
+                    || self.with_blobs(|| self.local.handle_certificate(certificate.clone()));
+                let (info, effects) = match handle().await {
+                    // The block is of (or migrates to) an epoch the local node has not
+                    // learnt yet: it learns the admin chain first.
+                    Err(error) if chain_id != self.admin_chain && lacks_committee(&error) => {
+                        self.follow_admin_chain().await?;
+                        handle().await?
+                    }
+                    result => result?,
+                };
                 self.deliver_locally(effects).await?;
                 next = info.next_block_height;
             }
@@ -295,4 +304,16 @@ impl<S: KeyValueStore> Client<S> {
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?)
     }
+}
+
+/// Whether the local node refused a certificate for lack of an epoch's committee.
+fn lacks_committee(error: &WorkerError) -> bool {
+    matches!(
+        error,
+        WorkerError::Chain(ChainError::UnknownEpoch(_))
+            | WorkerError::Chain(ChainError::Execution {
+                error: skein_execution::ExecutionError::CommitteeNotPublished(_),
+                ..
+            })
+    )
 }
