@@ -216,7 +216,7 @@ impl<S: KeyValueStore> Client<S> {
                     .is_none_or(|best| locked.round > best.round())
                 {
                     // A forged higher lock must not erase a genuine lower one.
-                    if let Some(locked) = checked(members, *locked, height) {
+                    if let Some(locked) = self.checked(members, *locked, height).await {
                         status.locked = Some(locked);
                     }
                 }
@@ -227,13 +227,37 @@ impl<S: KeyValueStore> Client<S> {
                     .as_ref()
                     .is_none_or(|best| timeout.round > best.round())
                 {
-                    if let Some(timeout) = checked(members, *timeout, height) {
+                    if let Some(timeout) = self.checked(members, *timeout, height).await {
                         status.timeout = Some(timeout);
                     }
                 }
             }
         }
         status
+    }
+
+    /// A certificate reported by a validator, if it is for `height` and holds: signed by
+    /// `members`, the committee deciding the height, or by the committee of an older epoch
+    /// it names (the chain's own, which decided the height's earlier rounds before it was
+    /// revoked: the round numbers carry on across the change).
+    async fn checked<V: CertificateValue>(
+        &self,
+        members: &Membership,
+        certificate: UncheckedCertificate<V>,
+        height: BlockHeight,
+    ) -> Option<Certificate<V>> {
+        if certificate.value.height() != height {
+            return None;
+        }
+        let epoch = certificate.value.epoch();
+        if epoch == members.epoch {
+            return certificate.check(&members.committee).ok();
+        }
+        if epoch > members.epoch {
+            return None;
+        }
+        let committee = self.committee_of(epoch).await?;
+        certificate.check(&committee).ok()
     }
 
     /// Sends the timeout certificate and the lock to the validators in an earlier round,
@@ -582,19 +606,6 @@ impl<S: KeyValueStore> Client<S> {
             }),
         }
     }
-}
-
-/// A certificate reported by a validator, if it is for `height` and the committee deciding
-/// it signed it.
-fn checked<V: CertificateValue>(
-    members: &Membership,
-    certificate: UncheckedCertificate<V>,
-    height: BlockHeight,
-) -> Option<Certificate<V>> {
-    if certificate.value.height() != height {
-        return None;
-    }
-    certificate.check(&members.committee).ok()
 }
 
 /// How long after a reported deadline the client asks for timeout votes, for clocks that
