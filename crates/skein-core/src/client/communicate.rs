@@ -342,13 +342,22 @@ impl<'a> Tally<'a> {
 /// the committee of an epoch (it has not committed the block that created it), or not that
 /// the chain's epoch was revoked (so it expects a block of that epoch).
 pub(super) fn lacks_admin_blocks(error: &NodeError) -> bool {
+    match error {
+        NodeError::Chain(error) => {
+            lacks_committee(error) || matches!(error, ChainError::EpochStillLive { .. })
+        }
+        _ => false,
+    }
+}
+
+/// Whether a node refused because it does not know the committee of an epoch.
+pub(super) fn lacks_committee(error: &ChainError) -> bool {
     matches!(
         error,
-        NodeError::Chain(ChainError::UnknownEpoch(_))
-            | NodeError::Chain(ChainError::EpochStillLive { .. })
-            | NodeError::Chain(ChainError::Execution {
+        ChainError::UnknownEpoch(_)
+            | ChainError::Execution {
                 error: skein_execution::ExecutionError::CommitteeNotPublished(_),
                 ..
-            })
+            }
     )
 }

@@ -358,13 +358,7 @@ impl<S: KeyValueStore> Client<S> {
         &self,
         chain_id: ChainId,
     ) -> Result<(), ClientError> {
-        let info = self
-            .local
-            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
-            .await?;
-        let members = self
-            .membership_of(self.deciding_epoch(info.epoch).await?)
-            .await?;
+        let (info, members) = self.deciding_members(chain_id).await?;
         let status = self
             .height_status(&members, chain_id, info.next_block_height)
             .await;
@@ -381,6 +375,17 @@ impl<S: KeyValueStore> Client<S> {
         height: BlockHeight,
         round: Round,
     ) -> Result<(), ClientError> {
+        let (_, members) = self.deciding_members(chain_id).await?;
+        self.time_out_round_of(&members, chain_id, height, round)
+            .await
+    }
+
+    /// The chain as the local node knows it, and the members of the committee deciding its
+    /// next height.
+    async fn deciding_members(
+        &self,
+        chain_id: ChainId,
+    ) -> Result<(ChainInfo, Arc<Membership>), ClientError> {
         let info = self
             .local
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
@@ -388,8 +393,7 @@ impl<S: KeyValueStore> Client<S> {
         let members = self
             .membership_of(self.deciding_epoch(info.epoch).await?)
             .await?;
-        self.time_out_round_of(&members, chain_id, height, round)
-            .await
+        Ok((info, members))
     }
 
     /// Gathers a timeout certificate for `round` from `members`, the committee deciding the

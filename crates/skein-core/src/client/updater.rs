@@ -6,7 +6,7 @@ use skein_base::{limits, BlockHeight, ChainDescription, ChainId};
 use skein_chain::{ChainError, ConfirmedBlock, UncheckedCertificate};
 use skein_views::KeyValueStore;
 
-use super::{Client, ClientError, ValidatorEntry};
+use super::{communicate::lacks_committee, Client, ClientError, ValidatorEntry};
 use crate::{
     node::NodeError,
     requests::{ChainInfo, ChainInfoQuery},
@@ -289,7 +289,9 @@ impl<S: KeyValueStore> Client<S> {
                 let (info, effects) = match handle().await {
                     // The block is of (or migrates to) an epoch the local node has not
                     // learnt yet: it learns the admin chain first.
-                    Err(error) if chain_id != self.admin_chain && lacks_committee(&error) => {
+                    Err(WorkerError::Chain(error))
+                        if chain_id != self.admin_chain && lacks_committee(&error) =>
+                    {
                         self.follow_admin_chain().await?;
                         handle().await?
                     }
@@ -304,16 +306,4 @@ impl<S: KeyValueStore> Client<S> {
             .handle_chain_info_query(ChainInfoQuery::new(chain_id))
             .await?)
     }
-}
-
-/// Whether the local node refused a certificate for lack of an epoch's committee.
-fn lacks_committee(error: &WorkerError) -> bool {
-    matches!(
-        error,
-        WorkerError::Chain(ChainError::UnknownEpoch(_))
-            | WorkerError::Chain(ChainError::Execution {
-                error: skein_execution::ExecutionError::CommitteeNotPublished(_),
-                ..
-            })
-    )
 }

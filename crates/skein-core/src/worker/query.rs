@@ -213,9 +213,15 @@ impl<S: KeyValueStore> Worker<S> {
         chain: &mut ChainGuard<S>,
         query: &ChainInfoQuery,
     ) -> Result<ChainInfo, WorkerError> {
-        // The leader is drawn by the committee deciding the next height.
+        // The leader is drawn by the committee deciding the next height. Only validator
+        // rounds draw from a committee: the revocation is read (I/O) only for them, not for
+        // every query of a chain in the fast round.
         let own_epoch = chain.system().epoch();
-        let deciding = self.deciding_epoch(own_epoch).await?;
+        let current_round = chain.manager().current_round(chain.system().ownership());
+        let deciding = match current_round {
+            skein_base::Round::Validator(_) => self.deciding_epoch(own_epoch).await?,
+            _ => own_epoch,
+        };
         let deciding_committee = match deciding == own_epoch {
             true => chain.system().committee(own_epoch).cloned(),
             false => self.epoch_record(deciding).await?.committee,
