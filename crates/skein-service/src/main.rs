@@ -13,21 +13,9 @@ use skein_service::{cli::Cli, logging};
 async fn main() {
     logging::init("warn");
     let cli = Cli::parse();
-    use skein_service::cli::Command;
-    let owns_processes_or_sockets = matches!(
-        cli.command,
-        Command::Net(_) | Command::Server(_) | Command::Proxy { .. }
-    );
-    if !owns_processes_or_sockets {
-        // Like other command-line tools, stop quietly when the reader of our output goes
-        // away (`skein wallet show | head`). Servers must not: a client closing its
-        // connection would kill them; nor `net up`, which owns processes.
-        #[cfg(unix)]
-        // SAFETY: restoring the default disposition of SIGPIPE, before any thread writes.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
-    }
+    // SIGPIPE stays ignored, as the Rust runtime leaves it: a socket of a validator that
+    // died gives EPIPE, an error the client handles. A reader of our output that goes away
+    // ends the command by SIGPIPE all the same (see skein_service's output module).
     if let Err(error) = skein_service::run(cli).await {
         eprintln!("error: {}", one_line(&error));
         std::process::exit(1);

@@ -125,7 +125,7 @@ pub async fn set_up(
     for chain in &chains[1..] {
         chain.process_inbox().await?;
     }
-    println!("published the token {id}; each chain holds 1000");
+    output_line!("published the token {id}; each chain holds 1000");
     Ok(token)
 }
 

@@ -109,7 +109,7 @@ pub async fn benchmark(
             chain_ids.push(ChainId::child(funder_id, height, u32::try_from(index)?));
         }
     }
-    println!("opened {} chains from {funder_id}", chain_ids.len());
+    output_line!("opened {} chains from {funder_id}", chain_ids.len());
 
     // The benchmark's own client, in memory: its chains are throwaway.
     let client = Client::new(

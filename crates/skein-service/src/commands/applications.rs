@@ -23,7 +23,7 @@ pub async fn publish_bytecode(
     let service = runnable_module(&service, "service")?;
     let chain = context.chain_client(chain_id)?;
     let (id, certificate) = chain.publish_bytecode(contract, service).await?;
-    println!("{id}");
+    output_line!("{id}");
     tracing::info!(%chain_id, height = %certificate.value().block.height, "published bytecode");
     Ok(())
 }
@@ -39,7 +39,7 @@ pub async fn create_application(
     let arguments = CreationArguments::parse(arguments)?;
     let chain = context.chain_client(chain_id)?;
     let id = create(&chain, bytecode_id, arguments).await?;
-    println!("{id}");
+    output_line!("{id}");
     Ok(())
 }
 
@@ -60,7 +60,7 @@ pub async fn publish_and_create(
     let (bytecode_id, _) = chain.publish_bytecode(contract, service).await?;
     tracing::info!(%chain_id, %bytecode_id, "published bytecode");
     let id = create(&chain, bytecode_id, arguments).await?;
-    println!("{id}");
+    output_line!("{id}");
     Ok(())
 }
 
@@ -74,7 +74,7 @@ pub async fn request_application(
     let chain_id = context.chain_or_default(chain)?;
     let chain = context.chain_client(chain_id)?;
     chain.request_application(application_id, from).await?;
-    println!("asked {from} for application {application_id}; once it answers, run: skein process-inbox {chain_id}");
+    output_line!("asked {from} for application {application_id}; once it answers, run: skein process-inbox {chain_id}");
     Ok(())
 }
 
@@ -92,7 +92,7 @@ pub async fn execute_operation(
     let certificate = chain
         .execute_application_json(application_id, operation)
         .await?;
-    println!(
+    output_line!(
         "confirmed at height {} of {chain_id}",
         certificate.value().block.height
     );
@@ -113,7 +113,7 @@ pub async fn query_application(
     let answer = chain.query_application(application_id, query).await?;
     let answer: serde_json::Value = serde_json::from_slice(&answer)
         .context("the service answered something that is not JSON")?;
-    println!("{}", serde_json::to_string_pretty(&answer)?);
+    output_line!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
 }
 

@@ -32,7 +32,7 @@ pub async fn balance(context: &mut Context, account: Option<Account>) -> anyhow:
         };
         (amount, info.next_block_height)
     };
-    println!("{amount}");
+    output_line!("{amount}");
     tracing::info!(%account, %height, "balance");
     Ok(())
 }
@@ -93,7 +93,7 @@ pub async fn transfer(
         if from.owner.is_none() || from.owner == Some(signer) {
             let chain = context.chain_client(from.chain_id)?;
             let certificate = chain.transfer(from.owner, amount, to).await?;
-            println!(
+            output_line!(
                 "transferred {amount} from {from} to {to} in block {} of chain {}",
                 certificate.value().block.height,
                 from.chain_id
@@ -125,7 +125,7 @@ pub async fn transfer(
         })?;
     let chain = context.chain_client(signer_chain)?;
     let certificate = chain.claim(from.chain_id, amount, to).await?;
-    println!(
+    output_line!(
         "claimed {amount} from {from} to {to} in block {} of chain {signer_chain}; it arrives once {} processes its inbox",
         certificate.value().block.height,
         from.chain_id
@@ -155,7 +155,7 @@ pub async fn open_chain(
         context.wallet.add_chain(chain_id, public_key);
         context.wallet.save()?;
     }
-    println!("{chain_id}");
+    output_line!("{chain_id}");
     tracing::info!(height = %certificate.value().block.height, %from, "opened chain");
     Ok(())
 }
@@ -164,7 +164,7 @@ pub async fn open_chain(
 pub async fn close_chain(context: &mut Context, chain_id: ChainId) -> anyhow::Result<()> {
     let chain = context.chain_client(chain_id)?;
     let certificate = chain.close_chain().await?;
-    println!(
+    output_line!(
         "closed chain {chain_id} in block {}",
         certificate.value().block.height
     );
@@ -194,9 +194,9 @@ pub async fn change_ownership(
         context.wallet.add_chain(chain_id, key);
         context.wallet.save()?;
     }
-    println!("chain {chain_id} now belongs to {}", describe(&ownership));
+    output_line!("chain {chain_id} now belongs to {}", describe(&ownership));
     if !ownership.super_owners.is_empty() && !ownership.owners.is_empty() {
-        println!(
+        output_line!(
             "note: while the chain has super owners it stays in the fast round, so only they propose"
         );
     }
@@ -305,9 +305,10 @@ pub async fn assign(
     context.wallet.save()?;
     let chain = context.chain_client(chain_id)?;
     let info = chain.synchronize().await?;
-    println!(
+    output_line!(
         "chain {chain_id} assigned to {key}: height {}, balance {}",
-        info.next_block_height, info.chain_balance
+        info.next_block_height,
+        info.chain_balance
     );
     Ok(())
 }
@@ -338,9 +339,10 @@ pub async fn sync(context: &mut Context, chain: Option<ChainId>) -> anyhow::Resu
         .await?
         .requested_pending_bundles
         .len();
-    println!(
+    output_line!(
         "chain {chain_id}: height {}, balance {}, {pending} incoming bundles waiting",
-        info.next_block_height, info.chain_balance
+        info.next_block_height,
+        info.chain_balance
     );
     Ok(())
 }
@@ -354,7 +356,7 @@ pub async fn process_inbox(context: &mut Context, chain: Option<ChainId>) -> any
         .iter()
         .map(|certificate| certificate.value().block.incoming_bundles.len())
         .sum();
-    println!(
+    output_line!(
         "processed {bundles} incoming bundles in {} blocks; balance {}",
         certificates.len(),
         chain.chain_balance().await?

@@ -33,18 +33,18 @@ pub fn keygen(
         }
         if shard_key {
             skein_rpc::ShardKey::generate().save(&output)?;
-            println!("wrote a shard key to {}", output.display());
+            output_line!("wrote a shard key to {}", output.display());
             return Ok(());
         }
         let key = KeyFile::generate();
         key.save(&output)?;
-        println!("{}", key.public_key);
+        output_line!("{}", key.public_key);
         return Ok(());
     }
     let mut wallet = Wallet::open(&wallet_path(wallet)?)?;
     let public_key = wallet.add_key(SecretKey::generate());
     wallet.save()?;
-    println!("{public_key}");
+    output_line!("{public_key}");
     Ok(())
 }
 
@@ -53,35 +53,36 @@ pub fn wallet_init(wallet: Option<PathBuf>, genesis: &Path) -> anyhow::Result<()
     let path = wallet_path(wallet)?;
     let genesis = load_genesis(genesis)?;
     Wallet::create(&path, genesis)?;
-    println!("created the wallet {}", path.display());
+    output_line!("created the wallet {}", path.display());
     Ok(())
 }
 
 /// `skein wallet show`
 pub fn wallet_show(wallet: Option<PathBuf>) -> anyhow::Result<()> {
     let wallet = Wallet::open(&wallet_path(wallet)?)?;
-    println!("wallet {}", wallet.path().display());
-    println!(
+    output_line!("wallet {}", wallet.path().display());
+    output_line!(
         "network: {} validators, {} genesis chains",
         wallet.genesis().committee.validators().len(),
         wallet.genesis().chains.len()
     );
     let default = wallet.default_chain();
-    println!("chains:");
+    output_line!("chains:");
     for chain in wallet.chains() {
         let marker = if Some(chain.chain_id) == default {
             " (default)"
         } else {
             ""
         };
-        println!(
+        output_line!(
             "  {}  owner key {}{marker}",
-            chain.chain_id, chain.public_key
+            chain.chain_id,
+            chain.public_key
         );
     }
-    println!("keys:");
+    output_line!("keys:");
     for key in wallet.keys() {
-        println!(
+        output_line!(
             "  {}  owner {}",
             key.public_key,
             skein_base::AccountOwner::from(&key.public_key)
@@ -104,7 +105,7 @@ pub fn wallet_owner(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::
     else {
         bail!("chain {chain_id} is not in the wallet");
     };
-    println!("{}", skein_base::AccountOwner::from(&chain.public_key));
+    output_line!("{}", skein_base::AccountOwner::from(&chain.public_key));
     Ok(())
 }
 
@@ -128,18 +129,20 @@ pub async fn query_validators(context: &Context, chain: Option<ChainId>) -> anyh
         match answer {
             Ok(Ok(info)) => {
                 reachable += 1;
-                println!(
+                output_line!(
                     "{address:<22} {public_key}  votes {votes}  ok in {:.1} ms  chain {chain_id} state {} at height {}",
                     started.elapsed().as_secs_f64() * 1_000.0,
                     info.state_hash,
                     info.next_block_height
                 );
             }
-            Ok(Err(error)) => println!("{address:<22} {public_key}  votes {votes}  error: {error}"),
-            Err(_) => println!("{address:<22} {public_key}  votes {votes}  no answer in 5 s"),
+            Ok(Err(error)) => {
+                output_line!("{address:<22} {public_key}  votes {votes}  error: {error}")
+            }
+            Err(_) => output_line!("{address:<22} {public_key}  votes {votes}  no answer in 5 s"),
         }
     }
-    println!("{reachable} of {} validators reachable", entries.len());
+    output_line!("{reachable} of {} validators reachable", entries.len());
     Ok(())
 }
 
@@ -172,26 +175,26 @@ pub async fn show_block(
                     .check(&committee)
                     .context("a validator served an invalid certificate")?;
                 let block = &certificate.value().block;
-                println!(
+                output_line!(
                     "block {} of chain {chain_id} at height {height}",
                     certificate.hash()
                 );
-                println!("  round       {}", certificate.round());
-                println!("  timestamp   {}", block.timestamp);
-                println!("  epoch       {}", block.epoch);
+                output_line!("  round       {}", certificate.round());
+                output_line!("  timestamp   {}", block.timestamp);
+                output_line!("  epoch       {}", block.epoch);
                 if let Some(signer) = block.authenticated_signer {
-                    println!("  signer      {signer}");
+                    output_line!("  signer      {signer}");
                 }
                 if let Some(previous) = block.previous_block_hash {
-                    println!("  previous    {previous}");
+                    output_line!("  previous    {previous}");
                 }
-                println!("  state hash  {}", certificate.value().outcome.state_hash);
-                println!(
+                output_line!("  state hash  {}", certificate.value().outcome.state_hash);
+                output_line!(
                     "  signatures  {} of the committee",
                     certificate.signatures().len()
                 );
                 for incoming in &block.incoming_bundles {
-                    println!(
+                    output_line!(
                         "  {:?} bundle from {} height {} ({} messages)",
                         incoming.action,
                         incoming.origin,
@@ -200,7 +203,7 @@ pub async fn show_block(
                     );
                 }
                 for operation in &block.operations {
-                    println!("  operation   {}", describe::operation(operation));
+                    output_line!("  operation   {}", describe::operation(operation));
                 }
                 return Ok(());
             }
@@ -238,7 +241,7 @@ pub async fn watch(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::R
                 .map_err(|error| anyhow!("{error}"))
         })
         .collect::<Result<_, _>>()?;
-    println!("watching {} chains (Ctrl-C to stop)", chains.len());
+    output_line!("watching {} chains (Ctrl-C to stop)", chains.len());
     // Follow one validator; when it goes away, the next.
     let mut index = 0;
     let mut failures = 0;
@@ -250,12 +253,12 @@ pub async fn watch(wallet: Option<PathBuf>, chain: Option<ChainId>) -> anyhow::R
                 while let Some(Ok(notification)) = stream.next().await {
                     match notification.reason {
                         NotificationReason::NewBlock { height, hash } => {
-                            println!(
+                            output_line!(
                                 "{}  new block at height {height}: {hash}",
                                 notification.chain_id
                             )
                         }
-                        NotificationReason::NewIncomingBundle { origin, height } => println!(
+                        NotificationReason::NewIncomingBundle { origin, height } => output_line!(
                             "{}  incoming messages from {origin} (its height {height})",
                             notification.chain_id
                         ),

@@ -100,12 +100,12 @@ pub async fn serve(
     let node = Arc::new(Node::new(context, &options));
     let follower = tokio::spawn(listener::follow(node.clone()));
     let router = router(node.clone(), address.port());
-    println!("serving GraphQL at http://{address}/ (open it in a browser for GraphiQL)");
+    output_line!("serving GraphQL at http://{address}/ (open it in a browser for GraphiQL)");
     if options.read_only {
-        println!("read-only: queries and notifications only");
+        output_line!("read-only: queries and notifications only");
     }
-    println!("each application: http://{address}/chains/CHAIN/applications/APPLICATION");
-    println!("Ctrl-C to stop");
+    output_line!("each application: http://{address}/chains/CHAIN/applications/APPLICATION");
+    output_line!("Ctrl-C to stop");
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut server = tokio::spawn({
         let stop = stop.clone();

@@ -80,8 +80,8 @@ pub fn new(name: &str, sdk: Option<PathBuf>) -> anyhow::Result<()> {
         std::fs::copy(&lock, directory.join("Cargo.lock"))
             .with_context(|| format!("cannot copy {}", lock.display()))?;
     }
-    println!("wrote the application {name} in {}", directory.display());
-    println!("next: cd {name} && skein project test");
+    output_line!("wrote the application {name} in {}", directory.display());
+    output_line!("next: cd {name} && skein project test");
     Ok(())
 }
 
@@ -112,9 +112,9 @@ pub fn test(path: Option<PathBuf>) -> anyhow::Result<()> {
         runtime
             .prepare(&Bytecode::new(bytes))
             .with_context(|| format!("validators could not run the {part} {}", module.display()))?;
-        println!("{part}: {} ({size} bytes)", module.display());
+        output_line!("{part}: {} ({size} bytes)", module.display());
     }
-    println!(
+    output_line!(
         "{}: tests pass, and validators can run its contract and service",
         modules.package
     );
