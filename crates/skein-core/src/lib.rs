@@ -58,4 +58,4 @@ pub use requests::{
 };
 pub use shards::{shard_of, Shards};
 pub use validator::{CrossChainTransport, LocalValidator};
-pub use worker::{WithEffects, Worker, WorkerError};
+pub use worker::{ValidatorKeys, WithEffects, Worker, WorkerError};

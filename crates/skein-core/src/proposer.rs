@@ -23,9 +23,7 @@ use std::{
 };
 
 use futures::future::{select, Either};
-use skein_base::{
-    crypto::SecretKey, BlockHeight, ChainId, Round, TimeDelta, Timestamp, ValidatorPublicKey,
-};
+use skein_base::{BlockHeight, ChainId, Round, TimeDelta, Timestamp};
 use skein_chain::Leader;
 use skein_views::KeyValueStore;
 use tokio::sync::{broadcast, Notify};
@@ -34,6 +32,7 @@ use crate::{
     client::{rounds::TIMEOUT_SLACK, ChainClient, Client},
     node::ValidatorNode,
     requests::{ChainInfo, ChainInfoQuery, Notification, NotificationReason},
+    worker::ValidatorKeys,
 };
 
 /// Timing of a proposer.
@@ -65,8 +64,7 @@ const PRIVATE_CHAINS_REMEMBERED_MAX: usize = 100_000;
 /// Proposes on the public chains of one validator, in its turns.
 pub struct PublicChainProposer<S> {
     client: Arc<Client<S>>,
-    key: Arc<SecretKey>,
-    me: ValidatorPublicKey,
+    keys: ValidatorKeys,
     own: Arc<dyn ValidatorNode>,
     config: ProposerConfig,
     state: parking_lot::Mutex<State>,
@@ -83,19 +81,18 @@ struct State {
 }
 
 impl<S: KeyValueStore> PublicChainProposer<S> {
-    /// A proposer signing with the validator's `key`, learning about chains from `own`
-    /// (the validator itself) and proposing to every validator through `client`.
+    /// A proposer signing with the validator's `keys` (a [`SecretKey`](skein_base::crypto::SecretKey) for a validator
+    /// that never rotated its key), learning about chains from `own` (the validator itself)
+    /// and proposing to every validator through `client`.
     pub fn new(
         client: Arc<Client<S>>,
-        key: SecretKey,
+        keys: impl Into<ValidatorKeys>,
         own: Arc<dyn ValidatorNode>,
         config: ProposerConfig,
     ) -> Arc<Self> {
-        let me = ValidatorPublicKey::from(&key.public());
         Arc::new(Self {
             client,
-            key: Arc::new(key),
-            me,
+            keys: keys.into(),
             own,
             config,
             state: parking_lot::Mutex::default(),
@@ -252,7 +249,11 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
             };
             let now = self.client.clock().now();
             let manager = &info.manager;
-            let my_turn = manager.leader == Some(Leader::Validator(self.me));
+            // The round's leader may be this validator under a key of an earlier committee.
+            let my_key = match manager.leader {
+                Some(Leader::Validator(leader)) => self.keys.named(&leader),
+                _ => None,
+            };
             let position = (info.next_block_height, manager.current_round);
             let seen_at = match seen {
                 Some((seen_position, at)) if seen_position == position => at,
@@ -272,8 +273,8 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
                     .saturating_add(TIMEOUT_SLACK)
             });
             let overdue = time_out_at.is_some_and(|at| now >= at);
-            if my_turn {
-                let chain = ChainClient::new(self.client.clone(), chain_id, self.key.clone());
+            if let Some(key) = my_key {
+                let chain = ChainClient::new(self.client.clone(), chain_id, Arc::new(key.copy()));
                 match chain.take_turn().await {
                     Ok(Some(_)) => {}
                     // This validator lists messages the chain has received already: it

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use futures::{future::BoxFuture, FutureExt};
-use skein_base::{crypto::SecretKey, ChainId, ValidatorPublicKey};
+use skein_base::{ChainId, ValidatorPublicKey};
 use skein_execution::ChainConfig;
 use skein_storage::Storage;
 use skein_views::KeyValueStore;
@@ -22,7 +22,7 @@ use crate::{
     node::NodeError,
     requests::{CrossChainRequest, Effects, Notification},
     shards::Shards,
-    worker::{Worker, WorkerError},
+    worker::{ValidatorKeys, Worker, WorkerError},
 };
 
 /// Notifications kept for a subscriber that lags.
@@ -91,20 +91,26 @@ impl<S: KeyValueStore> Inlet for InProcessShard<S> {
 }
 
 impl<S: KeyValueStore> LocalValidator<S> {
-    /// A validator with `shard_count` shards sharing `store`, voting with `key`.
-    pub fn new(store: S, shard_count: usize, key: SecretKey, clock: Arc<dyn Clock>) -> Self {
-        Self::with_transport(store, shard_count, key, clock, CrossChainTransport::Inline)
+    /// A validator with `shard_count` shards sharing `store`, voting with `keys` (a
+    /// [`SecretKey`](skein_base::crypto::SecretKey) for a validator that never rotated its key).
+    pub fn new(
+        store: S,
+        shard_count: usize,
+        keys: impl Into<ValidatorKeys>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::with_transport(store, shard_count, keys, clock, CrossChainTransport::Inline)
     }
 
     /// A validator whose cross-chain requests travel by `transport`.
     pub fn with_transport(
         store: S,
         shard_count: usize,
-        key: SecretKey,
+        keys: impl Into<ValidatorKeys>,
         clock: Arc<dyn Clock>,
         transport: CrossChainTransport,
     ) -> Self {
-        let key = Arc::new(key);
+        let keys = Arc::new(keys.into());
         let transport = Arc::new(transport);
         #[cfg(feature = "testing")]
         let lossy = Arc::new(parking_lot::Mutex::default());
@@ -112,7 +118,7 @@ impl<S: KeyValueStore> LocalValidator<S> {
             .map(|_| InProcessShard {
                 worker: Worker::new(
                     Storage::new(store.clone()),
-                    Some(key.clone()),
+                    Some(keys.clone()),
                     clock.clone(),
                 ),
                 transport: transport.clone(),

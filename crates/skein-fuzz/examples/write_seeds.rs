@@ -204,6 +204,7 @@ fn files(network: &skein_core::InProcessNetwork<skein_views::MemoryStore>) {
     let config = ValidatorConfig {
         name: "validator-0".into(),
         key_file: "validator.key.json".into(),
+        previous_key_files: Vec::new(),
         public_address: "127.0.0.1:9000".into(),
         storage: "embedded:validator-0-data?nosync".into(),
         shards: vec![ShardConfig {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use skein_base::{crypto::SecretKey, ValidatorPublicKey};
-use skein_core::GenesisConfig;
+use skein_core::{GenesisConfig, ValidatorKeys};
 use skein_storage::StorageUri;
 
 use crate::ShardKey;
@@ -147,6 +147,11 @@ pub struct ValidatorConfig {
     pub name: String,
     /// The key file, relative to this file's directory.
     pub key_file: PathBuf,
+    /// The key files of earlier committees, after a key rotation: the validator votes with
+    /// them for chains that have not migrated yet. Drop them once the epochs that name them
+    /// are revoked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_key_files: Vec<PathBuf>,
     /// Where the proxy (or the single-process validator) listens for clients (`host:port`).
     pub public_address: String,
     /// Where data lives: `memory`, `embedded:PATH`, `lsm:PATH` or a `postgres://` URL.
@@ -168,6 +173,8 @@ pub struct LoadedValidatorConfig {
     pub config: ValidatorConfig,
     /// The validator's key.
     pub key: SecretKey,
+    /// Its keys of earlier committees (see [`ValidatorConfig::previous_key_files`]).
+    pub previous_keys: Vec<SecretKey>,
     /// The network's genesis.
     pub genesis: GenesisConfig,
     /// Where data lives, relative paths resolved.
@@ -177,6 +184,12 @@ pub struct LoadedValidatorConfig {
 }
 
 impl LoadedValidatorConfig {
+    /// Every key the validator votes with.
+    pub fn keys(&self) -> ValidatorKeys {
+        ValidatorKeys::new(self.key.copy())
+            .with_previous(self.previous_keys.iter().map(SecretKey::copy))
+    }
+
     /// The shard key, which a validator split into processes cannot run without.
     pub fn require_shard_key(&self) -> Result<&ShardKey, String> {
         self.shard_key.as_ref().ok_or_else(|| {
@@ -200,6 +213,11 @@ impl ValidatorConfig {
         }
         let directory = path.parent().unwrap_or(Path::new("."));
         let key = KeyFile::load(&directory.join(&config.key_file))?.secret_key;
+        let previous_keys = config
+            .previous_key_files
+            .iter()
+            .map(|file| Ok(KeyFile::load(&directory.join(file))?.secret_key))
+            .collect::<Result<Vec<_>, ConfigError>>()?;
         let genesis = load_genesis(&directory.join(&config.genesis_file))?;
         let mut storage: StorageUri = config
             .storage
@@ -226,6 +244,7 @@ impl ValidatorConfig {
         Ok(LoadedValidatorConfig {
             config,
             key,
+            previous_keys,
             genesis,
             storage,
             shard_key,

@@ -3,7 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use skein_base::{limits, ValidatorPublicKey};
+use skein_base::limits;
 use skein_core::{
     tokio_spawner, Client, ClientConfig, LocalValidator, Notification, ProposerConfig,
     PublicChainProposer, SystemClock, ValidatorNode, Worker,
@@ -122,7 +122,7 @@ pub async fn run_validator(
     let validator = Arc::new(LocalValidator::new(
         store,
         config.config.shards.len(),
-        config.key.copy(),
+        config.keys(),
         Arc::new(SystemClock),
     ));
     for chain in config.genesis.chain_configs() {
@@ -196,7 +196,7 @@ pub async fn run_shard(
         .map_err(|error| ServerError::Storage(error.to_string()))?;
     let worker = Worker::new(
         Storage::new(store),
-        Some(Arc::new(config.key)),
+        Some(Arc::new(config.keys())),
         Arc::new(SystemClock),
     );
     let peers: Vec<String> = config
@@ -288,11 +288,11 @@ async fn spawn_proposer(
     notifications: broadcast::Receiver<Notification>,
 ) -> Result<tokio::task::JoinHandle<()>, ServerError> {
     let error = |error: String| ServerError::Proposer(error);
-    let own_key = ValidatorPublicKey::from(&config.key.public());
+    let keys = config.keys();
     let mut validators = crate::client::validator_entries(&config.genesis.committee)
         .map_err(|e| error(e.to_string()))?;
     for entry in &mut validators {
-        if entry.public_key == own_key {
+        if keys.named(&entry.public_key).is_some() {
             entry.node = own.clone();
         }
     }
@@ -307,7 +307,6 @@ async fn spawn_proposer(
     .await
     .map_err(|e| error(e.to_string()))?;
     client.connect_new_validators_with(crate::client::grpc_connect());
-    let proposer =
-        PublicChainProposer::new(client, config.key.copy(), own, ProposerConfig::default());
+    let proposer = PublicChainProposer::new(client, keys, own, ProposerConfig::default());
     Ok(tokio::spawn(proposer.run(notifications)))
 }

@@ -127,6 +127,7 @@ fn one_validator(owner_key: &SecretKey, shards: usize) -> LoadedValidatorConfig 
         config: ValidatorConfig {
             name: "robust".into(),
             key_file: "unused".into(),
+            previous_key_files: Vec::new(),
             public_address: address,
             storage: "memory".into(),
             shards: (0..shards)
@@ -138,6 +139,7 @@ fn one_validator(owner_key: &SecretKey, shards: usize) -> LoadedValidatorConfig 
             shard_key_file: None,
         },
         key,
+        previous_keys: Vec::new(),
         genesis,
         storage: "memory".parse().unwrap(),
         shard_key: None,

@@ -421,6 +421,19 @@ pub enum NetCommand {
         #[arg(long)]
         kill: bool,
     },
+
+    /// Give validator N of a `net up` network a new key: writes it beside the old one,
+    /// which stays in `previous_key_files`, and restarts the validator with both. Prints
+    /// the `skein validator rotate-key` command that puts the new key in the committee.
+    ///
+    /// Example: skein net rotate-key --path /tmp/my-net 1
+    RotateKey {
+        /// The directory `net up` was started with.
+        #[arg(long)]
+        path: PathBuf,
+        /// The validator's number (`validator-N`).
+        index: usize,
+    },
 }
 
 /// Options of `skein net up`.
@@ -560,6 +573,19 @@ pub enum ValidatorCommand {
         /// Its new voting power; unchanged if omitted.
         #[arg(long)]
         votes: Option<u64>,
+    },
+    /// Create the next epoch with a validator under a new key, at the same address and
+    /// with the same votes. Restart the validator first with the new key as `key_file` and
+    /// the old one in `previous_key_files`: it votes with the old key for chains that have
+    /// not migrated yet.
+    ///
+    /// Example: skein validator rotate-key 5f1c…9a --new-public-key 8d2e…41
+    RotateKey {
+        /// The validator's key in the current committee.
+        public_key: ValidatorPublicKey,
+        /// The key it votes with from the next epoch on.
+        #[arg(long)]
+        new_public_key: ValidatorPublicKey,
     },
 }
 

@@ -1,6 +1,8 @@
 //! The `skein` command line, its wallet, `skein net up` and `skein benchmark`; the
 //! `skein-server` and `skein-proxy` binaries live beside it.
 
+#[macro_use]
+mod output;
 pub mod benchmark;
 pub mod cli;
 mod commands;
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Net(NetCommand::StopValidator { path, index, kill }) => {
             net::stop_validator(&path, index, kill).await
         }
+        Command::Net(NetCommand::RotateKey { path, index }) => net::rotate_key(&path, index).await,
         Command::Wallet(WalletCommand::Init { genesis }) => commands::wallet_init(wallet, &genesis),
         Command::Wallet(WalletCommand::Show) => commands::wallet_show(wallet),
         Command::Wallet(WalletCommand::Owner { chain }) => commands::wallet_owner(wallet, chain),
@@ -142,12 +145,12 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
         }
         Command::Benchmark(options) => {
             let report = benchmark::benchmark(context, options).await?;
-            println!(
+            output_line!(
                 "blocks failed: {}, elapsed: {:.2} s",
                 report.errors,
                 report.elapsed.as_secs_f64()
             );
-            println!(
+            output_line!(
                 "transfers/s: {:.0}  latency p50/p90/p99 ms: {:.1}/{:.1}/{:.1}",
                 report.transfers_per_second(),
                 report.latency_ms(0.5),
@@ -155,7 +158,7 @@ async fn run_with_context(context: &mut Context, command: Command) -> anyhow::Re
                 report.latency_ms(0.99)
             );
             if let Some(verification) = report.verification {
-                println!(
+                output_line!(
                     "verified: {} validators agree on the tips of {} chains, which hold the {} tokens they were funded with",
                     verification.validators, verification.chains, verification.total
                 );

@@ -92,6 +92,20 @@ struct Layout {
 
 const LAYOUT_FILE: &str = "net.json";
 
+impl Layout {
+    /// The layout `net up` recorded in `directory`.
+    fn read(directory: &Path) -> anyhow::Result<Self> {
+        let path = directory.join(LAYOUT_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {}: was the network made by this version of net up?",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+}
+
 /// Free addresses, a port each on the given hosts.
 fn free_addresses(hosts: &[IpAddr]) -> anyhow::Result<Vec<SocketAddr>> {
     // Hold every listener until all ports are known, so no port is handed out twice.
@@ -375,16 +389,7 @@ pub async fn net_up(options: NetUpOptions, wallet: Option<PathBuf>) -> anyhow::R
 /// answering, but not in the committee until `skein validator add` puts it there.
 pub async fn add_validator(directory: &Path, host: IpAddr) -> anyhow::Result<()> {
     check_network_directory(directory)?;
-    let layout: Layout = {
-        let path = directory.join(LAYOUT_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "cannot read {}: was the network made by this version of net up?",
-                path.display()
-            )
-        })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?
-    };
+    let layout = Layout::read(directory)?;
     let storage = Storage::parse(&layout.storage)?;
     let index = (0..)
         .find(|index| !directory.join(format!("validator-{index}.toml")).exists())
@@ -427,6 +432,62 @@ pub async fn add_validator(directory: &Path, host: IpAddr) -> anyhow::Result<()>
     say!(
         "  skein validator add --public-key {public_key} --address {}",
         config.public_address
+    );
+    Ok(())
+}
+
+/// Runs `skein net rotate-key`: a new key for validator `index`, the old one kept for the
+/// chains of epochs that name it, and the validator restarted with both.
+pub async fn rotate_key(directory: &Path, index: usize) -> anyhow::Result<()> {
+    check_network_directory(directory)?;
+    let layout = Layout::read(directory)?;
+    let storage = Storage::parse(&layout.storage)?;
+    if matches!(storage, Storage::Memory) {
+        bail!("validators on memory storage lose their state when restarted: rotate keys on a network with --storage embedded or PostgreSQL");
+    }
+    let config_path = directory.join(format!("validator-{index}.toml"));
+    if !config_path.exists() {
+        bail!(
+            "the network in {} has no validator-{index}",
+            directory.display()
+        );
+    }
+    let mut config = ValidatorConfig::load(&config_path)?.config;
+    let old_key = KeyFile::load(&directory.join(&config.key_file))?.public_key;
+    let generation = (2..)
+        .find(|n| {
+            !directory
+                .join(format!("validator-{index}.key-{n}.json"))
+                .exists()
+        })
+        .expect("a free name");
+    let key = KeyFile::generate();
+    let key_file = format!("validator-{index}.key-{generation}.json");
+    key.save(&directory.join(&key_file))?;
+    let old_file = std::mem::replace(&mut config.key_file, key_file.into());
+    config.previous_key_files.push(old_file);
+    config.save(&config_path)?;
+
+    stop_validator(directory, index, false).await?;
+    let mut processes = start_validator(
+        directory,
+        &this_binary()?,
+        index,
+        &storage,
+        &layout,
+        Lifetime::Detached,
+    )?;
+    wait_until_ready(vec![config.public_address.clone()], &mut processes).await?;
+    record_processes(directory, &processes)?;
+    say!(
+        "validator-{index} restarted with a new key, voting with the old one until its epochs are revoked"
+    );
+    say!("  old public key: {old_key}");
+    say!("  new public key: {}", key.public_key);
+    say!("To put the new key in the committee (a new epoch), with the admin chain's wallet:");
+    say!(
+        "  skein validator rotate-key {old_key} --new-public-key {}",
+        key.public_key
     );
     Ok(())
 }
@@ -494,6 +555,7 @@ fn write_validator_files(
     let config = ValidatorConfig {
         name: format!("validator-{index}"),
         key_file: key_file.into(),
+        previous_key_files: Vec::new(),
         public_address: addresses[0].to_string(),
         storage: storage.of_validator(index),
         shards: addresses[1..]
@@ -596,9 +658,11 @@ fn recorded_processes(directory: &Path) -> anyhow::Result<Vec<ProcessRecord>> {
 }
 
 /// Writes `processes.json`: each process's name, pid and command line, so an operator (or a
-/// test) can stop one and start it again. Adds to what is recorded already.
+/// test) can stop one and start it again. Adds to what is recorded already, replacing the
+/// entry of a process of the same name (one restarted).
 fn record_processes(directory: &Path, processes: &[Process]) -> anyhow::Result<()> {
     let mut entries = recorded_processes(directory)?;
+    entries.retain(|entry| processes.iter().all(|process| process.name != entry.name));
     entries.extend(processes.iter().map(|process| ProcessRecord {
         name: process.name.clone(),
         pid: process.child.id(),

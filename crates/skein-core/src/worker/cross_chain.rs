@@ -47,7 +47,7 @@ impl<S: KeyValueStore> Worker<S> {
         heights.dedup();
         let mut chain = self.lock_chain(recipient).await?;
         let added = match chain
-            .receive_bundles(recipient, sender, bundles, self.key.is_none())
+            .receive_bundles(recipient, sender, bundles, self.keys.is_none())
             .await
         {
             Ok(added) => added,

@@ -8,6 +8,7 @@
 
 mod certificate;
 mod cross_chain;
+mod keys;
 mod proposal;
 mod query;
 mod rounds;
@@ -16,6 +17,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use parking_lot::Mutex;
 use skein_base::{crypto::SecretKey, ChainId, Committee, Epoch, ValidatorPublicKey};
+
+pub use self::keys::ValidatorKeys;
 use skein_chain::{ChainError, ChainStateView, EpochRecord};
 use skein_execution::{ChainConfig, ExecutionError, ExecutionRuntime, PublishedData};
 use skein_storage::Storage;
@@ -115,7 +118,7 @@ impl<S: KeyValueStore> std::ops::DerefMut for ChainGuard<S> {
 pub struct Worker<S> {
     storage: Storage<S>,
     runtime: ExecutionRuntime,
-    key: Option<Arc<SecretKey>>,
+    keys: Option<Arc<ValidatorKeys>>,
     clock: Arc<dyn Clock>,
     chains: Mutex<HashMap<ChainId, ChainSlot<S>>>,
     /// Chains known to carry the pending-outbox mark in storage, so it is not written again
@@ -126,13 +129,17 @@ pub struct Worker<S> {
 }
 
 impl<S: KeyValueStore> Worker<S> {
-    /// A worker over `storage`. With a key it votes as that validator; without, it is a
+    /// A worker over `storage`. With keys it votes as that validator; without, it is a
     /// client's local node, which executes certificates but never votes.
-    pub fn new(storage: Storage<S>, key: Option<Arc<SecretKey>>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        storage: Storage<S>,
+        keys: Option<Arc<ValidatorKeys>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             runtime: ExecutionRuntime::new(Arc::new(StoredData(storage.clone()))),
             storage,
-            key,
+            keys,
             clock,
             chains: Mutex::new(HashMap::new()),
             marked_pending: Mutex::new(std::collections::HashSet::new()),
@@ -140,11 +147,16 @@ impl<S: KeyValueStore> Worker<S> {
         }
     }
 
-    /// The validator this worker votes as.
+    /// The validator this worker votes as, by the key of the newest committees.
     pub fn validator(&self) -> Option<ValidatorPublicKey> {
-        self.key
-            .as_ref()
-            .map(|key| ValidatorPublicKey::from(&key.public()))
+        self.keys.as_ref().map(|keys| keys.current())
+    }
+
+    /// The key to vote with for a block or timeout of `epoch`: the one its committee names
+    /// (see [`ValidatorKeys`]).
+    pub(crate) fn signing_key(&self, epoch: &EpochRecord) -> Result<&SecretKey, WorkerError> {
+        let keys = self.keys.as_deref().ok_or(WorkerError::NotAValidator)?;
+        Ok(keys.for_committee(epoch.committee.as_ref()))
     }
 
     /// The storage.

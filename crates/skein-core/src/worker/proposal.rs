@@ -17,12 +17,12 @@ impl<S: KeyValueStore> Worker<S> {
         &self,
         proposal: BlockProposal,
     ) -> Result<LiteVote, WorkerError> {
-        let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
         let block = &proposal.content.block;
         let round = proposal.content.round;
         let mut chain = self.lock_chain(block.chain_id).await?;
         let now = self.clock.now();
         let epoch = self.epoch_record(block.epoch).await?;
+        let key = self.signing_key(&epoch)?;
         let own_epoch = chain.system().epoch();
         let own_epoch = if own_epoch == block.epoch {
             epoch.clone()
@@ -53,13 +53,13 @@ impl<S: KeyValueStore> Worker<S> {
                 block: block.clone(),
                 outcome,
             });
-            PendingVote::Confirm(Vote::new(value, round, &key))
+            PendingVote::Confirm(Vote::new(value, round, key))
         } else {
             let value = Hashed::new(ValidatedBlock {
                 block: block.clone(),
                 outcome,
             });
-            PendingVote::Validate(Vote::new(value, round, &key))
+            PendingVote::Validate(Vote::new(value, round, key))
         };
         let answer = vote.lite();
         let mut manager = chain.manager().clone();

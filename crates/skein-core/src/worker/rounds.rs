@@ -20,11 +20,11 @@ impl<S: KeyValueStore> Worker<S> {
         &self,
         certificate: UncheckedCertificate<ValidatedBlock>,
     ) -> Result<WithEffects<ChainInfo>, WorkerError> {
-        let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
         let chain_id = certificate.value.block.chain_id;
         let mut chain = self.lock_chain(chain_id).await?;
         let round = certificate.round;
         let epoch = self.epoch_record(certificate.value.block.epoch).await?;
+        let key = self.signing_key(&epoch)?;
         let now = self.clock.now();
         let certificate = match check_certificate(&chain, certificate, &epoch, now)? {
             CertificateVerdict::Past => return self.answer(&mut chain, chain_id).await,
@@ -39,7 +39,7 @@ impl<S: KeyValueStore> Worker<S> {
         if confirm {
             let value = Hashed::new(certificate.value.to_confirmed());
             manager.record_vote(PendingVote::Confirm(Vote::<ConfirmedBlock>::new(
-                value, round, &key,
+                value, round, key,
             )));
         }
         manager.lock(certificate);
@@ -79,7 +79,9 @@ impl<S: KeyValueStore> Worker<S> {
         &self,
         request: TimeoutRequest,
     ) -> Result<LiteVote, WorkerError> {
-        let key = self.key.clone().ok_or(WorkerError::NotAValidator)?;
+        if self.keys.is_none() {
+            return Err(WorkerError::NotAValidator);
+        }
         let mut chain = self.lock_chain(request.chain_id).await?;
         let epoch = self.deciding_epoch(chain.system().epoch()).await?;
         let value = Hashed::new(Timeout {
@@ -116,7 +118,8 @@ impl<S: KeyValueStore> Worker<S> {
         if let Some(vote) = checked.filter(|vote| vote.value_hash == value.hash()) {
             return Ok(vote);
         }
-        let vote = Vote::new(value, request.round, &key);
+        let key = self.signing_key(&self.epoch_record(epoch).await?)?;
+        let vote = Vote::new(value, request.round, key);
         let answer = vote.lite();
         let mut manager = chain.manager().clone();
         manager.record_timeout_vote(vote);

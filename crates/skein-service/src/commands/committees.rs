@@ -10,7 +10,7 @@ use skein_execution::{Operation, SystemOperation};
 
 use crate::{cli::ValidatorCommand, context::Context};
 
-/// `skein validator list|add|remove|set-address`
+/// `skein validator list|add|remove|set-address|rotate-key`
 pub async fn validator(context: &mut Context, command: ValidatorCommand) -> anyhow::Result<()> {
     match command {
         ValidatorCommand::List => list(context).await,
@@ -61,6 +61,22 @@ pub async fn validator(context: &mut Context, command: ValidatorCommand) -> anyh
             })
             .await
         }
+        ValidatorCommand::RotateKey {
+            public_key,
+            new_public_key,
+        } => {
+            next_committee(context, |members| {
+                if members.contains_key(&new_public_key) {
+                    bail!("{new_public_key} is a member already: a rotated key must be new");
+                }
+                let member = members
+                    .remove(&public_key)
+                    .ok_or_else(|| anyhow!("{public_key} is not a member of the committee"))?;
+                members.insert(new_public_key, member);
+                Ok(())
+            })
+            .await
+        }
     }
 }
 
@@ -77,7 +93,7 @@ pub async fn revoke_epochs(context: &mut Context, last: u32) -> anyhow::Result<(
         .filter(|epoch| *epoch <= last)
         .collect();
     if revoked.is_empty() {
-        println!("no live epoch up to {last}: nothing to revoke");
+        output_line!("no live epoch up to {last}: nothing to revoke");
         return Ok(());
     }
     let operations = revoked
@@ -86,7 +102,7 @@ pub async fn revoke_epochs(context: &mut Context, last: u32) -> anyhow::Result<(
         .collect();
     let certificate = admin_chain(context)?.execute_operations(operations).await?;
     let names: Vec<String> = revoked.iter().map(ToString::to_string).collect();
-    println!(
+    output_line!(
         "revoked epochs {} in block {} of the admin chain",
         names.join(", "),
         certificate.value().block.height
@@ -98,14 +114,14 @@ async fn list(context: &mut Context) -> anyhow::Result<()> {
     let (current, committees) = live_committees(context).await?;
     for (epoch, committee) in committees.iter().rev() {
         let mark = if *epoch == current { " (current)" } else { "" };
-        println!(
+        output_line!(
             "epoch {epoch}{mark}: {} validators, {} votes, quorum {}",
             committee.validators().len(),
             committee.total_votes(),
             committee.quorum_threshold()
         );
         for (key, state) in committee.validators() {
-            println!("  {key}  {}  votes {}", state.network_address, state.votes);
+            output_line!("  {key}  {}  votes {}", state.network_address, state.votes);
         }
     }
     Ok(())
@@ -151,7 +167,7 @@ async fn next_committee(
     let certificate = admin_chain(context)?
         .execute_operation(SystemOperation::CreateCommittee { epoch, committee })
         .await?;
-    println!(
+    output_line!(
         "created epoch {epoch} ({size} validators) in block {} of the admin chain; chains move to it as they are next used",
         certificate.value().block.height
     );

@@ -181,3 +181,66 @@ fn test_a_validator_joins_and_one_leaves_a_running_network() {
         }
     }
 }
+
+/// A validator rotates its key while chains are in use: restarted with a new key beside
+/// the old, it votes with the old one for chains still in epoch 0 and with the new one in
+/// epoch 1. With another validator stopped, no block is certified without its vote, so a
+/// vote signed with the wrong key would stall the chains.
+#[test]
+fn test_a_validator_rotates_its_key_on_a_running_network() {
+    let net = Net::small(1, 3);
+    let path = net.path().display().to_string();
+    let (a, b) = (chain(1), chain(2));
+    ok(net.skein(&["transfer", "5", "--from", &a, "--to", &b]));
+
+    let rotated = ok(net.skein(&["net", "rotate-key", "--path", &path, "1"]));
+    let field = |name: &str| {
+        rotated
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(|value| value.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} in:\n{rotated}"))
+    };
+    let (old, new) = (field("old public key:"), field("new public key:"));
+    // Still epoch 0: the restarted validator votes with its old key.
+    ok(net.skein(&["process-inbox", &b]));
+    let created = ok(net.skein(&["validator", "rotate-key", &old, "--new-public-key", &new]));
+    assert!(created.contains("created epoch 1"), "{created}");
+    let error = fails(
+        net.skein(&["validator", "rotate-key", &new, "--new-public-key", &new]),
+        1,
+    );
+    assert!(error.contains("a member already"), "{error}");
+    let error = fails(net.skein(&["net", "rotate-key", "--path", &path, "9"]), 1);
+    assert!(error.contains("has no validator-9"), "{error}");
+    ok(net.skein(&["net", "stop-validator", "--path", &path, "0"]));
+
+    // Chain b migrates in a block of epoch 0 (old key), chain a in epoch 1 (new key), and
+    // both move on in epoch 1 once epoch 0 is revoked.
+    ok(net.skein(&["transfer", "1", "--from", &b, "--to", &a]));
+    ok(net.skein(&["transfer", "1", "--from", &a, "--to", &b]));
+    ok(net.skein(&["revoke-epochs", "0"]));
+    ok(net.skein(&["process-inbox", &a]));
+    ok(net.skein(&["process-inbox", &b]));
+    ok(net.skein(&["transfer", "1", "--from", &b, "--to", &a]));
+    ok(net.skein(&["process-inbox", &a]));
+    assert_eq!(ok(net.skein(&["balance", &a])), "999996");
+    assert_eq!(ok(net.skein(&["balance", &b])), "1000004");
+    let listed = ok(net.skein(&["validator", "list"]));
+    assert!(listed.contains(&new) && !listed.contains(&old), "{listed}");
+
+    for chain in [&a, &b] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let tips = tips(&net, chain);
+            if tips.len() == 3 && tips.iter().all(|tip| *tip == tips[0]) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "validators disagree on {chain}: {tips:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
