@@ -452,8 +452,9 @@ pub async fn rotate_key(directory: &Path, index: usize) -> anyhow::Result<()> {
             directory.display()
         );
     }
-    let mut config = ValidatorConfig::load(&config_path)?.config;
-    let old_key = KeyFile::load(&directory.join(&config.key_file))?.public_key;
+    let loaded = ValidatorConfig::load(&config_path)?;
+    let old_key = ValidatorPublicKey::from(&loaded.key.public());
+    let mut config = loaded.config;
     let generation = (2..)
         .find(|n| {
             !directory

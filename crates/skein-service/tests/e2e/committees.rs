@@ -82,6 +82,22 @@ fn tips(net: &Net, chain: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits (up to 20 s) until `validators` answer for `chain` with one and the same tip.
+fn wait_until_agreed(net: &Net, chain: &str, validators: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let tips = tips(net, chain);
+        if tips.len() == validators && tips.iter().all(|tip| *tip == tips[0]) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "validators disagree on {chain}: {tips:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// The README's five commands: a fifth validator started and added, an original one
 /// removed and stopped. Chains opened before and after keep moving, a public chain keeps
 /// receiving, and every remaining validator agrees on every tip.
@@ -167,18 +183,7 @@ fn test_a_validator_joins_and_one_leaves_a_running_network() {
     let mut all = chains.to_vec();
     all.push(public);
     for chain in &all {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let tips = tips(&net, chain);
-            if tips.len() == 4 && tips.iter().all(|tip| *tip == tips[0]) {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "validators disagree on {chain}: {tips:?}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        wait_until_agreed(&net, chain, 4);
     }
 }
 
@@ -230,17 +235,6 @@ fn test_a_validator_rotates_its_key_on_a_running_network() {
     assert!(listed.contains(&new) && !listed.contains(&old), "{listed}");
 
     for chain in [&a, &b] {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let tips = tips(&net, chain);
-            if tips.len() == 3 && tips.iter().all(|tip| *tip == tips[0]) {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "validators disagree on {chain}: {tips:?}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
+        wait_until_agreed(&net, chain, 3);
     }
 }
