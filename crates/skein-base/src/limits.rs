@@ -51,6 +51,13 @@ pub const LIVE_EPOCHS_MAX: usize = 8;
 /// attacker holding old keys gains nothing once that week is over.
 pub const REVOKED_EPOCH_HONOURED_MICROS: u64 = 7 * 24 * 3_600 * 1_000_000;
 
+/// How long after its revocation (in microseconds, by the validator's clock) a revoked
+/// epoch's committee still votes for blocks of that epoch: ten minutes, so that a block
+/// signed just before a reconfiguration, which some validators voted for already, can
+/// still be certified instead of holding its height for good; after that only a block
+/// migrating to a later epoch extends such a chain.
+pub const REVOKED_EPOCH_VOTES_GRACE_MICROS: u64 = 10 * 60 * 1_000_000;
+
 /// Certificates returned by one query, and uploaded in one go by a client.
 pub const CERTIFICATES_PER_QUERY_MAX: usize = 500;
 

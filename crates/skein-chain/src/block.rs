@@ -42,6 +42,27 @@ impl ProposedBlock {
         self.incoming_bundles.len() + self.operations.len()
     }
 
+    /// The chains the block's `OpenChain` operations open, in order. Their ids depend on
+    /// each operation's transaction index, which bundles and a migration put first move.
+    pub fn opened_chains(&self) -> Vec<ChainId> {
+        let first = self.incoming_bundles.len();
+        self.operations
+            .iter()
+            .enumerate()
+            .filter(|(_, operation)| {
+                matches!(
+                    operation,
+                    Operation::System(skein_execution::SystemOperation::OpenChain { .. })
+                )
+            })
+            .map(|(offset, _)| {
+                let index =
+                    u32::try_from(first + offset).expect("transactions per block are bounded");
+                ChainId::child(self.chain_id, self.height, index)
+            })
+            .collect()
+    }
+
     /// The blobs the block's operations publish (application bytecode), with their ids:
     /// what a node stores when it commits the block.
     pub fn published_blobs(&self) -> Vec<(skein_base::BlobId, &[u8])> {

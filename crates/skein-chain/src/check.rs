@@ -107,11 +107,17 @@ pub fn check_proposal<S: KeyValueStore>(
         }
     );
     check_extends_tip(&tip, block)?;
+    // The same proposal again gets the same vote, even if the epoch was revoked since: a
+    // vote once given is not taken back, and its proposer must learn who holds it.
+    if let Some(vote) = chain.manager().repeated_vote(proposal.content.round, block) {
+        return Ok(Verdict::RepeatVote(vote));
+    }
 
     // 4. Chain active; the epoch the chain's own, or once that is revoked a later one the
     //    block migrates to (§13): one committee decides each height, the chain's own while
-    //    it lives (a chain migrates in a block of its own epoch then); not revoked; closed
-    //    chains only reject (§3).
+    //    it lives (a chain migrates in a block of its own epoch then); not revoked, but for
+    //    a short grace so that a block some validators voted for just before can still be
+    //    certified (votes already given do not flip it); closed chains only reject (§3).
     ensure!(state.is_active(), ChainError::InactiveChain(block.chain_id));
     ensure!(
         block.epoch == state.epoch() || migrates(block, state),
@@ -121,10 +127,14 @@ pub fn check_proposal<S: KeyValueStore>(
         }
     );
     if let Some(revoked_at) = epoch.revoked_at {
-        return Err(ChainError::RevokedEpoch {
-            epoch: block.epoch,
-            revoked_at,
-        });
+        let grace = TimeDelta::from_micros(limits::REVOKED_EPOCH_VOTES_GRACE_MICROS);
+        ensure!(
+            now <= revoked_at.saturating_add(grace),
+            ChainError::RevokedEpoch {
+                epoch: block.epoch,
+                revoked_at,
+            }
+        );
     }
     ensure!(
         block.epoch == state.epoch() || own_epoch.revoked_at.is_some(),

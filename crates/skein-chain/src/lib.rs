@@ -408,6 +408,10 @@ impl ChainError {
 }
 
 #[cfg(test)]
+#[path = "unit_tests/block_tests.rs"]
+mod block_tests;
+
+#[cfg(test)]
 #[path = "unit_tests/inbox_tests.rs"]
 mod inbox_tests;
 

@@ -250,6 +250,15 @@ impl ChainManager {
         self.locked.as_ref().map(|locked| &locked.value.block)
     }
 
+    /// The vote this validator gave already for `block` in `round`, if it did: what the
+    /// same request gets again.
+    pub fn repeated_vote(&self, round: Round, block: &ProposedBlock) -> Option<LiteVote> {
+        self.pending_vote
+            .as_ref()
+            .filter(|vote| vote.round() == round && vote.block() == block)
+            .map(PendingVote::lite)
+    }
+
     /// Rule 6 for a proposal in `round` of `block` (the proposer's right to propose was
     /// checked already): never vote below a round voted in, nor twice in a round for two
     /// blocks; only in the current round; and, when locked, only for the locked block unless
@@ -261,10 +270,10 @@ impl ChainManager {
         block: &ProposedBlock,
         carried: Option<&UncheckedCertificate<ValidatedBlock>>,
     ) -> Result<RoundVerdict, ChainError> {
+        if let Some(vote) = self.repeated_vote(round, block) {
+            return Ok(RoundVerdict::Repeat(vote));
+        }
         if let Some(vote) = &self.pending_vote {
-            if vote.round() == round && vote.block() == block {
-                return Ok(RoundVerdict::Repeat(vote.lite()));
-            }
             if vote.round() >= round {
                 return Err(ChainError::AlreadyVotedInRound {
                     height: block.height,

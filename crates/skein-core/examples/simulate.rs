@@ -66,7 +66,7 @@ fn main() {
     }
     let started = std::time::Instant::now();
     let (mut blocks, mut later_rounds, mut public_blocks, mut crashes) = (0, 0, 0, 0);
-    let mut changes = 0;
+    let (mut changes, mut rotations) = (0, 0);
     for seed in from..from + seeds {
         let config = configure(seed);
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&config)));
@@ -77,6 +77,7 @@ fn main() {
                 public_blocks += report.public_blocks;
                 crashes += report.crashes;
                 changes += report.reconfigurations;
+                rotations += report.key_rotations;
             }
             Ok(Err(failure)) => {
                 eprintln!("{failure}");
@@ -98,7 +99,7 @@ fn main() {
         }
     }
     println!(
-        "{seeds} seeds passed from {from}: {blocks} blocks ({later_rounds} after a shared chain's first round, {public_blocks} by validators on public chains), {crashes} validator crashes, {changes} committee changes, in {:.1?}",
+        "{seeds} seeds passed from {from}: {blocks} blocks ({later_rounds} after a shared chain's first round, {public_blocks} by validators on public chains), {crashes} validator crashes, {changes} committee changes ({rotations} key rotations), in {:.1?}",
         started.elapsed()
     );
 }

@@ -29,8 +29,8 @@ use skein_views::KeyValueStore;
 use tokio::sync::{broadcast, Notify};
 
 use crate::{
-    client::{rounds::TIMEOUT_SLACK, ChainClient, Client},
-    node::ValidatorNode,
+    client::{rounds::TIMEOUT_SLACK, ChainClient, Client, ValidatorEntry},
+    node::{NodeError, ValidatorNode},
     requests::{ChainInfo, ChainInfoQuery, Notification, NotificationReason},
     worker::ValidatorKeys,
 };
@@ -323,6 +323,11 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
         if let Err(error) = self.client.update_validators(chain_id).await {
             tracing::debug!(%chain_id, %error, "could not update the validators");
         }
+        // Its own validator too, which the chain's committee may not name: one that joined
+        // after the chain's last block learns of it from no one else.
+        if let Err(error) = self.update_own(chain_id).await {
+            tracing::debug!(%chain_id, %error, "could not update its own validator");
+        }
         if let Err(error) = self
             .client
             .bring_validators_to_current_round(chain_id)
@@ -330,6 +335,22 @@ impl<S: KeyValueStore> PublicChainProposer<S> {
         {
             tracing::debug!(%chain_id, %error, "could not bring the validators to the round");
         }
+    }
+
+    /// Brings its own validator up to the chain's latest block this proposer knows.
+    async fn update_own(&self, chain_id: ChainId) -> Result<(), NodeError> {
+        let local = self
+            .client
+            .local_node()
+            .handle_chain_info_query(ChainInfoQuery::new(chain_id))
+            .await?;
+        let own = ValidatorEntry {
+            public_key: self.keys.current(),
+            node: self.own.clone(),
+        };
+        self.client
+            .sync_chain_at(&own, chain_id, local.next_block_height)
+            .await
     }
 
     /// The chain as this validator has it, if messages wait in its inboxes; `Err` if the

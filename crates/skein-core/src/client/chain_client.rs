@@ -139,8 +139,13 @@ impl<S: KeyValueStore> ChainClient<S> {
         let certificate = self
             .execute_operation(SystemOperation::OpenChain { ownership, balance })
             .await?;
-        // The opening operation is the only transaction of its block.
-        let chain_id = ChainId::child(self.chain_id, certificate.value().block.height, 0);
+        // The block may migrate the chain first: its own operation comes after.
+        let chain_id = *certificate
+            .value()
+            .block
+            .opened_chains()
+            .first()
+            .expect("the certified block holds the operation it was made for");
         Ok((chain_id, certificate))
     }
 
@@ -301,14 +306,19 @@ impl<S: KeyValueStore> ChainClient<S> {
             return self.run_in_rounds(operations).await;
         }
         let block = self.new_block(Vec::new(), operations.clone()).await?;
-        let value = self.client.stage_block(block).await?;
+        let value = self.client.stage_block(block.clone()).await?;
         match self.sign_and_certify(value).await {
             // The chain's epoch was revoked and this client had not heard: it learns from
-            // the admin chain, drops the block the validators refuse, and proposes again in
-            // the epoch the chain migrates to.
+            // the admin chain, completes or drops the block (validators still vote for it
+            // during the revocation's grace), and if dropped proposes again in the epoch the
+            // chain migrates to.
             Err(ClientError::NoQuorum { errors, .. }) if errors.iter().any(revoked_epoch) => {
                 self.client.follow_admin_chain().await?;
-                self.finish_signed_block().await?;
+                if let Some(certificate) = self.finish_signed_block().await? {
+                    if certificate.value().block == block {
+                        return Ok(certificate);
+                    }
+                }
                 let block = self.new_block(Vec::new(), operations).await?;
                 let value = self.client.stage_block(block).await?;
                 self.sign_and_certify(value).await
@@ -666,7 +676,11 @@ impl<S: KeyValueStore> ChainClient<S> {
                 owner: self.owner(),
             });
         }
-        if info.is_closed && !operations.is_empty() {
+        // A closed chain runs no operations, but may still migrate.
+        let own_work = operations
+            .iter()
+            .any(|operation| operation.migrates_to().is_none());
+        if info.is_closed && own_work {
             return Err(ClientError::ClosedChain(self.chain_id));
         }
         // The client proposes to the newest committee it knows: a chain still in an older

@@ -115,7 +115,14 @@ impl<S: KeyValueStore> ChainClient<S> {
             .into_iter()
             .find(|certificate| {
                 let block = &certificate.value.block;
-                block.authenticated_signer == owner && block.operations == pending.operations
+                // The block may have migrated the chain first (see `new_block`).
+                let operations = match block.operations.split_first() {
+                    Some((first, rest)) if first.migrates_to().is_some() => {
+                        block.operations == pending.operations || rest == pending.operations
+                    }
+                    _ => block.operations == pending.operations,
+                };
+                block.authenticated_signer == owner && operations
             })
             .map(|certificate| certificate.trusted_from_own_storage()))
     }

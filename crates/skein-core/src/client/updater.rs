@@ -65,12 +65,10 @@ impl<S: KeyValueStore> Client<S> {
             let certificates = self
                 .certificates(chain_id, info.next_block_height, target)
                 .await?;
+            // A validator that lacks the admin chain's block creating a certificate's
+            // epoch (one that was down, or joined later) gets that first.
             for certificate in certificates {
-                self.ask(
-                    validator,
-                    validator.node.handle_certificate(certificate.into()),
-                )
-                .await?;
+                self.upload_certificate_to(validator, certificate).await?;
             }
             Ok(())
         }

@@ -159,6 +159,8 @@ pub struct SimulationReport {
     pub crashes: u64,
     /// Committee changes the admin chain made.
     pub reconfigurations: u64,
+    /// Of which a member's key replaced.
+    pub key_rotations: u64,
     /// Virtual time the run took, in microseconds.
     pub virtual_micros: u64,
 }
@@ -168,6 +170,8 @@ pub struct SimulationReport {
 pub struct SimulationFailure {
     /// The seed.
     pub seed: u64,
+    /// The committee changes the run made, which the replay must ask for too.
+    pub reconfigurations: usize,
     /// What went wrong.
     pub message: String,
 }
@@ -178,7 +182,11 @@ impl fmt::Display for SimulationFailure {
             formatter,
             "simulation with seed {} failed: {}\nreplay it with: cargo run --release -p skein-core --example simulate -- --seed {}",
             self.seed, self.message, self.seed
-        )
+        )?;
+        if self.reconfigurations > 0 {
+            write!(formatter, " --reconfigurations {}", self.reconfigurations)?;
+        }
+        Ok(())
     }
 }
 
@@ -194,6 +202,7 @@ const SETTLE_ROUNDS_MAX: usize = 60;
 pub fn run(config: &SimulationConfig) -> Result<SimulationReport, SimulationFailure> {
     let fail = |message: String| SimulationFailure {
         seed: config.seed,
+        reconfigurations: config.reconfigurations,
         message,
     };
     let executor = Executor::default();
@@ -237,6 +246,13 @@ async fn orchestrate(
     let validator_keys: Vec<Arc<SecretKey>> = (0..config.validators + config.reconfigurations)
         .map(|index| Arc::new(SecretKey::from_test_seed(10_000 + index as u64)))
         .collect();
+    // The key each validator may rotate to (when the run changes committees).
+    let next_keys: Vec<Option<Arc<SecretKey>>> = (0..validator_keys.len())
+        .map(|index| {
+            (config.reconfigurations > 0)
+                .then(|| Arc::new(SecretKey::from_test_seed(30_000 + index as u64)))
+        })
+        .collect();
     let user_keys: Vec<Arc<SecretKey>> = (0..config.users)
         .map(|index| Arc::new(SecretKey::from_test_seed(20_000 + index as u64)))
         .collect();
@@ -279,7 +295,11 @@ async fn orchestrate(
         stores.push(store);
     }
     let network = SimNetwork::new(
-        validator_keys.clone(),
+        validator_keys
+            .iter()
+            .cloned()
+            .zip(next_keys.iter().cloned())
+            .collect(),
         stores,
         config.shards,
         ChaCha8Rng::seed_from_u64(rng.gen()),
@@ -318,9 +338,21 @@ async fn orchestrate(
             }
         })
         .collect();
-    // Clients start with the genesis committee and reach members that join by their key.
+    // Clients start with the genesis committee and reach members that join, or rotate
+    // their key, by their key.
     let (genesis_entries, connect) = {
-        let all = entries.clone();
+        let mut all = entries.clone();
+        for (index, next_key) in next_keys.iter().enumerate() {
+            if let Some(next_key) = next_key {
+                all.push(ValidatorEntry {
+                    public_key: ValidatorPublicKey::from(&next_key.public()),
+                    node: Arc::new(SimNode {
+                        network: network.clone(),
+                        index,
+                    }),
+                });
+            }
+        }
         let connect: crate::client::Connect = Arc::new(move |key, _| {
             all.iter()
                 .find(|entry| entry.public_key == *key)
@@ -392,7 +424,9 @@ async fn orchestrate(
             recheck_interval: TimeDelta::from_secs(1),
             retry_delay: TimeDelta::from_millis(50),
         };
-        let proposer = PublicChainProposer::new(client, key.copy(), own, config);
+        let keys = crate::worker::ValidatorKeys::new(key.copy())
+            .with_previous(next_keys[index].iter().map(|key| key.copy()));
+        let proposer = PublicChainProposer::new(client, keys, own, config);
         let network = network.clone();
         let clock = clock.clone();
         // The proposer follows whichever instance of its validator is running.
@@ -482,8 +516,16 @@ async fn orchestrate(
         .iter()
         .map(|key| ValidatorPublicKey::from(&key.public()))
         .collect();
+    let next_public_keys = next_keys
+        .iter()
+        .map(|key| {
+            key.as_ref()
+                .map(|key| ValidatorPublicKey::from(&key.public()))
+        })
+        .collect();
     let committees = Arc::new(Mutex::new(reconfiguration::Committees::new(
         validator_public_keys,
+        next_public_keys,
         genesis.committee.clone(),
         (config.validators..validator_keys.len()).collect(),
         config.byzantine.then_some(0),
@@ -537,6 +579,10 @@ async fn orchestrate(
     reconfigured
         .await
         .map_err(|_| "the reconfiguration task vanished".to_string())??;
+    executor.spawn(
+        reconfiguration::retire_after_grace(committees.clone(), network.clone(), clock.clone())
+            .boxed(),
+    );
 
     // Calm: no more crashes or lost messages; everyone back up.
     active.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -588,7 +634,10 @@ async fn orchestrate(
             })
             .count() as u64;
     }
-    let changes = committees.lock().changes;
+    let (changes, key_rotations) = {
+        let committees = committees.lock();
+        (committees.changes, committees.rotations)
+    };
     Ok(SimulationReport {
         chains: chains.len(),
         blocks,
@@ -597,6 +646,7 @@ async fn orchestrate(
         operations,
         crashes: crashes.load(std::sync::atomic::Ordering::SeqCst),
         reconfigurations: changes,
+        key_rotations,
         virtual_micros: 0,
     })
 }
@@ -767,10 +817,13 @@ async fn migrate_every_chain(
     let from = sender
         .client
         .chain(sender.chain_ids()[0], sender.key.copy());
-    for chain_id in registry.public_chains() {
+    // Amounts the workload never uses (it pays 1 + 1,000 × user + operation), so that the
+    // checker still tells each transfer apart.
+    let first_unused = 1_000 * users.len() as u128 + 1;
+    for (index, chain_id) in registry.public_chains().into_iter().enumerate() {
         from.transfer(
             None,
-            Amount::from_attos(1),
+            Amount::from_attos(first_unused + index as u128),
             skein_base::Account::chain(chain_id),
         )
         .await

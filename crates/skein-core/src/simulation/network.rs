@@ -22,6 +22,7 @@ use crate::{
     forward::{Forward, NodeRequest},
     node::{NodeError, ValidatorNode},
     validator::{CrossChainTransport, LocalValidator},
+    worker::ValidatorKeys,
 };
 
 /// How the network misbehaves.
@@ -94,11 +95,21 @@ impl KeyValueStore for SimStore {
 struct Slot {
     store: MemoryStore,
     key: Arc<SecretKey>,
+    /// The key it rotates to, held from the start (as an operator who made it ahead), so
+    /// that it votes under whichever of the two each committee names.
+    next_key: Option<Arc<SecretKey>>,
     running: Option<(Arc<LocalValidator<SimStore>>, Arc<AtomicBool>)>,
     /// Whether every incarnation ignores the voting rules.
     votes_for_anything: bool,
     /// Whether it left every live committee and was stopped for good.
     retired: bool,
+}
+
+impl Slot {
+    fn keys(&self) -> ValidatorKeys {
+        ValidatorKeys::new(self.key.copy())
+            .with_previous(self.next_key.iter().map(|key| key.copy()))
+    }
 }
 
 /// The network and the validators on it.
@@ -112,9 +123,10 @@ pub struct SimNetwork {
 }
 
 impl SimNetwork {
-    /// Validators with these keys and stores (already holding genesis), all running.
+    /// Validators with these keys (each with the key it may rotate to) and stores (already
+    /// holding genesis), all running.
     pub fn new(
-        keys: Vec<Arc<SecretKey>>,
+        keys: Vec<(Arc<SecretKey>, Option<Arc<SecretKey>>)>,
         stores: Vec<MemoryStore>,
         shards: usize,
         rng: ChaCha8Rng,
@@ -125,10 +137,11 @@ impl SimNetwork {
         let slots = keys
             .into_iter()
             .zip(stores)
-            .map(|(key, store)| {
+            .map(|((key, next_key), store)| {
                 Mutex::new(Slot {
                     store,
                     key,
+                    next_key,
                     running: None,
                     votes_for_anything: false,
                     retired: false,
@@ -244,7 +257,7 @@ impl SimNetwork {
         let validator = Arc::new(LocalValidator::with_transport(
             store,
             self.shards,
-            slot.key.copy(),
+            slot.keys(),
             Arc::new(self.clock.clone()),
             CrossChainTransport::Channel(sender),
         ));

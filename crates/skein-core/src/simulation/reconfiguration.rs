@@ -1,7 +1,8 @@
-//! Committee changes while users work: the admin chain's owner adds a spare validator or
-//! removes a member, creating the next epoch each time, and revokes older epochs (sometimes
-//! at once, so chains still in them migrate by a block of the new one); a validator in no
-//! live committee any more is stopped for good.
+//! Committee changes while users work: the admin chain's owner adds a spare validator,
+//! removes a member or replaces a member's key, creating the next epoch each time, and
+//! revokes older epochs (sometimes at once, so chains still in them migrate by a block of
+//! the new one); a validator in no live committee any more is stopped for good once the
+//! revocations' grace is over.
 //!
 //! A change moves one member at a time and keeps at least four, so that a quorum of any
 //! committee and a quorum of the next share an honest member: the condition under which
@@ -23,8 +24,12 @@ const ATTEMPTS_MAX: usize = 20;
 
 /// The committees of the run, as the admin chain's owner made them.
 pub struct Committees {
-    /// Every validator's key, by index in the network.
+    /// Every validator's current key, by index in the network.
     keys: Vec<ValidatorPublicKey>,
+    /// The key each validator may still rotate to, by index.
+    next_keys: Vec<Option<ValidatorPublicKey>>,
+    /// The keys each validator rotated away from, by index.
+    former_keys: Vec<Vec<ValidatorPublicKey>>,
     /// The committees of the live epochs.
     live: BTreeMap<Epoch, Committee>,
     /// Spare validators that have not joined yet, by index.
@@ -33,22 +38,28 @@ pub struct Committees {
     staying: Option<usize>,
     /// Changes made.
     pub changes: u64,
+    /// Of which key rotations.
+    pub rotations: u64,
 }
 
 impl Committees {
     /// The genesis committee, with `spares` (indices) waiting to join.
     pub fn new(
         keys: Vec<ValidatorPublicKey>,
+        next_keys: Vec<Option<ValidatorPublicKey>>,
         genesis: Committee,
         spares: Vec<usize>,
         staying: Option<usize>,
     ) -> Self {
         Self {
+            former_keys: vec![Vec::new(); keys.len()],
             keys,
+            next_keys,
             live: BTreeMap::from([(Epoch::ZERO, genesis)]),
             spares,
             staying,
             changes: 0,
+            rotations: 0,
         }
     }
 
@@ -70,49 +81,81 @@ impl Committees {
         (0..self.keys.len())
             .filter(|index| !self.spares.contains(index))
             .filter(|index| {
-                self.live
-                    .values()
-                    .all(|committee| !committee.validators().contains_key(&self.keys[*index]))
+                let mut keys = self.former_keys[*index].iter().chain([&self.keys[*index]]);
+                keys.all(|key| {
+                    self.live
+                        .values()
+                        .all(|committee| !committee.validators().contains_key(key))
+                })
             })
             .collect()
     }
 
-    /// The next committee: a spare joins or a member leaves, as `choice` (random) picks
-    /// among what is possible.
+    /// The next committee: a spare joins, a member leaves, or a member rotates its key
+    /// (keeping its votes), as `choice` (random) picks among what is possible.
     fn next_committee(&mut self, choice: u64) -> Option<Committee> {
         let mut members = self.live[&self.newest()].validators().clone();
-        let leavers: Vec<usize> = self
+        let movable: Vec<usize> = self
             .newest_members()
             .into_iter()
             .filter(|index| Some(*index) != self.staying)
             .collect();
-        let may_leave = members.len() > MEMBERS_MIN && !leavers.is_empty();
-        let may_join = !self.spares.is_empty();
-        let join = match (may_join, may_leave) {
-            (false, false) => return None,
-            (true, false) => true,
-            (false, true) => false,
-            (true, true) => choice.is_multiple_of(2),
-        };
-        if join {
-            let spare = self.spares.remove(0);
-            members.insert(
-                self.keys[spare],
-                ValidatorState {
-                    network_address: String::new(),
-                    votes: 1,
-                },
-            );
-        } else {
-            let leaving = leavers[usize::try_from(choice / 2).unwrap_or(0) % leavers.len()];
-            members.remove(&self.keys[leaving]);
+        let rotating: Vec<usize> = movable
+            .iter()
+            .copied()
+            .filter(|index| self.next_keys[*index].is_some())
+            .collect();
+        let mut possible = Vec::new();
+        if !self.spares.is_empty() {
+            possible.push(Change::Join);
+        }
+        if members.len() > MEMBERS_MIN && !movable.is_empty() {
+            possible.push(Change::Leave);
+        }
+        if !rotating.is_empty() {
+            possible.push(Change::Rotate);
+        }
+        let count = possible.len() as u64;
+        let change = *possible.get(usize::try_from(choice % count.max(1)).ok()?)?;
+        let pick = |among: &[usize]| among[usize::try_from(choice / 3).unwrap_or(0) % among.len()];
+        match change {
+            Change::Join => {
+                let spare = self.spares.remove(0);
+                members.insert(
+                    self.keys[spare],
+                    ValidatorState {
+                        network_address: String::new(),
+                        votes: 1,
+                    },
+                );
+            }
+            Change::Leave => {
+                members.remove(&self.keys[pick(&movable)]);
+            }
+            Change::Rotate => {
+                let index = pick(&rotating);
+                let next = self.next_keys[index].take()?;
+                let state = members.remove(&self.keys[index])?;
+                members.insert(next, state);
+                let former = std::mem::replace(&mut self.keys[index], next);
+                self.former_keys[index].push(former);
+                self.rotations += 1;
+            }
         }
         Committee::new(members).ok()
     }
 }
 
+/// One committee change.
+#[derive(Clone, Copy)]
+enum Change {
+    Join,
+    Leave,
+    Rotate,
+}
+
 /// Makes `count` committee changes, one every so often, through user 0's client (the
-/// genesis gives it the admin chain); stops the validators each change retires.
+/// genesis gives it the admin chain).
 pub async fn run(
     admin: Arc<User>,
     committees: Arc<parking_lot::Mutex<Committees>>,
@@ -158,11 +201,22 @@ pub async fn run(
             admin_operation(&admin, &chain, &clock, revoke).await?;
             committees.lock().live.remove(&old);
         }
-        for index in committees.lock().retired() {
-            network.retire(index);
-        }
     }
     Ok(())
+}
+
+/// Stops for good the validators the changes retired, once the revocations' grace is over:
+/// until then a block some of them voted for just before a revocation may need their vote.
+pub async fn retire_after_grace(
+    committees: Arc<parking_lot::Mutex<Committees>>,
+    network: Arc<SimNetwork>,
+    clock: SimClock,
+) {
+    let grace = skein_base::limits::REVOKED_EPOCH_VOTES_GRACE_MICROS + 1_000_000;
+    clock.sleep(TimeDelta::from_micros(grace)).await;
+    for index in committees.lock().retired() {
+        network.retire(index);
+    }
 }
 
 /// Runs an admin operation, retrying while the faulty network fails it.

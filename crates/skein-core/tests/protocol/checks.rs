@@ -320,22 +320,20 @@ impl skein_core::Clock for AheadClock {
     }
 }
 
-/// Rule 5, revoked epochs: a certificate of a revoked epoch still passes the epoch rule
-/// while the revocation is recent (so messages sent just before it are not lost), and is
-/// refused once the revoked epoch is no longer honoured.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() {
-    let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+/// A network whose clock runs `offset` microseconds ahead, where the admin chain (chain 0)
+/// created epoch 1 and revoked epoch 0; chains 1 and 2 are still in epoch 0.
+async fn network_with_epoch_zero_revoked(
+    offset: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Network {
     let config = skein_core::NetworkConfig {
         validators: 4,
         shards: 1,
         chains: 3,
         balance: tokens(100),
     };
-    let clock = std::sync::Arc::new(AheadClock(offset.clone()));
+    let clock = std::sync::Arc::new(AheadClock(offset));
     let network = skein_core::InProcessNetwork::in_memory(config, clock).await;
     let client = client(&network).await;
-    // Chain 0 is the admin chain; chain 1 stays in epoch 0, whose revocation is tested.
     let admin = network.chain_client(&client, 0);
     let committee = network.genesis().committee.clone();
     admin
@@ -351,6 +349,16 @@ async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() 
         .unwrap();
     let after_revocation = revocation.value().block.height.try_add_one().unwrap();
     wait_for_height(&network, 0, network.chain_id(0), after_revocation).await;
+    network
+}
+
+/// Rule 5, revoked epochs: a certificate of a revoked epoch still passes the epoch rule
+/// while the revocation is recent (so messages sent just before it are not lost), and is
+/// refused once the revoked epoch is no longer honoured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let network = network_with_epoch_zero_revoked(offset.clone()).await;
     let chain_id = network.chain_id(1);
     let mut late = block(&network, 0, None);
     late.chain_id = chain_id;
@@ -393,5 +401,75 @@ async fn test_a_certificate_of_a_revoked_epoch_is_honoured_for_a_limited_time() 
             })
         ),
         "no longer honoured: {after:?}"
+    );
+}
+
+/// A proposal of chain `index`'s first block in epoch 0, signed by its owner in the fast
+/// round.
+fn first_proposal(network: &Network, index: usize) -> skein_chain::BlockProposal {
+    let mut block = transfer_block(network, 1);
+    block.chain_id = network.chain_id(index);
+    block.authenticated_signer = Some(network.owner(index));
+    block.timestamp = skein_core::Clock::now(&skein_core::SystemClock);
+    block.operations = vec![skein_execution::Operation::System(
+        skein_execution::SystemOperation::Transfer {
+            owner: None,
+            recipient: skein_base::Account::chain(network.chain_id(0)),
+            amount: tokens(1),
+        },
+    )];
+    let content = skein_chain::ProposalContent {
+        block,
+        round: Round::Fast,
+    };
+    skein_chain::BlockProposal::new(content, &network.owner_key(index))
+}
+
+/// Proposal rule 4, revoked epochs: a validator still votes in a revoked epoch for a short
+/// grace (a block signed just before the revocation, which other validators may have voted
+/// for, can still be certified), gives the same vote again after it, and refuses a new
+/// block of that epoch once the grace is over, changing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_proposal_of_a_revoked_epoch_is_voted_only_within_the_grace() {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let network = network_with_epoch_zero_revoked(offset.clone()).await;
+    let within = first_proposal(&network, 1);
+    let vote = network
+        .validator(0)
+        .worker(&network.chain_id(1))
+        .handle_block_proposal(within.clone())
+        .await
+        .expect("voted within the grace");
+
+    offset.store(
+        limits::REVOKED_EPOCH_VOTES_GRACE_MICROS + 60_000_000,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let again = network
+        .validator(0)
+        .worker(&network.chain_id(1))
+        .handle_block_proposal(within)
+        .await
+        .expect("the same vote again");
+    assert_eq!(again, vote);
+
+    let chain_id = network.chain_id(2);
+    let before = info(&network, chain_id).await;
+    let error = network
+        .validator(0)
+        .worker(&chain_id)
+        .handle_block_proposal(first_proposal(&network, 2))
+        .await
+        .expect_err("refused after the grace");
+    assert_eq!(info(&network, chain_id).await, before, "refused: {error}");
+    assert!(
+        matches!(
+            error,
+            skein_core::WorkerError::Chain(ChainError::RevokedEpoch {
+                epoch: Epoch::ZERO,
+                ..
+            })
+        ),
+        "{error:?}"
     );
 }

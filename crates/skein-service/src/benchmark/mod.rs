@@ -104,10 +104,7 @@ pub async fn benchmark(
         let certificate = funder.execute_operations(operations).await.context(
             "cannot open the benchmark chains (does the default chain have a few tokens?)",
         )?;
-        let height = certificate.value().block.height;
-        for index in 0..batch.len() {
-            chain_ids.push(ChainId::child(funder_id, height, u32::try_from(index)?));
-        }
+        chain_ids.extend(certificate.value().block.opened_chains());
     }
     output_line!("opened {} chains from {funder_id}", chain_ids.len());
 
