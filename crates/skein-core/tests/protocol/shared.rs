@@ -171,6 +171,8 @@ async fn test_conflicting_proposals_are_resolved_by_a_timeout() {
         .expect("the client times the round out and proposes again");
     assert!(certificate.round() > Round::MultiLeader(0));
     assert_eq!(certificate.value().block.height, height);
+    // Validator 0 may not be in the quorum that confirmed it: wait until it has the block.
+    wait_for_height(&network, 0, chain_id, height.try_add_one().unwrap()).await;
     assert_eq!(
         block_at(&network, chain_id, height).await,
         certificate.value().block
